@@ -1,0 +1,111 @@
+"""Shared fixtures: an app on a fresh SQLite file migrated by Alembic, a manual clock,
+API clients with bearer tokens per role, and an in-process worker."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+
+from config import TestConfig
+from webapp import create_app
+from webapp.accounts import create_user, issue_token
+from webapp.engine import clock
+from webapp.extensions import db
+from workers import registry
+from workers.loop import WorkerSettings, drain
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+@registry.operator("test/echo")
+def _echo(session, params):
+    return {"echo": params}
+
+
+@pytest.fixture
+def manual_clock():
+    fake = clock.ManualClock(START)
+    previous = clock.use(fake)
+    yield fake
+    clock.use(previous)
+
+
+@pytest.fixture
+def app(tmp_path, manual_clock):
+    app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+class ApiClient:
+    """A test client that speaks JSON with a bearer token."""
+
+    def __init__(self, client, token: str, username: str) -> None:
+        self.client, self.token, self.username = client, token, username
+
+    def _headers(self):
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, url, **kw):
+        return self.client.get(url, headers=self._headers(), **kw)
+
+    def post(self, url, body=None, **kw):
+        if body is not None:
+            kw["data"] = json.dumps(body)
+            kw["content_type"] = "application/json"
+        return self.client.post(url, headers=self._headers(), **kw)
+
+
+@pytest.fixture
+def users(app):
+    """One API client per role used by complaint handling, plus admin and an auditor."""
+    roles = {
+        "agent": ["customer_service"],
+        "handler": ["complaint_handler"],
+        "manager": ["after_sales_manager"],
+        "owner": ["process_owner"],
+        "auditor": ["auditor"],
+        "tech": ["technician"],
+        "admin": ["admin"],
+    }
+    clients = {}
+    for username, codes in roles.items():
+        user = create_user(username, "pw-" + username, codes)
+        db.session.commit()
+        clients[username] = ApiClient(app.test_client(), issue_token(user), username)
+    return clients
+
+
+def deploy_files(client: ApiClient, paths: list[Path]):
+    data = {f"file{i}": (open(p, "rb"), p.name) for i, p in enumerate(paths)}
+    return client.post("/api/process-definitions", data=data, content_type="multipart/form-data")
+
+
+def complaint_files() -> list[Path]:
+    processes = ROOT / "processes"
+    return [processes / "complaint_handling.bpmn", *sorted((processes / "forms").glob("complaint-*.json"))]
+
+
+@pytest.fixture
+def deployed_complaints(users):
+    response = deploy_files(users["owner"], complaint_files())
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def run_worker(app):
+    def _run():
+        return drain("test-worker", WorkerSettings(lease_seconds=60, backoff_base_seconds=10))
+
+    return _run

@@ -1,0 +1,47 @@
+"""The after-sales service orchestration web application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config
+
+from .extensions import db, migrate
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    with app.app_context():
+        from .sqlite_setup import configure_engine
+
+        configure_engine(db.engine)
+
+    from .engine import runtime
+
+    runtime.configure(
+        script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
+        max_attempts=app.config["JOB_MAX_ATTEMPTS"],
+    )
+
+    from .api import bp as api_bp
+    from .cli import register_cli
+
+    app.register_blueprint(api_bp)
+    register_cli(app)
+    return app
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

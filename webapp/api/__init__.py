@@ -1,0 +1,7 @@
+"""The JSON API: the contract integrations and acceptance checks drive."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+from . import errors, views  # noqa: E402,F401

@@ -1,0 +1,40 @@
+"""Bearer-token authentication for the API."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+
+from ..accounts import user_for_token
+from .errors import error_response
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return error_response(401, "missing bearer token", {"Authorization": "Bearer <token> required"})
+        user = user_for_token(token.strip())
+        if user is None:
+            return error_response(401, "invalid or revoked token", {"Authorization": "invalid token"})
+        g.api_user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def require_role(*codes: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = g.api_user
+            if not any(user.has_role(code) for code in codes):
+                return error_response(403, f"requires role {' or '.join(codes)}", {"role": "forbidden"})
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

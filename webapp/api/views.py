@@ -1,0 +1,237 @@
+"""Thin views: parse with marshmallow, call the engine, dump with marshmallow."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from workers import registry
+
+from ..engine import clock, definitions, replay, runtime
+from ..engine.errors import EngineError, Forbidden, NotFound
+from ..extensions import db
+from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
+from . import bp
+from .auth import require_role, token_required
+from .errors import error_response
+from .schemas import (
+    CancelIn,
+    CompleteTaskIn,
+    DefinitionVersionOut,
+    HistoryEventOut,
+    InstanceOut,
+    InstanceSummaryOut,
+    JobOut,
+    MessageIn,
+    StartInstanceIn,
+    TaskOut,
+)
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise EngineError("request body must be a JSON object", {"body": "JSON object expected"})
+    return body
+
+
+def _actor() -> str:
+    return g.api_user.username
+
+
+def _roles() -> set[str]:
+    return g.api_user.role_codes
+
+
+def _instance_or_404(instance_id: int) -> Instance:
+    instance = db.session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"no process instance {instance_id}")
+    return instance
+
+
+# ---------------------------------------------------------------- definitions
+
+
+@bp.post("/process-definitions")
+@token_required
+@require_role("process_owner")
+def deploy_definition():
+    uploads = {f.filename: f.read() for key in request.files for f in request.files.getlist(key) if f.filename}
+    if not uploads:
+        return error_response(400, "no files uploaded", {"files": "upload .bpmn files and their .json forms"})
+    try:
+        definition, created = definitions.deploy(
+            uploads, actor=_actor(), now=clock.now(), known_operators=registry.names()
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    body = {"key": definition.key, "version": definition.version, "content_hash": definition.content_hash}
+    return jsonify(body), 201 if created else 200
+
+
+@bp.get("/process-definitions")
+@token_required
+def list_definitions():
+    rows = db.session.scalars(db.select(Definition).order_by(Definition.key, Definition.version)).all()
+    grouped: dict[str, dict] = {}
+    for row in rows:
+        entry = grouped.setdefault(row.key, {"key": row.key, "name": row.name, "versions": []})
+        entry["versions"].append(DefinitionVersionOut().dump(row))
+        entry["name"] = row.name
+        entry["latest_version"] = row.version
+    return jsonify(list(grouped.values()))
+
+
+# ---------------------------------------------------------------- instances
+
+
+@bp.post("/process-instances")
+@token_required
+def start_instance():
+    body = StartInstanceIn().load(_json_body())
+    definition = definitions.latest(body["process_key"])
+    start_role = definition.meta.get("start_role")
+    if start_role and not g.api_user.has_role(start_role):
+        raise Forbidden(f"starting {definition.key} requires role {start_role}", {"role": start_role})
+    instance = runtime.start_instance(
+        body["process_key"], body["data"], actor=_actor(), business_key=body["business_key"]
+    )
+    return jsonify({"id": instance.id, "status": instance.status, "business_key": instance.business_key}), 201
+
+
+@bp.get("/process-instances")
+@token_required
+def list_instances():
+    query = db.select(Instance).order_by(Instance.id.desc())
+    for name in ("status", "process_key", "business_key"):
+        if value := request.args.get(name):
+            query = query.where(getattr(Instance, name) == value)
+    limit = min(request.args.get("limit", 100, type=int), 1000)
+    return jsonify(InstanceSummaryOut(many=True).dump(db.session.scalars(query.limit(limit)).all()))
+
+
+@bp.get("/process-instances/<int:instance_id>")
+@token_required
+def get_instance(instance_id: int):
+    return jsonify(InstanceOut().dump(_instance_or_404(instance_id)))
+
+
+@bp.post("/process-instances/<int:instance_id>/cancel")
+@token_required
+@require_role("after_sales_manager")
+def cancel_instance(instance_id: int):
+    body = CancelIn().load(_json_body())
+    instance = runtime.cancel_instance(instance_id, actor=_actor(), reason=body["reason"])
+    return jsonify({"id": instance.id, "status": instance.status})
+
+
+@bp.get("/process-instances/<int:instance_id>/history")
+@token_required
+def instance_history(instance_id: int):
+    _instance_or_404(instance_id)
+    events = db.session.scalars(
+        db.select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq)
+    ).all()
+    return jsonify(HistoryEventOut(many=True).dump(events))
+
+
+@bp.get("/process-instances/<int:instance_id>/replay")
+@token_required
+def replay_instance(instance_id: int):
+    _instance_or_404(instance_id)
+    upto = request.args.get("upto", type=int)
+    if "upto" in request.args and (upto is None or upto < 0):
+        return error_response(400, "upto must be a non-negative integer", {"upto": "not a number"})
+    state = replay.replay(instance_id, upto)
+    db.session.rollback()
+    return jsonify(replay.describe(state))
+
+
+@bp.get("/process-instances/<int:instance_id>/verify")
+@token_required
+def verify_instance(instance_id: int):
+    _instance_or_404(instance_id)
+    result = replay.verify(instance_id)
+    db.session.rollback()
+    return jsonify(result)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def _may_see(task: InboxTask) -> bool:
+    user = g.api_user
+    return user.has_role("admin") or task.assignee == user.username or (
+        task.role in user.role_codes and task.assignee in (None, user.username)
+    )
+
+
+@bp.get("/tasks")
+@token_required
+def list_tasks():
+    query = db.select(InboxTask).where(InboxTask.state == "open").order_by(InboxTask.due_at, InboxTask.created_at)
+    if (instance_id := request.args.get("instance_id", type=int)) is not None:
+        query = query.where(InboxTask.instance_id == instance_id)
+    if not g.api_user.has_role("admin"):
+        query = query.where(
+            db.or_(InboxTask.role.in_(_roles()), InboxTask.assignee == _actor())
+        )
+    tasks = [t for t in db.session.scalars(query).all() if _may_see(t)]
+    if request.args.get("mine", "").lower() in ("1", "true", "yes"):
+        tasks = [t for t in tasks if t.assignee == _actor()]
+    return jsonify(TaskOut(many=True).dump(tasks))
+
+
+@bp.get("/tasks/<task_id>")
+@token_required
+def get_task(task_id: str):
+    task = db.session.get(InboxTask, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    return jsonify(TaskOut().dump(task))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@token_required
+def complete_task(task_id: str):
+    body = CompleteTaskIn().load(_json_body())
+    instance = runtime.complete_user_task(task_id, body["data"], actor=_actor(), roles=_roles())
+    return jsonify({"id": task_id, "instance_id": instance.id, "instance_status": instance.status})
+
+
+# ---------------------------------------------------------------- messages and jobs
+
+
+@bp.post("/messages")
+@token_required
+def send_message():
+    body = MessageIn().load(_json_body())
+    delivered = runtime.deliver_message(body["name"], body["correlation"], body["payload"], actor=_actor())
+    return jsonify({"delivered_to": delivered, "buffered": not delivered}), 202
+
+
+@bp.get("/jobs")
+@token_required
+@require_role("after_sales_manager", "auditor")
+def list_jobs():
+    query = db.select(Job).order_by(Job.id)
+    if status := request.args.get("status"):
+        query = query.where(Job.status == status)
+    if (instance_id := request.args.get("instance_id", type=int)) is not None:
+        query = query.where(Job.instance_id == instance_id)
+    return jsonify(JobOut(many=True).dump(db.session.scalars(query.limit(1000)).all()))
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@token_required
+@require_role("after_sales_manager")
+def retry_job(job_id: int):
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    if job.status != "incident":
+        return error_response(409, f"job is {job.status}, not an incident", {"status": job.status})
+    runtime.retry_incident(job, actor=_actor())
+    return jsonify(JobOut().dump(job))

@@ -1,0 +1,147 @@
+"""Command-line: deploy processes, demo accounts, API tokens, the worker, audit verify."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from .extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(deploy_processes)
+    app.cli.add_command(create_demo_users)
+    app.cli.add_command(api_token)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(worker)
+    app.cli.add_command(audit)
+
+
+@click.command("deploy-processes")
+@click.option("--dir", "directory", default=None, help="folder of .bpmn files (default: processes/)")
+def deploy_processes(directory: str | None) -> None:
+    """Deploy every diagram in processes/ (a new version only where the content changed)."""
+    from workers import registry
+
+    from .engine import clock, definitions
+    from .engine.errors import EngineError
+
+    directory = directory or current_app.config["PROCESSES_DIR"]
+    try:
+        results = definitions.deploy_directory(
+            directory, actor="cli", now=clock.now(), known_operators=registry.names()
+        )
+        db.session.commit()
+    except EngineError as err:
+        db.session.rollback()
+        click.echo(f"deploy failed: {err.message}", err=True)
+        for element, reason in err.errors.items():
+            click.echo(f"  {element}: {reason}", err=True)
+        sys.exit(2)
+    for definition, created in results:
+        state = "deployed" if created else "unchanged"
+        click.echo(f"{definition.key} v{definition.version} {state}")
+
+
+@click.command("create-demo-users")
+@click.option("--file", "path", default=None, help="where to keep the logins (mode 600)")
+def create_demo_users(path: str | None) -> None:
+    """One account per role plus admin, random passwords, printed once and kept in a file."""
+    from .accounts import create_demo_accounts
+
+    created = create_demo_accounts()
+    path = Path(path or Path(current_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent / "demo-logins.txt")
+    if created:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as out:
+            for username, password in created.items():
+                out.write(f"{username}\t{password}\n")
+        os.chmod(path, 0o600)
+        click.echo("New demo accounts (username / password):")
+        for username, password in created.items():
+            click.echo(f"  {username:22s} {password}")
+    click.echo(f"Logins are kept in {path} (readable only by you).")
+
+
+@click.command("api-token")
+@click.argument("username")
+def api_token(username: str) -> None:
+    """Print a new API bearer token for USERNAME."""
+    from .accounts import issue_token
+    from .models import User
+
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    if user is None:
+        click.echo(f"no user {username!r}", err=True)
+        sys.exit(2)
+    click.echo(issue_token(user))
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", "roles", multiple=True, required=True)
+def create_user_command(username: str, password: str, roles: tuple[str, ...]) -> None:
+    """Create a staff account with one or more roles."""
+    from .accounts import create_user
+
+    try:
+        create_user(username, password, list(roles))
+        db.session.commit()
+    except ValueError as err:
+        db.session.rollback()
+        click.echo(str(err), err=True)
+        sys.exit(2)
+    click.echo(f"created {username}")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="run until nothing is due, then exit")
+@click.option("--id", "worker_id", default=None)
+def worker(once: bool, worker_id: str | None) -> None:
+    """Run service-task jobs and fire due timers."""
+    import logging
+
+    from workers.loop import WorkerSettings, default_worker_id, drain, run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = WorkerSettings.from_config(current_app.config)
+    worker_id = worker_id or default_worker_id()
+    if once:
+        click.echo(f"work done: {drain(worker_id, settings)}")
+        return
+    run_forever(worker_id, settings)
+
+
+@click.group("audit")
+def audit() -> None:
+    """Auditors' commands."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Verify every instance: hash chain, replay equals snapshot, definitions match their hash."""
+    from .engine import replay
+    from .models import Instance
+
+    ids = db.session.scalars(db.select(Instance.id).order_by(Instance.id)).all()
+    failures = []
+    events = 0
+    with click.progressbar(ids, label="verifying", file=sys.stderr) as bar:
+        for instance_id in bar:
+            result = replay.verify(instance_id)
+            db.session.rollback()
+            if result["verified"]:
+                events += result["events"]
+            else:
+                failures.append((instance_id, result))
+    click.echo(f"{len(ids)} instances, {events} events verified, {len(failures)} failed")
+    for instance_id, result in failures:
+        click.echo(f"  instance {instance_id}: first bad event {result['first_bad_seq']}: {result['reason']}")
+    if failures:
+        sys.exit(1)

@@ -1,0 +1,140 @@
+"""Deploying diagrams: validation, content-hash versioning, and the parsed-spec cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+from ..extensions import db
+from ..models import Definition
+from .errors import DefinitionInvalid, NotFound
+from .parser import AftersalesBpmnParser, parse_definition
+from .serialization import canonical_json
+
+_spec_cache: dict[tuple[int, str], tuple[object, dict]] = {}
+
+
+def content_hash(files: dict[str, str], forms: dict[str, object]) -> str:
+    return hashlib.sha256(canonical_json({"files": files, "forms": forms}).encode()).hexdigest()
+
+
+def _split_uploads(uploads: dict[str, bytes]) -> tuple[dict, dict, dict]:
+    bpmn, dmn, forms, problems = {}, {}, {}, {}
+    for filename, content in uploads.items():
+        name = Path(filename).name
+        suffix = Path(name).suffix.lower()
+        if suffix == ".bpmn":
+            bpmn[name] = content
+        elif suffix == ".dmn":
+            dmn[name] = content
+        elif suffix == ".json":
+            try:
+                forms[name] = json.loads(content)
+            except (ValueError, UnicodeDecodeError) as err:
+                problems[name] = f"not valid JSON: {err}"
+        else:
+            problems[name] = "only .bpmn, .dmn and .json files can be deployed"
+    if problems:
+        raise DefinitionInvalid("; ".join(f"{k}: {v}" for k, v in problems.items()), problems)
+    return bpmn, dmn, forms
+
+
+def _as_text(files: dict[str, bytes]) -> dict[str, str]:
+    try:
+        return {name: content.decode("utf-8") for name, content in files.items()}
+    except UnicodeDecodeError as err:
+        raise DefinitionInvalid(f"files must be UTF-8: {err}", {"files": "must be UTF-8"}) from None
+
+
+def deploy(
+    uploads: dict[str, bytes],
+    *,
+    actor: str,
+    now: datetime,
+    known_operators: set[str] | None = None,
+) -> tuple[Definition, bool]:
+    """Store a new version unless the same content is already deployed under the key.
+
+    Returns (definition, created). Nothing is stored when validation fails.
+    """
+    bpmn, dmn, forms = _split_uploads(uploads)
+    parsed = parse_definition(bpmn, dmn, forms, known_operators)
+    files = {**_as_text(bpmn), **_as_text(dmn)}
+    digest = content_hash(files, forms)
+    existing = db.session.scalar(
+        db.select(Definition).where(Definition.key == parsed.key, Definition.content_hash == digest)
+    )
+    if existing is not None:
+        return existing, False
+    latest = db.session.scalar(
+        db.select(db.func.max(Definition.version)).where(Definition.key == parsed.key)
+    )
+    definition = Definition(
+        key=parsed.key,
+        version=(latest or 0) + 1,
+        name=parsed.name,
+        files=files,
+        forms=forms,
+        meta=parsed.meta,
+        content_hash=digest,
+        deployed_at=now,
+        deployed_by=actor,
+    )
+    db.session.add(definition)
+    db.session.flush()
+    _spec_cache[(definition.id, digest)] = (parsed.spec, parsed.subprocess_specs)
+    return definition, True
+
+
+def latest(key: str) -> Definition:
+    definition = db.session.scalar(
+        db.select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
+    )
+    if definition is None:
+        raise NotFound(f"no process deployed under key {key!r}", {"process_key": "unknown process"})
+    return definition
+
+
+def spec_for(definition: Definition) -> tuple[object, dict]:
+    """The parsed spec of a version, parsed once per process and cached."""
+    cache_key = (definition.id, definition.content_hash)
+    if cache_key not in _spec_cache:
+        parser = AftersalesBpmnParser()
+        from .xml_safety import parse_xml
+
+        for filename, text in definition.files.items():
+            root = parse_xml(text, filename).getroot()
+            if filename.endswith(".dmn"):
+                parser.add_dmn_xml(root, filename=filename)
+        for filename, text in definition.files.items():
+            if filename.endswith(".bpmn"):
+                parser.add_bpmn_xml(parse_xml(text, filename).getroot(), filename=filename)
+        key = definition.meta["process_id"]
+        _spec_cache[cache_key] = (parser.get_spec(key), parser.get_subprocess_specs(key))
+    return _spec_cache[cache_key]
+
+
+def deploy_directory(directory: str | Path, *, actor: str, now: datetime, known_operators=None):
+    """Deploy every .bpmn of a folder with the .dmn files and forms beside it."""
+    directory = Path(directory)
+    shared: dict[str, bytes] = {p.name: p.read_bytes() for p in directory.glob("*.dmn")}
+    shared.update({p.name: p.read_bytes() for p in (directory / "forms").glob("*.json")})
+    results = []
+    for bpmn in sorted(directory.glob("*.bpmn")):
+        uploads = {bpmn.name: bpmn.read_bytes(), **_referenced(bpmn, shared)}
+        results.append(deploy(uploads, actor=actor, now=now, known_operators=known_operators))
+    return results
+
+
+def _referenced(bpmn: Path, shared: dict[str, bytes]) -> dict[str, bytes]:
+    """Only the forms and decisions a diagram names, so its content hash is its own."""
+    text = bpmn.read_text(encoding="utf-8")
+    picked = {}
+    for name, content in shared.items():
+        if name.endswith(".json") and f'"{name}"' in text:
+            picked[name] = content
+        elif name.endswith(".dmn"):
+            picked[name] = content
+    return picked

@@ -1,0 +1,38 @@
+"""Errors the engine raises; the API maps each to an HTTP status."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    status = 400
+
+    def __init__(self, message: str, errors: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class NotFound(EngineError):
+    status = 404
+
+
+class Conflict(EngineError):
+    """A stale version, a task already completed: the caller must reload."""
+
+    status = 409
+
+
+class Forbidden(EngineError):
+    status = 403
+
+
+class FormInvalid(EngineError):
+    """Submitted data fails the form's JSON Schema; errors map field -> message."""
+
+    status = 422
+
+
+class DefinitionInvalid(EngineError):
+    """A diagram that cannot be deployed; errors map element id -> reason."""
+
+    status = 400

@@ -1,0 +1,68 @@
+"""Form data checked against the task's JSON Schema before any command runs."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+_REQUIRED = re.compile(r"'(.+)' is a required property")
+
+
+def schema_problem(schema: object) -> str | None:
+    if not isinstance(schema, dict):
+        return "a form schema must be a JSON object"
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as err:
+        return f"not a valid JSON Schema: {err.message}"
+    return None
+
+
+def _field_of(error) -> str:
+    if error.validator == "required":
+        match = _REQUIRED.match(error.message)
+        name = match.group(1) if match else ""
+        return ".".join([*map(str, error.absolute_path), name]) if name else "data"
+    path = [str(p) for p in error.absolute_path]
+    return ".".join(path) if path else "data"
+
+
+def _message_of(error) -> str:
+    if error.validator == "required":
+        return "required / 必填"
+    if error.validator in ("oneOf", "enum"):
+        return "not one of the allowed values / 不是允许的选项"
+    return error.message
+
+
+def validate(schema: dict | None, data: object) -> dict[str, str]:
+    """field -> message for every problem (one per field); empty when the data is valid."""
+    if not isinstance(data, dict):
+        return {"data": "must be a JSON object"}
+    if not schema:
+        return {}
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    errors: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        errors.setdefault(_field_of(error), _message_of(error))
+    return errors
+
+
+def with_defaults(schema: dict | None, data: dict) -> dict:
+    """The data with top-level schema defaults filled in where a field is absent."""
+    result = dict(data)
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        if name not in result and isinstance(prop, dict) and "default" in prop:
+            result[name] = copy.deepcopy(prop["default"])
+    return result
+
+
+def known_fields(schema: dict | None, data: dict) -> dict:
+    """Only the fields the form declares, so a client cannot overwrite other case data."""
+    props = (schema or {}).get("properties")
+    if not props:
+        return dict(data)
+    return {k: v for k, v in data.items() if k in props}

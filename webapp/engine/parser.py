@@ -1,0 +1,262 @@
+"""Turn uploaded BPMN/DMN files into SpiffWorkflow specs, and say what is wrong with them.
+
+Besides SpiffWorkflow's own parse, one pass over the XML collects what the rest of the
+system needs and the library does not keep: which lane (role) holds each task, the forms
+of tasks and of the start event, the business-key prefix, the operators of service tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+
+from .errors import DefinitionInvalid
+from .sandbox import check_expression, check_script
+from .xml_safety import parse_xml
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+
+USER_TASK_TAGS = ("userTask", "manualTask")
+
+
+class DeferredServiceTask(ServiceTask):
+    """A service task that waits for a worker instead of calling the service inline.
+
+    The evaluated parameters are kept in internal_data; the task stays STARTED until the
+    runtime completes it with the worker's result.
+    """
+
+    def _execute(self, task):
+        if "service_params" not in task.internal_data:
+            params = self.evaluate_params(task)
+            task.internal_data["service_params"] = {k: v["value"] for k, v in params.items()}
+        return None
+
+
+class AftersalesBpmnParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ServiceTaskParser, DeferredServiceTask),
+    }
+
+
+_validator: BpmnValidator | None = None
+
+
+def _xsd_validator() -> BpmnValidator:
+    global _validator
+    if _validator is None:
+        _validator = BpmnValidator()
+    return _validator
+
+
+@dataclass
+class ParsedDefinition:
+    key: str
+    name: str
+    spec: object
+    subprocess_specs: dict
+    meta: dict
+    problems: dict = field(default_factory=dict)
+
+
+def _properties(node) -> dict[str, str]:
+    props = {}
+    for prop in node.findall("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+        props[prop.get("name")] = prop.get("value")
+    return props
+
+
+def _form_of(node) -> dict | None:
+    props = _properties(node)
+    schema = props.get("formJsonSchemaFilename")
+    if not schema:
+        return None
+    return {"schema": schema, "ui_schema": props.get("formUiSchemaFilename")}
+
+
+def _local(tag: str) -> str:
+    return etree.QName(tag).localname
+
+
+def collect_meta(root, process_id: str) -> dict:
+    """What our runtime needs to know of one process, read straight from the XML."""
+    process = root.find(f"bpmn:process[@id='{process_id}']", NS)
+    lanes: dict[str, tuple[str, str]] = {}
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            lanes[ref.text.strip()] = (lane.get("id"), lane.get("name") or lane.get("id"))
+    meta: dict = {
+        "process_id": process_id,
+        "name": process.get("name") or process_id,
+        "business_key_prefix": _properties(process).get("businessKeyPrefix")
+        or process_id[:2].upper(),
+        "start_form": None,
+        "tasks": {},
+        "service_tasks": {},
+        "elements": {},
+        "boundaries": {
+            b.get("id"): b.get("attachedToRef") for b in process.iterfind(".//bpmn:boundaryEvent", NS)
+        },
+        "lanes": {lane.get("id"): lane.get("name") for lane in process.iterfind(".//bpmn:lane", NS)},
+    }
+    for node in process.iter():
+        if not isinstance(node.tag, str) or etree.QName(node.tag).namespace != BPMN_NS:
+            continue
+        node_id, tag = node.get("id"), _local(node.tag)
+        if not node_id or tag in ("lane", "laneSet", "process"):
+            continue
+        meta["elements"][node_id] = {"type": tag, "name": node.get("name") or node_id}
+        if tag == "startEvent" and node.getparent() is process and "start_role" not in meta:
+            meta["start_form"] = _form_of(node)
+            meta["start_role"] = lanes.get(node_id, (None, None))[0]
+        if tag in USER_TASK_TAGS:
+            role, lane_name = lanes.get(node_id, (None, None))
+            instructions = node.find(
+                "bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS
+            )
+            meta["tasks"][node_id] = {
+                "name": node.get("name") or node_id,
+                "role": role,
+                "lane_name": lane_name,
+                "form": _form_of(node),
+                "instructions": instructions.text if instructions is not None else "",
+            }
+        if tag == "serviceTask":
+            operator = node.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
+            meta["service_tasks"][node_id] = operator.get("id") if operator is not None else None
+    return meta
+
+
+def _code_problems(root, filename: str) -> dict[str, str]:
+    """Conditions, timer expressions, scripts and parameters that the sandbox refuses."""
+    problems: dict[str, str] = {}
+
+    def owner(node) -> str:
+        while node is not None and not node.get("id"):
+            node = node.getparent()
+        return node.get("id") if node is not None else filename
+
+    for expr in root.iterfind(".//bpmn:conditionExpression", NS):
+        if expr.text and (reason := check_expression(expr.text)):
+            problems[owner(expr)] = f"condition: {reason}"
+    for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for expr in root.iterfind(f".//bpmn:{tag}", NS):
+            if expr.text and (reason := check_expression(expr.text)):
+                problems[owner(expr)] = f"timer: {reason}"
+    for script in root.iterfind(".//bpmn:script", NS):
+        if script.text and (reason := check_script(script.text)):
+            problems[owner(script)] = f"script: {reason}"
+    for tag in ("preScript", "postScript"):
+        for script in root.iterfind(f".//spiffworkflow:{tag}", NS):
+            if script.text and (reason := check_script(script.text)):
+                problems[owner(script)] = f"{tag}: {reason}"
+    for param in root.iterfind(".//spiffworkflow:parameter", NS):
+        if (reason := check_expression(param.get("value") or "None")):
+            problems[owner(param)] = f"parameter {param.get('id')}: {reason}"
+    return problems
+
+
+def _executable_process_ids(root) -> list[str]:
+    return [
+        p.get("id")
+        for p in root.iterfind("bpmn:process", NS)
+        if p.get("isExecutable", "true").lower() == "true"
+    ]
+
+
+def parse_definition(
+    bpmn_files: dict[str, bytes],
+    dmn_files: dict[str, bytes],
+    forms: dict[str, object],
+    known_operators: set[str] | None = None,
+) -> ParsedDefinition:
+    """Parse and validate. Raises DefinitionInvalid naming each bad element and why."""
+    if not bpmn_files:
+        raise DefinitionInvalid("no .bpmn file uploaded", {"files": "at least one .bpmn file is required"})
+    parser = AftersalesBpmnParser(validator=_xsd_validator())
+    problems: dict[str, str] = {}
+    main_root, main_key = None, None
+    trees = {}
+    for filename, content in bpmn_files.items():
+        trees[filename] = parse_xml(content, filename)
+    for filename, content in dmn_files.items():
+        tree = parse_xml(content, filename)
+        try:
+            parser.add_dmn_xml(tree.getroot(), filename=filename)
+        except (ValidationException, SpiffWorkflowException) as err:
+            problems[getattr(err, "id", "") or filename] = str(err)
+    for filename, tree in trees.items():
+        root = tree.getroot()
+        problems.update(_code_problems(root, filename))
+        if problems:
+            continue
+        try:
+            parser.add_bpmn_xml(root, filename=filename)
+        except ValidationException as err:
+            problems[err.id or filename] = f"{err} (line {err.line_number})" if err.line_number else str(err)
+            continue
+        except SpiffWorkflowException as err:
+            problems[filename] = str(err)
+            continue
+        if main_root is None:
+            ids = _executable_process_ids(root)
+            if not ids:
+                problems[filename] = "no executable process"
+                continue
+            main_root, main_key = root, ids[0]
+    if problems:
+        raise DefinitionInvalid(_summary(problems), problems)
+
+    try:
+        spec = parser.get_spec(main_key)
+        subprocess_specs = parser.get_subprocess_specs(main_key)
+    except (ValidationException, SpiffWorkflowException) as err:
+        element = getattr(err, "id", "") or main_key
+        raise DefinitionInvalid(f"{element}: {err}", {element: str(err)}) from None
+
+    meta = collect_meta(main_root, main_key)
+    problems.update(_meta_problems(meta, forms, known_operators))
+    if problems:
+        raise DefinitionInvalid(_summary(problems), problems)
+    return ParsedDefinition(main_key, meta["name"], spec, subprocess_specs, meta)
+
+
+def _meta_problems(meta: dict, forms: dict, known_operators: set[str] | None) -> dict[str, str]:
+    from .forms import schema_problem
+
+    problems: dict[str, str] = {}
+    referenced = [("start", meta["start_form"])] + [
+        (task_id, task["form"]) for task_id, task in meta["tasks"].items()
+    ]
+    for element, form in referenced:
+        if not form:
+            continue
+        for kind in ("schema", "ui_schema"):
+            filename = form.get(kind)
+            if filename and filename not in forms:
+                problems[element] = f"form file {filename} was not uploaded"
+            elif filename and kind == "schema" and (reason := schema_problem(forms[filename])):
+                problems[element] = f"form {filename}: {reason}"
+    for task_id, task in meta["tasks"].items():
+        if meta["lanes"] and task["role"] is None:
+            problems[task_id] = "user task is in no lane, so no role may work on it"
+    for task_id, operator in meta["service_tasks"].items():
+        if not operator:
+            problems[task_id] = "service task has no operator"
+        elif known_operators is not None and operator not in known_operators:
+            problems[task_id] = f"unknown operator {operator}"
+    return problems
+
+
+def _summary(problems: dict[str, str]) -> str:
+    return "; ".join(f"{element}: {reason}" for element, reason in problems.items())

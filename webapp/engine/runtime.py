@@ -1,0 +1,478 @@
+"""Commands on instances. Each is one database transaction that loads the instance (with an
+optimistic version check), gives the workflow one input, runs engine steps, writes the
+snapshot, inbox rows, jobs, timer due time and message waits, and appends the history
+event, chained to the previous one. Nothing of a command is visible unless all of it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..models import Definition, InboxTask, Instance, Job, MessageWait, NumberSequence, PendingMessage
+from . import clock, definitions, forms, history, serialization, steps
+from .determinism import engine_moment
+from .errors import Conflict, Forbidden, FormInvalid, NotFound
+from .parser import DeferredServiceTask
+from .sandbox import RestrictedScriptEngine
+
+_script_engine = RestrictedScriptEngine()
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def configure(*, script_time_limit: float | None = None, max_attempts: int | None = None) -> None:
+    global _script_engine, DEFAULT_MAX_ATTEMPTS
+    if script_time_limit is not None:
+        _script_engine = RestrictedScriptEngine(script_time_limit)
+    if max_attempts is not None:
+        DEFAULT_MAX_ATTEMPTS = max_attempts
+
+
+def new_workflow(definition: Definition) -> BpmnWorkflow:
+    spec, subprocess_specs = definitions.spec_for(definition)
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine)
+
+
+def fresh_workflow(instance: Instance, now: datetime) -> BpmnWorkflow:
+    """A new workflow for the instance; its first task ids come from the instance's sequence."""
+    with engine_moment(now, instance.id, 0) as moment:
+        workflow = new_workflow(instance.definition)
+    instance.id_counter = moment.id_counter
+    return workflow
+
+
+def load_workflow(instance: Instance) -> BpmnWorkflow:
+    spec, subprocess_specs = definitions.spec_for(instance.definition)
+    workflow = serialization.load(instance.snapshot, spec, subprocess_specs)
+    workflow.script_engine = _script_engine
+    return workflow
+
+
+def state_hash(snapshot: str) -> str:
+    return history.sha256_hex(snapshot)
+
+
+@dataclass
+class Input:
+    """One external input to an instance, as it is recorded in the history."""
+
+    type: str
+    payload: dict
+    task_id: str | None = None
+    bpmn_id: str | None = None
+
+
+# ---------------------------------------------------------------- commands
+
+
+def start_instance(
+    process_key: str,
+    data: dict,
+    *,
+    actor: str,
+    business_key: str | None = None,
+    commit: bool = True,
+) -> Instance:
+    definition = definitions.latest(process_key)
+    start_form = (definition.meta.get("start_form") or {}).get("schema")
+    schema = definition.forms.get(start_form) if start_form else None
+    data = forms.with_defaults(schema, data if isinstance(data, dict) else {})
+    if errors := forms.validate(schema, data):
+        raise FormInvalid("start data does not match the start form", errors)
+    if schema:
+        data = forms.known_fields(schema, data)
+    now = clock.now()
+    business_key = business_key or _next_number(definition.meta["business_key_prefix"], now)
+    instance = Instance(
+        definition_id=definition.id,
+        definition=definition,
+        process_key=definition.key,
+        business_key=business_key,
+        status="running",
+        snapshot="",
+        data={},
+        id_counter=0,
+        started_at=now,
+        started_by=actor,
+        updated_at=now,
+    )
+    db.session.add(instance)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            f"business key {business_key} is already used", {"business_key": "already used"}
+        ) from None
+    workflow = fresh_workflow(instance, now)
+    start = Input("instance_started", {"data": {**data, "business_key": business_key}})
+    _execute(instance, workflow, [start], actor=actor, now=now)
+    return _finish(instance, commit)
+
+
+def complete_user_task(
+    task_id: str, data: dict, *, actor: str, roles: set[str], commit: bool = True
+) -> Instance:
+    row = db.session.get(InboxTask, task_id)
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    if row.state != "open":
+        raise Conflict("task is already completed / 任务已被处理", {"task": row.state})
+    check_may_work_on(row, actor, roles)
+    definition = row.instance.definition
+    schema_file = row.form_schema
+    schema = definition.forms.get(schema_file) if schema_file else None
+    if errors := forms.validate(schema, data):
+        raise FormInvalid("the form has errors / 表单有误", errors)
+    data = forms.known_fields(schema, data)
+    instance = row.instance
+    workflow = load_workflow(instance)
+    entry = Input("task_completed", {"data": data}, task_id=task_id, bpmn_id=row.bpmn_id)
+    _execute(instance, workflow, [entry], actor=actor, now=clock.now())
+    return _finish(instance, commit)
+
+
+def check_may_work_on(row: InboxTask, actor: str, roles: set[str]) -> None:
+    if "admin" in roles:
+        return
+    if row.role and row.role not in roles and row.assignee != actor:
+        raise Forbidden(f"task {row.name} belongs to role {row.role}", {"role": row.role})
+    if row.assignee and row.assignee != actor:
+        raise Conflict(f"task is claimed by {row.assignee} / 任务已被他人认领", {"assignee": row.assignee})
+
+
+def complete_service_task(job: Job, result: object, *, actor: str, commit: bool = True) -> Instance:
+    instance = db.session.get(Instance, job.instance_id)
+    workflow = load_workflow(instance)
+    entry = Input("service_completed", {"result": result}, task_id=job.task_id, bpmn_id=job.bpmn_id)
+    now = clock.now()
+    _execute(instance, workflow, [entry], actor=actor, now=now)
+    job.status, job.finished_at, job.locked_by, job.lock_expires_at = "done", now, None, None
+    return _finish(instance, commit)
+
+
+def record_service_failure(
+    job: Job, error: str, *, actor: str, backoff_base_seconds: int, commit: bool = True
+) -> Job:
+    """A failed attempt: retry later with exponential backoff, or raise an incident."""
+    instance = db.session.get(Instance, job.instance_id)
+    now = clock.now()
+    job.last_error = error
+    job.locked_by, job.lock_expires_at = None, None
+    retry = job.attempts < job.max_attempts
+    if retry:
+        job.run_at = now + timedelta(seconds=backoff_base_seconds * 2 ** (job.attempts - 1))
+    else:
+        job.status = "incident"
+    payload = {"error": error, "attempt": job.attempts, "retry_at": clock.to_iso(job.run_at) if retry else None}
+    _append_passive(instance, "service_failed" if retry else "incident_raised", payload, job, actor, now)
+    _finish(instance, commit)
+    return job
+
+
+def retry_incident(job: Job, *, actor: str, commit: bool = True) -> Job:
+    instance = db.session.get(Instance, job.instance_id)
+    now = clock.now()
+    job.status, job.attempts, job.run_at = "ready", 0, now
+    _append_passive(instance, "incident_retried", {"previous_error": job.last_error}, job, actor, now)
+    _finish(instance, commit)
+    return job
+
+
+def fire_timers(instance_id: int, *, actor: str = "scheduler", commit: bool = True) -> Instance:
+    instance = db.session.get(Instance, instance_id)
+    if instance is None or instance.status != "running":
+        raise NotFound(f"no running instance {instance_id}")
+    workflow = load_workflow(instance)
+    _execute(instance, workflow, [Input("timer_fired", {})], actor=actor, now=clock.now())
+    return _finish(instance, commit)
+
+
+def cancel_instance(instance_id: int, *, actor: str, reason: str, commit: bool = True) -> Instance:
+    instance = _running(instance_id)
+    workflow = load_workflow(instance)
+    _execute(instance, workflow, [Input("instance_cancelled", {"reason": reason})], actor=actor, now=clock.now())
+    instance.status = "cancelled"
+    return _finish(instance, commit)
+
+
+def deliver_message(
+    name: str, correlation: dict, payload: dict, *, actor: str, commit: bool = True
+) -> list[int]:
+    """Deliver to every instance waiting for the message with matching correlation values;
+    keep it for later when none waits. Returns the ids of the instances that got it."""
+    now = clock.now()
+    waits = db.session.scalars(db.select(MessageWait).where(MessageWait.name == name)).all()
+    targets = sorted({w.instance_id for w in waits if _matches(correlation, w.correlation)})
+    for instance_id in targets:
+        instance = db.session.get(Instance, instance_id)
+        workflow = load_workflow(instance)
+        entry = Input("message_received", {"name": name, "correlation": correlation, "payload": payload})
+        _execute(instance, workflow, [entry], actor=actor, now=now)
+    if not targets:
+        db.session.add(
+            PendingMessage(name=name, correlation=correlation, payload=payload, received_at=now, received_by=actor)
+        )
+    if commit:
+        _commit()
+    return targets
+
+
+# ---------------------------------------------------------------- the shared machinery
+
+
+def _running(instance_id: int) -> Instance:
+    instance = db.session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"no instance {instance_id}")
+    if instance.status != "running":
+        raise Conflict(f"instance is {instance.status}")
+    return instance
+
+
+def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *, actor: str, now: datetime) -> None:
+    """Apply inputs in order; each gets its event. Buffered messages that the new state
+    waits for are delivered in the same transaction, each as its own event."""
+    pending = list(inputs)
+    at = clock.to_iso(now)
+    while pending:
+        entry = pending.pop(0)
+        with engine_moment(now, instance.id, instance.id_counter) as moment:
+            steps.apply(workflow, entry.type, entry.task_id, entry.payload)
+        instance.id_counter = moment.id_counter
+        snapshot = serialization.dump(workflow)
+        history.append(
+            instance,
+            at=at,
+            actor=actor,
+            type=entry.type,
+            payload=entry.payload,
+            state_hash=state_hash(snapshot),
+            bpmn_id=entry.bpmn_id,
+            task_id=entry.task_id,
+        )
+        _write_state(instance, workflow, snapshot, now, actor, completed=entry)
+        if not pending:
+            pending.extend(_buffered_messages_for(instance))
+
+
+def _append_passive(instance: Instance, type: str, payload: dict, job: Job, actor: str, now: datetime) -> None:
+    history.append(
+        instance,
+        at=clock.to_iso(now),
+        actor=actor,
+        type=type,
+        payload=payload,
+        state_hash=state_hash(instance.snapshot),
+        bpmn_id=job.bpmn_id,
+        task_id=job.task_id,
+    )
+    instance.updated_at = now
+
+
+def _finish(instance: Instance, commit: bool) -> Instance:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("the case was changed by someone else at the same moment; reload / 工单已被他人修改") from None
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("the case was changed by someone else at the same moment; reload / 工单已被他人修改") from None
+    if commit:
+        _commit()
+    return instance
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise Conflict("the case was changed by someone else at the same moment; reload") from None
+
+
+def _write_state(instance: Instance, workflow: BpmnWorkflow, snapshot: str, now: datetime, actor: str, completed: Input) -> None:
+    instance.snapshot = snapshot
+    instance.updated_at = now
+    instance.data = case_data(workflow)
+    instance.next_timer_due = _next_timer_due(workflow)
+    if workflow.is_completed() and instance.status == "running":
+        instance.status = "completed" if completed.type != "instance_cancelled" else "cancelled"
+        instance.ended_at = now
+        instance.next_timer_due = None
+    _sync_inbox(instance, workflow, now, actor, completed)
+    _sync_jobs(instance, workflow, now)
+    _sync_message_waits(instance, workflow)
+
+
+def case_data(workflow: BpmnWorkflow) -> dict:
+    """What staff see as the case's data: the data of the tasks now active, or at the end."""
+    if workflow.is_completed():
+        merged = {}
+        for task in workflow.get_tasks(state=TaskState.COMPLETED):
+            merged.update(task.data)
+        merged.update(workflow.data)
+        return merged
+    merged: dict = {}
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING):
+        merged.update(task.data)
+    return merged
+
+
+def _next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
+    dues = [
+        clock.from_iso(event.value)
+        for event in workflow.waiting_events()
+        if "Timer" in event.event_type and isinstance(event.value, str)
+    ]
+    return min(dues) if dues else None
+
+
+def _timer_due_by_task(workflow: BpmnWorkflow, boundaries: dict[str, str]) -> dict[str, datetime]:
+    """task bpmn_id -> earliest due time of a timer attached to it."""
+    dues: dict[str, datetime] = {}
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        attached = boundaries.get(task.task_spec.bpmn_id)
+        event_def = getattr(task.task_spec, "event_definition", None)
+        if not attached or event_def is None:
+            continue
+        value = event_def.details(task).value
+        if isinstance(value, str):
+            due = clock.from_iso(value)
+            dues[attached] = min(due, dues.get(attached, due))
+    return dues
+
+
+def _sync_inbox(instance: Instance, workflow: BpmnWorkflow, now: datetime, actor: str, completed: Input) -> None:
+    meta_tasks = instance.definition.meta.get("tasks", {})
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    rows = {
+        row.id: row
+        for row in db.session.scalars(
+            db.select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.state == "open")
+        )
+    }
+    for task_id, row in rows.items():
+        if task_id in ready:
+            continue
+        done_here = completed.type == "task_completed" and completed.task_id == task_id
+        row.state = "completed" if done_here else "cancelled"
+        row.completed_at = now
+        row.completed_by = actor if done_here else None
+    dues = _timer_due_by_task(workflow, instance.definition.meta.get("boundaries", {}))
+    for task_id, task in ready.items():
+        if task_id in rows:
+            continue
+        bpmn_id = task.task_spec.bpmn_id
+        meta = meta_tasks.get(bpmn_id, {})
+        form = meta.get("form") or {}
+        db.session.add(
+            InboxTask(
+                id=task_id,
+                instance_id=instance.id,
+                bpmn_id=bpmn_id,
+                name=task.task_spec.bpmn_name or bpmn_id,
+                role=meta.get("role"),
+                lane_name=meta.get("lane_name") or task.task_spec.lane,
+                form_schema=form.get("schema"),
+                form_ui_schema=form.get("ui_schema"),
+                state="open",
+                created_at=now,
+                due_at=dues.get(bpmn_id),
+            )
+        )
+
+
+def _sync_jobs(instance: Instance, workflow: BpmnWorkflow, now: datetime) -> None:
+    started = {
+        str(t.id): t
+        for t in workflow.get_tasks(state=TaskState.STARTED)
+        if isinstance(t.task_spec, DeferredServiceTask)
+    }
+    jobs = {
+        job.task_id: job
+        for job in db.session.scalars(db.select(Job).where(Job.instance_id == instance.id))
+    }
+    for task_id, job in jobs.items():
+        if task_id not in started and job.status in ("ready", "incident"):
+            job.status, job.finished_at = "cancelled", now
+    for task_id, task in started.items():
+        if task_id in jobs:
+            continue
+        spec = task.task_spec
+        db.session.add(
+            Job(
+                instance_id=instance.id,
+                task_id=task_id,
+                bpmn_id=spec.bpmn_id,
+                operator=spec.operation_name,
+                parameters=task.internal_data.get("service_params", {}),
+                status="ready",
+                attempts=0,
+                max_attempts=int(spec.retries) + 1 if spec.retries else DEFAULT_MAX_ATTEMPTS,
+                run_at=now,
+                created_at=now,
+            )
+        )
+
+
+def _correlation_values(instance: Instance, workflow: BpmnWorkflow) -> dict:
+    values = {"business_key": instance.business_key}
+    for props in workflow.correlations.values():
+        if isinstance(props, dict):
+            values.update(props)
+    return values
+
+
+def _sync_message_waits(instance: Instance, workflow: BpmnWorkflow) -> None:
+    db.session.execute(db.delete(MessageWait).where(MessageWait.instance_id == instance.id))
+    values = _correlation_values(instance, workflow)
+    names = {e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"}
+    for name in sorted(names):
+        db.session.add(MessageWait(instance_id=instance.id, name=name, correlation=values))
+
+
+def _matches(wanted: dict, have: dict) -> bool:
+    return all(str(have.get(k)) == str(v) for k, v in wanted.items())
+
+
+def _buffered_messages_for(instance: Instance) -> list[Input]:
+    db.session.flush()
+    waits = db.session.scalars(db.select(MessageWait).where(MessageWait.instance_id == instance.id)).all()
+    for wait in waits:
+        candidates = db.session.scalars(
+            db.select(PendingMessage)
+            .where(PendingMessage.name == wait.name, PendingMessage.consumed.is_(False))
+            .order_by(PendingMessage.id)
+        ).all()
+        for message in candidates:
+            if _matches(message.correlation, wait.correlation):
+                message.consumed = True
+                message.consumed_by_instance = instance.id
+                return [
+                    Input(
+                        "message_received",
+                        {"name": message.name, "correlation": message.correlation, "payload": message.payload},
+                    )
+                ]
+    return []
+
+
+def _next_number(prefix: str, now: datetime) -> str:
+    """PREFIX-YYYYMMDD-NNNN, counted per prefix and day (China time, as staff read it)."""
+    day = (now + timedelta(hours=8)).strftime("%Y%m%d")
+    name = f"{prefix}-{day}"
+    seq = db.session.get(NumberSequence, name, with_for_update=True)
+    if seq is None:
+        seq = NumberSequence(name=name, value=0)
+        db.session.add(seq)
+    seq.value += 1
+    db.session.flush()
+    return f"{name}-{seq.value:04d}"

@@ -1,0 +1,61 @@
+"""Workflow state <-> JSON, with the process spec kept out of every instance's snapshot."""
+
+from __future__ import annotations
+
+import json
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+
+from .parser import DeferredServiceTask
+
+
+class SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """The spec is stored once per definition version, not in each snapshot."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        from uuid import UUID
+
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _build_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[DeferredServiceTask] = ServiceTaskConverter
+    config[BpmnWorkflow] = SpeclessWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_serializer = _build_serializer()
+
+
+def canonical_json(value: object) -> str:
+    """The one JSON text form used for hashing and for snapshots."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def dump(workflow: BpmnWorkflow) -> str:
+    """Key order is kept, not sorted: SpiffWorkflow restores each task's data as a delta
+    against its parent, so parents must come before children. The order is deterministic
+    for a given history, which is all replay needs."""
+    return json.dumps(_serializer.to_dict(workflow), separators=(",", ":"), ensure_ascii=False)
+
+
+def load(snapshot: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
+    dct = json.loads(snapshot)
+    return _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)

@@ -1,0 +1,111 @@
+"""How each kind of history event changes a workflow. The runtime and replay both use this,
+so what is recorded is exactly what is re-run."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from .errors import Conflict, EngineError
+from .parser import DeferredServiceTask
+
+# Events that record something about the case but give the workflow no input.
+PASSIVE_EVENTS = {
+    "service_failed",
+    "incident_raised",
+    "incident_retried",
+    "task_claimed",
+    "task_released",
+    "task_assigned",
+}
+
+
+class WorkflowError(EngineError):
+    """The diagram itself failed while running (a script, a condition...)."""
+
+    status = 400
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Task:
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError, TypeError):
+        task = None
+    if task is None:
+        raise Conflict(f"task {task_id} is not part of this instance's state")
+    return task
+
+
+def run_engine(workflow: BpmnWorkflow) -> None:
+    """Run until every path waits. Timers are refreshed after the steps, so a timer that is
+    already due (a zero duration, a late check) fires in the second pass."""
+    workflow.do_engine_steps()
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+
+
+def apply(workflow: BpmnWorkflow, type: str, task_id: str | None, payload: dict) -> None:
+    """Give the workflow the input that one event records, then run engine steps."""
+    if type in PASSIVE_EVENTS:
+        return
+    try:
+        _APPLIERS[type](workflow, task_id, payload)
+        run_engine(workflow)
+    except SpiffWorkflowException as err:
+        element = getattr(getattr(err, "task", None), "task_spec", None)
+        where = getattr(element, "bpmn_id", None) or "workflow"
+        raise WorkflowError(f"{where}: {err}", {where: str(err)}) from None
+
+
+def _started(workflow, task_id, payload):
+    workflow.task_tree.data.update(payload["data"])
+
+
+def _task_completed(workflow, task_id, payload):
+    task = find_task(workflow, task_id)
+    if task.state != TaskState.READY or not task.task_spec.manual:
+        raise Conflict("task is not open any more / 任务已处理")
+    task.data.update(payload["data"])
+    task.run()
+
+
+def _service_completed(workflow, task_id, payload):
+    task = find_task(workflow, task_id)
+    if task.state != TaskState.STARTED or not isinstance(task.task_spec, DeferredServiceTask):
+        raise Conflict("service task is not waiting any more")
+    task.internal_data.pop("service_params", None)
+    task.data[task.task_spec.result_variable] = payload["result"]
+    task.complete()
+
+
+def _timer_checked(workflow, task_id, payload):
+    workflow.refresh_timers()
+
+
+def _message_received(workflow, task_id, payload):
+    event = BpmnEvent(
+        MessageEventDefinition(payload["name"]),
+        payload.get("payload") or {},
+        dict(workflow.correlations),
+    )
+    workflow.send_event(event)
+
+
+def _cancelled(workflow, task_id, payload):
+    workflow.cancel()
+
+
+_APPLIERS = {
+    "instance_started": _started,
+    "task_completed": _task_completed,
+    "service_completed": _service_completed,
+    "timer_fired": _timer_checked,
+    "message_received": _message_received,
+    "instance_cancelled": _cancelled,
+}

@@ -1,0 +1,14 @@
+"""All tables. Engine tables, accounts and the business records written by workers."""
+
+from .accounts import ApiToken, Role, User, user_roles  # noqa: F401
+from .engine import (  # noqa: F401
+    Definition,
+    HistoryEvent,
+    InboxTask,
+    Instance,
+    Job,
+    MessageWait,
+    NumberSequence,
+    PendingMessage,
+)
+from .records import ComplaintCase, ContactLog, Customer, Escalation  # noqa: F401

@@ -1,0 +1,31 @@
+"""SQLite as the embedded default: WAL, a busy timeout, and writers that queue up.
+
+pysqlite starts transactions lazily, so two requests can both read and then fail when they
+try to write. BEGIN IMMEDIATE takes the write lock at the start of every transaction, so a
+second command waits, then reads the state the first one committed (SQLAlchemy's
+documented recipe for pysqlite transactions).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

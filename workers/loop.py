@@ -1,0 +1,176 @@
+"""The worker: fetch a job under a lease, run its handler, complete the service task in the
+same transaction as the handler's writes; fire due timers. Coordination goes only through
+the database, so any number of workers may run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from webapp.engine import clock, runtime
+from webapp.engine.errors import EngineError
+from webapp.extensions import db
+from webapp.models import Instance, Job
+
+from . import registry
+
+log = logging.getLogger("aftersales.worker")
+
+
+@dataclass
+class WorkerSettings:
+    lease_seconds: int = 60
+    backoff_base_seconds: int = 30
+    poll_seconds: float = 1.0
+
+    @classmethod
+    def from_config(cls, config) -> "WorkerSettings":
+        return cls(config["JOB_LEASE_SECONDS"], config["JOB_BACKOFF_BASE_SECONDS"], config["WORKER_POLL_SECONDS"])
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
+    """Lock the next due job for this worker (its own short transaction)."""
+    now = clock.now()
+    query = (
+        select(Job)
+        .where(
+            Job.status == "ready",
+            Job.run_at <= now,
+            or_(Job.locked_by.is_(None), Job.lock_expires_at < now),
+        )
+        .order_by(Job.run_at, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    job = db.session.scalar(query)
+    if job is None:
+        db.session.rollback()
+        return None
+    job.locked_by = worker_id
+    job.lock_expires_at = now + timedelta(seconds=settings.lease_seconds)
+    job.attempts += 1
+    db.session.commit()
+    return job
+
+
+def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
+    """Run one locked job. Returns done | failed | incident | lost | cancelled."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.locked_by != worker_id:
+        db.session.rollback()
+        return "lost"
+    actor = f"worker:{worker_id}"
+    try:
+        handler = registry.get(job.operator)
+        result = handler(db.session, dict(job.parameters))
+        # Lock the job row: if our lease ran out and another worker took the job, its
+        # result wins and everything this handler wrote is rolled back.
+        still_ours = db.session.scalar(select(Job.locked_by).where(Job.id == job_id).with_for_update())
+        if still_ours != worker_id:
+            db.session.rollback()
+            return "lost"
+        runtime.complete_service_task(job, result, actor=actor, commit=False)
+        db.session.commit()
+        log.info("job done", extra={"job": job_id, "instance": job.instance_id, "operator": job.operator})
+        return "done"
+    except EngineError as err:
+        db.session.rollback()
+        if err.status == 409:
+            return _release_or_cancel(job_id, worker_id)
+        return _fail(job_id, f"{type(err).__name__}: {err.message}", actor, settings)
+    except Exception as err:  # a handler may fail in any way; the job records it
+        db.session.rollback()
+        detail = "".join(traceback.format_exception_only(type(err), err)).strip()
+        return _fail(job_id, detail, actor, settings)
+
+
+def _fail(job_id: int, error: str, actor: str, settings: WorkerSettings) -> str:
+    job = db.session.get(Job, job_id)
+    runtime.record_service_failure(job, error, actor=actor, backoff_base_seconds=settings.backoff_base_seconds)
+    log.warning("job failed", extra={"job": job_id, "instance": job.instance_id, "error": error})
+    return "incident" if job.status == "incident" else "failed"
+
+
+def _release_or_cancel(job_id: int, worker_id: str) -> str:
+    """The instance moved on meanwhile; run the job again unless its task is gone."""
+    job = db.session.get(Job, job_id)
+    instance = db.session.get(Instance, job.instance_id)
+    if instance.status != "running":
+        job.status = "cancelled"
+        outcome = "cancelled"
+    else:
+        job.locked_by, job.lock_expires_at, job.run_at = None, None, clock.now()
+        job.attempts = max(job.attempts - 1, 0)
+        outcome = "released"
+    db.session.commit()
+    return outcome
+
+
+def fire_due_timers(limit: int = 100) -> int:
+    """Run a timer check on every running instance whose next timer is due."""
+    now = clock.now()
+    due = db.session.scalars(
+        select(Instance.id)
+        .where(Instance.status == "running", Instance.next_timer_due <= now)
+        .order_by(Instance.next_timer_due)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    fired = 0
+    for instance_id in due:
+        try:
+            runtime.fire_timers(instance_id)
+            fired += 1
+        except EngineError as err:
+            db.session.rollback()
+            log.warning("timer check failed", extra={"instance": instance_id, "error": err.message})
+    return fired
+
+
+def run_once(worker_id: str, settings: WorkerSettings, max_jobs: int = 100) -> int:
+    """Fire due timers, then run up to max_jobs jobs. Returns how much work was done."""
+    work = fire_due_timers()
+    for _ in range(max_jobs):
+        job = fetch_job(worker_id, settings)
+        if job is None:
+            break
+        run_job(job.id, worker_id, settings)
+        work += 1
+    return work
+
+
+def drain(worker_id: str = "test-worker", settings: WorkerSettings | None = None, rounds: int = 50) -> int:
+    """Run until nothing is left to do now (tests and the in-process demo)."""
+    settings = settings or WorkerSettings()
+    total = 0
+    for _ in range(rounds):
+        work = run_once(worker_id, settings)
+        total += work
+        if work == 0:
+            break
+    return total
+
+
+def run_forever(worker_id: str, settings: WorkerSettings) -> None:
+    log.info("worker started", extra={"worker": worker_id})
+    while True:
+        try:
+            work = run_once(worker_id, settings)
+        except Exception:  # keep the worker alive; the error is logged with its trace
+            db.session.rollback()
+            log.exception("worker round failed")
+            work = 0
+        db.session.remove()
+        if work == 0:
+            time.sleep(settings.poll_seconds)

@@ -1,0 +1,48 @@
+"""Operator name -> handler. A handler is a plain function of (session, parameters) that
+writes the company's records and returns the task's result (JSON data)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+Handler = Callable[[Any, dict], object]
+
+_HANDLERS: dict[str, Handler] = {}
+HANDLER_MODULES = ("workers.complaints",)
+
+
+def operator(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if name in _HANDLERS and _HANDLERS[name] is not fn:
+            raise ValueError(f"operator {name} registered twice")
+        _HANDLERS[name] = fn
+        fn.operator_name = name  # type: ignore[attr-defined]
+        return fn
+
+    return register
+
+
+def _load() -> None:
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+
+
+def get(name: str) -> Handler:
+    _load()
+    if name not in _HANDLERS:
+        raise KeyError(f"no handler registered for operator {name}")
+    return _HANDLERS[name]
+
+
+def names() -> set[str]:
+    _load()
+    return set(_HANDLERS)
+
+
+def override(name: str, fn: Handler) -> Handler | None:
+    """Swap a handler (tests inject failures); returns the previous one."""
+    _load()
+    previous = _HANDLERS.get(name)
+    _HANDLERS[name] = fn
+    return previous
