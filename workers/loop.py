@@ -31,7 +31,7 @@ class WorkerSettings:
     poll_seconds: float = 1.0
 
     @classmethod
-    def from_config(cls, config) -> "WorkerSettings":
+    def from_config(cls, config) -> WorkerSettings:
         return cls(config["JOB_LEASE_SECONDS"], config["JOB_BACKOFF_BASE_SECONDS"], config["WORKER_POLL_SECONDS"])
 
 

@@ -4,7 +4,8 @@ writes the company's records and returns the task's result (JSON data)."""
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Handler = Callable[[Any, dict], object]
 

@@ -7,13 +7,14 @@ from flask import g, jsonify, request
 from workers import registry
 
 from ..engine import clock, definitions, replay, runtime
-from ..engine.errors import EngineError, Forbidden, NotFound
+from ..engine.errors import EngineError, Forbidden, FormInvalid, NotFound
 from ..extensions import db
-from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
+from ..models import Definition, HistoryEvent, InboxTask, Instance, Job, User
 from . import bp
 from .auth import require_role, token_required
 from .errors import error_response
 from .schemas import (
+    AssignTaskIn,
     CancelIn,
     CompleteTaskIn,
     DefinitionVersionOut,
@@ -199,6 +200,30 @@ def complete_task(task_id: str):
     body = CompleteTaskIn().load(_json_body())
     instance = runtime.complete_user_task(task_id, body["data"], actor=_actor(), roles=_roles())
     return jsonify({"id": task_id, "instance_id": instance.id, "instance_status": instance.status})
+
+
+@bp.post("/tasks/<task_id>/claim")
+@token_required
+def claim_task(task_id: str):
+    return jsonify(TaskOut().dump(runtime.claim_task(task_id, actor=_actor(), roles=_roles())))
+
+
+@bp.post("/tasks/<task_id>/release")
+@token_required
+def release_task(task_id: str):
+    return jsonify(TaskOut().dump(runtime.release_task(task_id, actor=_actor(), roles=_roles())))
+
+
+@bp.post("/tasks/<task_id>/assign")
+@token_required
+@require_role("after_sales_manager")
+def assign_task(task_id: str):
+    body = AssignTaskIn().load(_json_body())
+    user = db.session.scalar(db.select(User).where(User.username == body["username"]))
+    if user is None:
+        raise FormInvalid(f"no user {body['username']}", {"username": "unknown user"})
+    task = runtime.assign_task(task_id, user.username, actor=_actor(), assignee_roles=user.role_codes)
+    return jsonify(TaskOut().dump(task))
 
 
 # ---------------------------------------------------------------- messages and jobs

@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextvars
 import time as _time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
 import SpiffWorkflow.task as _task_module
@@ -42,7 +42,7 @@ class _ClockedDatetime(datetime):
         moment = _moment.get()
         if moment is None:
             return datetime.now(tz)
-        return moment.now.astimezone(tz or timezone.utc)
+        return moment.now.astimezone(tz or UTC)
 
 
 class _ClockedTime:

@@ -147,6 +147,73 @@ def check_may_work_on(row: InboxTask, actor: str, roles: set[str]) -> None:
         raise Conflict(f"task is claimed by {row.assignee} / 任务已被他人认领", {"assignee": row.assignee})
 
 
+def claim_task(task_id: str, *, actor: str, roles: set[str], commit: bool = True) -> InboxTask:
+    """Take an open task so that nobody else completes it meanwhile."""
+    row = _open_task(task_id)
+    check_may_work_on(row, actor, roles)
+    if row.assignee != actor:
+        row.assignee = actor
+        _append_task_event(row, "task_claimed", {"assignee": actor}, actor)
+    _finish(row.instance, commit)
+    return row
+
+
+def release_task(task_id: str, *, actor: str, roles: set[str], commit: bool = True) -> InboxTask:
+    row = _open_task(task_id)
+    if row.assignee != actor and "after_sales_manager" not in roles and "admin" not in roles:
+        raise Forbidden("only the assignee or a manager may release a task", {"assignee": row.assignee or ""})
+    if row.assignee is not None:
+        previous, row.assignee = row.assignee, None
+        _append_task_event(row, "task_released", {"previous_assignee": previous}, actor)
+    _finish(row.instance, commit)
+    return row
+
+
+def assign_task(task_id: str, username: str, *, actor: str, assignee_roles: set[str], commit: bool = True) -> InboxTask:
+    """A manager gives a task to a person, who must hold the task's role."""
+    row = _open_task(task_id)
+    if row.role and row.role not in assignee_roles and "admin" not in assignee_roles:
+        raise FormInvalid(f"{username} does not hold role {row.role}", {"username": f"lacks role {row.role}"})
+    row.assignee = username
+    _append_task_event(row, "task_assigned", {"assignee": username}, actor)
+    _finish(row.instance, commit)
+    return row
+
+
+def save_draft(task_id: str, data: dict, *, actor: str, roles: set[str], commit: bool = True) -> InboxTask:
+    """Keep what was typed without completing the task (no history event: nothing happened yet)."""
+    row = _open_task(task_id)
+    check_may_work_on(row, actor, roles)
+    row.draft = data
+    _finish(row.instance, commit)
+    return row
+
+
+def _open_task(task_id: str) -> InboxTask:
+    row = db.session.get(InboxTask, task_id)
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    if row.state != "open":
+        raise Conflict("task is already completed / 任务已被处理", {"task": row.state})
+    return row
+
+
+def _append_task_event(row: InboxTask, type: str, payload: dict, actor: str) -> None:
+    instance = row.instance
+    now = clock.now()
+    history.append(
+        instance,
+        at=clock.to_iso(now),
+        actor=actor,
+        type=type,
+        payload=payload,
+        state_hash=state_hash(instance.snapshot),
+        bpmn_id=row.bpmn_id,
+        task_id=row.id,
+    )
+    instance.updated_at = now
+
+
 def complete_service_task(job: Job, result: object, *, actor: str, commit: bool = True) -> Instance:
     instance = db.session.get(Instance, job.instance_id)
     workflow = load_workflow(instance)

@@ -1,0 +1,73 @@
+# After-sales service orchestration — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := webapp
+
+.PHONY: run test install assets browser-deps lint bench serve worker clean
+
+# ---------------------------------------------------------------- installation
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed assets
+
+# bpmn-js and friends come from npm and are served by Flask from webapp/static/vendor
+# (ignored by git, rebuilt here).
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+webapp/static/vendor/.built: node_modules/.installed scripts/vendor_assets.sh
+	bash scripts/vendor_assets.sh
+	touch $@
+
+assets: webapp/static/vendor/.built
+
+# Debian's Chromium for the browser tests (Playwright's own download is not reachable).
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium chromium-driver'"; exit 1; fi; \
+	fi
+
+# ---------------------------------------------------------------- the two commands
+run: install
+	@mkdir -p instance
+	@$(BIN)/flask db upgrade
+	@$(BIN)/flask deploy-processes
+	@$(BIN)/flask create-demo-users
+	@echo ""
+	@echo "After-sales service is at http://127.0.0.1:$(PORT)/  (API under /api, see README)"
+	@echo "Logins: instance/demo-logins.txt (username<TAB>password, readable only by you)"
+	@echo ""
+	@$(BIN)/flask worker & WORKER=$$!; \
+	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - 'webapp:create_app()'
+
+test: install browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+# ---------------------------------------------------------------- helpers
+serve: install
+	$(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} --bind 127.0.0.1:$(PORT) 'webapp:create_app()'
+
+worker: install
+	$(BIN)/flask worker
+
+bench: install
+	$(BIN)/python -m bench.engine_throughput
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules webapp/static/vendor
