@@ -4,13 +4,16 @@ writes the company's records and returns the task's result (JSON data)."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
 Handler = Callable[[Any, dict], object]
 
 _HANDLERS: dict[str, Handler] = {}
-HANDLER_MODULES = ("workers.complaints",)
+# Every module of this package registers its handlers on import, except these.
+_NOT_HANDLERS = {"registry", "loop"}
 
 
 def operator(name: str) -> Callable[[Handler], Handler]:
@@ -25,8 +28,9 @@ def operator(name: str) -> Callable[[Handler], Handler]:
 
 
 def _load() -> None:
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if module.name not in _NOT_HANDLERS:
+            importlib.import_module(f"workers.{module.name}")
 
 
 def get(name: str) -> Handler:

@@ -135,6 +135,13 @@ def _referenced(bpmn: Path, shared: dict[str, bytes]) -> dict[str, bytes]:
     for name, content in shared.items():
         if name.endswith(".json") and f'"{name}"' in text:
             picked[name] = content
-        elif name.endswith(".dmn"):
+        elif name.endswith(".dmn") and any(f">{d}<" in text for d in _decision_ids(content)):
             picked[name] = content
     return picked
+
+
+def _decision_ids(dmn: bytes) -> list[str]:
+    from .xml_safety import parse_xml
+
+    root = parse_xml(dmn, "decision.dmn").getroot()
+    return [node.get("id") for node in root.iter() if isinstance(node.tag, str) and node.tag.endswith("}decision")]
