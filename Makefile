@@ -41,7 +41,7 @@ browser-deps:
 # ---------------------------------------------------------------- the two commands
 run: install
 	@mkdir -p instance
-	@$(BIN)/flask db upgrade
+	@$(BIN)/flask db upgrade heads
 	@$(BIN)/flask deploy-processes
 	@$(BIN)/flask create-demo-users
 	@echo ""

@@ -4,6 +4,7 @@ API clients with bearer tokens per role, and an in-process worker."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def app(tmp_path, manual_clock):
     app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"})
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
         yield app
         db.session.remove()
         db.engine.dispose()
@@ -91,9 +92,34 @@ def deploy_files(client: ApiClient, paths: list[Path]):
     return client.post("/api/process-definitions", data=data, content_type="multipart/form-data")
 
 
-def complaint_files() -> list[Path]:
+def process_files(key: str) -> list[Path]:
+    """processes/<key>.bpmn with the forms and decision tables it references."""
     processes = ROOT / "processes"
-    return [processes / "complaint_handling.bpmn", *sorted((processes / "forms").glob("complaint-*.json"))]
+    bpmn = processes / f"{key}.bpmn"
+    text = bpmn.read_text(encoding="utf-8")
+    forms = [p for p in sorted((processes / "forms").glob("*.json")) if f'"{p.name}"' in text]
+    dmns = []
+    for dmn in sorted(processes.glob("*.dmn")):
+        ids = re.findall(r'<(?:\w+:)?decision\b[^>]*\bid="([^"]+)"', dmn.read_text(encoding="utf-8"))
+        if any(f">{d}<" in text for d in ids):
+            dmns.append(dmn)
+    return [bpmn, *forms, *dmns]
+
+
+def complaint_files() -> list[Path]:
+    return process_files("complaint_handling")
+
+
+@pytest.fixture
+def make_client(app):
+    """make_client(username, [role codes]) -> an ApiClient for a new user with those roles."""
+
+    def _make(username: str, roles: list[str]) -> ApiClient:
+        user = create_user(username, "pw-" + username, roles)
+        db.session.commit()
+        return ApiClient(app.test_client(), issue_token(user), username)
+
+    return _make
 
 
 @pytest.fixture
