@@ -37,15 +37,32 @@ def manual_clock():
     clock.use(previous)
 
 
+def test_settings(database_url: str) -> dict:
+    return {**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}, "SQLALCHEMY_DATABASE_URI": database_url}
+
+
 @pytest.fixture
-def app(tmp_path, manual_clock):
-    app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"})
+def app(request, tmp_path, manual_clock):
+    app = create_app(test_settings(f"sqlite:///{tmp_path / 'test.db'}"))
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")
         yield app
+        db.session.rollback()
+        if request.node.get_closest_marker("tampers") is None:
+            _every_instance_replays_to_its_snapshot()
         db.session.remove()
         db.engine.dispose()
+
+
+def _every_instance_replays_to_its_snapshot() -> None:
+    """Acceptance: replay reproduces every test instance's stored snapshot exactly."""
+    from webapp.engine import replay
+    from webapp.models import Instance
+
+    for instance_id in db.session.scalars(db.select(Instance.id)).all():
+        result = replay.verify(instance_id)
+        db.session.rollback()
+        assert result["verified"], f"instance {instance_id} does not replay: {result}"
 
 
 class ApiClient:

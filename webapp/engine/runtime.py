@@ -6,6 +6,7 @@ event, chained to the previous one. Nothing of a command is visible unless all o
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -310,6 +311,9 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
     at = clock.to_iso(now)
     while pending:
         entry = pending.pop(0)
+        # The workflow gets the input exactly as replay will read it back from the history
+        # (canonical JSON: sorted keys, JSON types), so both build byte-identical states.
+        entry.payload = json.loads(serialization.canonical_json(entry.payload))
         with engine_moment(now, instance.id, instance.id_counter) as moment:
             steps.apply(workflow, entry.type, entry.task_id, entry.payload)
         instance.id_counter = moment.id_counter
