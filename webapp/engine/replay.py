@@ -94,7 +94,7 @@ def verify(instance_id: int) -> dict:
     snapshot = None
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
-            return _bad(event.seq, f"sequence broken: expected event {expected_seq}, found {event.seq}")
+            return _bad(expected_seq, f"event {expected_seq} is missing (found {event.seq} in its place)")
         if event.instance_id != instance.id:
             return _bad(event.seq, "event belongs to another instance")
         if event.prev_hash != prev_hash:

@@ -1,0 +1,163 @@
+"""Acceptance 3 of the spine: replay reproduces the snapshot; any edit of the stored
+history, snapshot or definition makes verify name the first bad row."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from tests.complaint_driver import ComplaintDriver
+from webapp.engine import history
+from webapp.engine.serialization import canonical_json
+from webapp.extensions import db
+from webapp.models import HistoryEvent
+
+pytestmark = pytest.mark.tampers
+
+
+@pytest.fixture
+def finished(users, deployed_complaints, run_worker, manual_clock):
+    """A complaint run to its end."""
+    c = ComplaintDriver(users, run_worker)
+    c.start()
+    manual_clock.advance(hours=1)
+    c.verify()
+    c.analyse(resolvable=True)
+    c.propose()
+    c.confirm(agrees=True)
+    c.carry_out_and_close()
+    assert c.instance()["status"] == "completed"
+    return c
+
+
+def _verify(c: ComplaintDriver) -> dict:
+    return c.users["auditor"].get(f"/api/process-instances/{c.instance_id}/verify").get_json()
+
+
+def _events(c):
+    return db.session.scalars(
+        db.select(HistoryEvent).where(HistoryEvent.instance_id == c.instance_id).order_by(HistoryEvent.seq)
+    ).all()
+
+
+def _sql(statement: str, **params) -> None:
+    db.session.execute(text(statement), params)
+    db.session.commit()
+
+
+def test_untouched_history_verifies(finished):
+    n = len(_events(finished))
+    assert n >= 10
+    assert _verify(finished) == {"verified": True, "events": n}
+
+
+def test_changed_value_in_an_event_is_named(finished):
+    event = next(e for e in _events(finished) if e.type == "task_completed" and e.bpmn_id == "propose_solution")
+    payload = json.loads(event.payload)
+    payload["data"]["solution"] = "什么也不做"
+    _sql("UPDATE history_events SET payload = :p WHERE id = :id", p=canonical_json(payload), id=event.id)
+    result = _verify(finished)
+    assert result["verified"] is False
+    assert result["first_bad_seq"] == event.seq
+    assert "hash" in result["reason"]
+
+
+def test_rehashed_forgery_is_caught_by_replay(finished):
+    """Someone edits a payload AND recomputes every hash: replay still disagrees."""
+    events = _events(finished)
+    target = next(e for e in events if e.type == "task_completed" and e.bpmn_id == "confirm_with_customer")
+    payload = json.loads(target.payload)
+    payload["data"]["customer_agrees"] = False
+    target.payload = canonical_json(payload)
+    prev = history.GENESIS
+    for event in events:
+        event.prev_hash = prev
+        event.hash = history.chain_hash(prev, event)
+        prev = event.hash
+    _sql("UPDATE instances SET last_hash = :h WHERE id = :id", h=prev, id=finished.instance_id)
+    db.session.commit()
+    result = _verify(finished)
+    assert result["verified"] is False
+    assert result["first_bad_seq"] == target.seq
+
+
+def test_deleted_event_is_named(finished):
+    events = _events(finished)
+    victim_id, victim_seq = events[4].id, events[4].seq
+    _sql("DELETE FROM history_events WHERE id = :id", id=victim_id)
+    result = _verify(finished)
+    assert result == {"verified": False, "first_bad_seq": victim_seq, "reason": result["reason"]}
+    assert "missing" in result["reason"]
+
+
+def test_deleted_last_event_is_named(finished):
+    events = _events(finished)
+    last_id, previous_seq = events[-1].id, events[-2].seq
+    _sql("DELETE FROM history_events WHERE id = :id", id=last_id)
+    result = _verify(finished)
+    assert result["verified"] is False and result["first_bad_seq"] == previous_seq
+
+
+def test_reordered_events_are_named(finished):
+    events = _events(finished)
+    (a_id, a_seq), (b_id, b_seq) = (events[5].id, events[5].seq), (events[6].id, events[6].seq)
+    _sql("UPDATE history_events SET seq = -1 WHERE id = :id", id=a_id)
+    _sql("UPDATE history_events SET seq = :s WHERE id = :id", s=a_seq, id=b_id)
+    _sql("UPDATE history_events SET seq = :s WHERE id = :id", s=b_seq, id=a_id)
+    result = _verify(finished)
+    assert result["verified"] is False and result["first_bad_seq"] == a_seq
+
+
+def test_edited_snapshot_is_named(finished):
+    snapshot = db.session.execute(text("SELECT snapshot FROM instances WHERE id = :id"), {"id": finished.instance_id}).scalar()
+    edited = snapshot.replace("更换电容", "什么也不做", 1)
+    assert edited != snapshot
+    _sql("UPDATE instances SET snapshot = :s WHERE id = :id", s=edited, id=finished.instance_id)
+    result = _verify(finished)
+    assert result["verified"] is False
+    assert result["first_bad_seq"] == _events(finished)[-1].seq
+    assert "snapshot" in result["reason"]
+
+
+def test_changed_definition_xml_is_named(finished):
+    row = db.session.execute(text("SELECT id, files FROM definitions")).one()
+    files = json.loads(row.files)
+    name = next(iter(files))
+    files[name] = files[name].replace('"PT48H"', '"PT480H"')
+    _sql("UPDATE definitions SET files = :f WHERE id = :id", f=json.dumps(files, ensure_ascii=False), id=row.id)
+    result = _verify(finished)
+    assert result["verified"] is False and result["first_bad_seq"] == 0
+    assert "content hash" in result["reason"]
+
+
+def test_replay_to_any_event(finished):
+    admin = finished.users["admin"]
+    events = admin.get(f"/api/process-instances/{finished.instance_id}/history").get_json()
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[0]["type"] == "instance_started" and events[0]["actor"] == "agent"
+    state1 = admin.get(f"/api/process-instances/{finished.instance_id}/replay?upto=1").get_json()
+    assert state1["active_elements"] == ["register_case", "start"] or "register_case" in state1["active_elements"]
+    assert state1["completed"] is False
+    verify_seq = next(e["seq"] for e in events if e["bpmn_id"] == "verify_complaint")
+    before = admin.get(f"/api/process-instances/{finished.instance_id}/replay?upto={verify_seq - 1}").get_json()
+    after = admin.get(f"/api/process-instances/{finished.instance_id}/replay?upto={verify_seq}").get_json()
+    assert "verify_complaint" in before["active_elements"]
+    assert "verify_complaint" in after["completed_elements"]
+    assert after["data"]["severity"] == "normal" and "severity" not in before["data"]
+    final = admin.get(f"/api/process-instances/{finished.instance_id}/replay").get_json()
+    assert final["completed"] is True and final["upto"] == len(events)
+    assert admin.get(f"/api/process-instances/{finished.instance_id}/replay?upto=x").status_code == 400
+
+
+def test_audit_verify_cli_fails_on_tampering(app, finished):
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert "0 failed" in ok.output
+    event_id, event_seq = _events(finished)[2].id, _events(finished)[2].seq
+    _sql("UPDATE history_events SET actor = 'mallory' WHERE id = :id", id=event_id)
+    bad = runner.invoke(args=["audit", "verify"])
+    assert bad.exit_code == 1
+    assert f"first bad event {event_seq}" in bad.output
