@@ -397,11 +397,15 @@ def case_data(workflow: BpmnWorkflow) -> dict:
     return merged
 
 
+# SpiffWorkflow's class names of timer event definitions (TimeDate has no "Timer" in its name).
+TIMER_EVENT_TYPES = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
+
+
 def _next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     dues = [
         clock.from_iso(event.value)
         for event in workflow.waiting_events()
-        if "Timer" in event.event_type and isinstance(event.value, str)
+        if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str)
     ]
     return min(dues) if dues else None
 
