@@ -7,6 +7,7 @@ installing this environment on the engine covers all of them.
 
 from __future__ import annotations
 
+import ast
 import json
 import operator
 import signal
@@ -88,20 +89,46 @@ def compile_script(source: str):
     return result.code
 
 
+def _unknown_calls(tree: ast.AST) -> list[str]:
+    """Functions called by name that neither the sandbox offers nor the code defines.
+
+    Task data is JSON, so a call like open(...) or eval(...) can never be legitimate:
+    refusing it at deploy time beats a NameError in the middle of a case.
+    """
+    defined = {
+        node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    defined |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    allowed = set(GUARD_GLOBALS["__builtins__"]) | defined
+    return sorted(
+        {
+            node.func.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in allowed
+        }
+    )
+
+
 def check_expression(source: str) -> str | None:
     """The reason an expression cannot run here, or None."""
     try:
         compile_expression(source)
+        unknown = _unknown_calls(ast.parse(source.strip(), mode="eval"))
     except SandboxViolation as err:
         return str(err)
+    if unknown:
+        return f"calls functions the sandbox does not offer: {', '.join(unknown)}"
     return None
 
 
 def check_script(source: str) -> str | None:
     try:
         compile_script(source)
+        unknown = _unknown_calls(ast.parse(source))
     except SandboxViolation as err:
         return str(err)
+    if unknown:
+        return f"calls functions the sandbox does not offer: {', '.join(unknown)}"
     return None
 
 

@@ -21,6 +21,10 @@ def _parser() -> etree.XMLParser:
 def parse_xml(content: bytes | str, filename: str) -> etree._ElementTree:
     if isinstance(content, str):
         content = content.encode("utf-8")
+    if b"<!DOCTYPE" in content.upper():
+        raise DefinitionInvalid(
+            f"{filename}: a DOCTYPE is not allowed (no DTDs or entities)", {filename: "a DOCTYPE is not allowed"}
+        )
     try:
         tree = etree.ElementTree(etree.fromstring(content, _parser()))
     except etree.XMLSyntaxError as err:
