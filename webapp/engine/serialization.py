@@ -49,11 +49,37 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _sorted(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _canonical_task_data(dct: dict) -> None:
+    """Sort the keys of task data (and data deltas) in place. A restored task's data has
+    its parent's keys first, while a multi-instance child built in memory has its item
+    first; the content is the same, only the order differs, and the order must not."""
+    if isinstance(dct.get("data"), dict):
+        dct["data"] = _sorted(dct["data"])
+    for task in (dct.get("tasks") or {}).values():
+        task["data"] = _sorted(task.get("data") or {})
+        delta = task.get("delta")
+        if delta:
+            delta["updates"] = _sorted(delta.get("updates") or {})
+            delta["deletions"] = sorted(delta.get("deletions") or [])
+    for sub in (dct.get("subprocesses") or {}).values():
+        _canonical_task_data(sub)
+
+
 def dump(workflow: BpmnWorkflow) -> str:
-    """Key order is kept, not sorted: SpiffWorkflow restores each task's data as a delta
-    against its parent, so parents must come before children. The order is deterministic
-    for a given history, which is all replay needs."""
-    return json.dumps(_serializer.to_dict(workflow), separators=(",", ":"), ensure_ascii=False)
+    """The order of tasks is kept, not sorted: SpiffWorkflow restores each task's data as a
+    delta against its parent, so parents must come before children. The order is
+    deterministic for a given history; the keys inside task data are sorted (see above)."""
+    dct = _serializer.to_dict(workflow)
+    _canonical_task_data(dct)
+    return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
 
 
 def load(snapshot: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
