@@ -1,0 +1,130 @@
+"""Acceptance 4 and 5 of the spine: two clients completing one task at once; a worker
+killed with SIGKILL in the middle of a job."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from urllib.error import HTTPError
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.complaint_driver import ComplaintDriver
+from tests.conftest import ROOT
+from webapp.engine import clock
+from webapp.extensions import db
+from webapp.models import ComplaintCase, HistoryEvent, Job
+
+
+@pytest.fixture
+def live_url(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _post(url: str, token: str, body: dict) -> int:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except HTTPError as err:
+        return err.code
+
+
+def test_two_clients_complete_the_same_task_at_once(users, deployed_complaints, run_worker, live_url, make_client):
+    c = ComplaintDriver(users, run_worker)
+    c.start()
+    task = c.open_tasks("handler")["verify_complaint"]
+    second = make_client("handler2", ["complaint_handler"])
+    data = {"category": "parts", "severity": "normal", "verified": True, "reply_to_customer": "已收到"}
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def complete(token: str) -> None:
+        barrier.wait()
+        statuses.append(_post(f"{live_url}/api/tasks/{task['id']}/complete", token, {"data": data}))
+
+    threads = [threading.Thread(target=complete, args=(t,)) for t in (users["handler"].token, second.token)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200, 409]
+    db.session.rollback()
+    completions = db.session.scalars(
+        db.select(HistoryEvent).where(HistoryEvent.task_id == task["id"], HistoryEvent.type == "task_completed")
+    ).all()
+    assert len(completions) == 1
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_job_runs_again_after_its_lease(app, users, deployed_complaints, tmp_path):
+    previous = clock.use(clock.SystemClock())  # two real processes share the real clock
+    try:
+        c = ComplaintDriver(users, run_worker=lambda: None)
+        c.start()
+        db.session.commit()
+        marker = tmp_path / "stalled"
+        env = {
+            **os.environ,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "JOB_LEASE_SECONDS": "2",
+            "SLOW_OPERATOR": "complaint/register_case",
+            "SLOW_MARKER": str(marker),
+            "PYTHONPATH": str(ROOT),
+        }
+        slow = subprocess.Popen([sys.executable, "-m", "tests.slow_worker"], cwd=ROOT, env=env)
+        try:
+            deadline = time.time() + 30
+            db.session.rollback()
+            while not marker.exists() and time.time() < deadline:
+                time.sleep(0.05)
+            assert marker.exists(), "the slow worker never reached its handler"
+        finally:
+            os.kill(slow.pid, signal.SIGKILL)
+            slow.wait()
+        db.session.rollback()
+        job = db.session.scalar(db.select(Job).where(Job.instance_id == c.instance_id))
+        assert job.status == "ready" and job.locked_by == "slow" and job.attempts == 1
+        assert db.session.scalar(db.select(ComplaintCase).where(ComplaintCase.number == c.business_key)) is None
+
+        env.pop("SLOW_OPERATOR")
+        healthy = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "webapp", "worker", "--id", "healthy"],
+            cwd=ROOT, env={**env, "WORKER_POLL_SECONDS": "0.1"},
+        )
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                status = db.session.scalar(db.select(Job.status).where(Job.id == job.id))
+                db.session.rollback()  # never sleep inside a transaction: SQLite has one writer
+                if status == "done":
+                    break
+                time.sleep(0.1)
+        finally:
+            healthy.terminate()
+            healthy.wait(timeout=10)
+        db.session.rollback()
+        assert job.status == "done" and job.attempts == 2
+        cases = db.session.scalars(db.select(ComplaintCase).where(ComplaintCase.number == c.business_key)).all()
+        assert len(cases) == 1
+        completions = db.session.scalars(
+            db.select(HistoryEvent).where(HistoryEvent.instance_id == c.instance_id, HistoryEvent.type == "service_completed")
+        ).all()
+        assert [e.actor for e in completions] == ["worker:healthy"]
+        assert "verify_complaint" in c.open_tasks("handler")
+    finally:
+        clock.use(previous)
