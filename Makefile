@@ -29,7 +29,12 @@ webapp/static/vendor/.built: node_modules/.installed scripts/vendor_assets.sh
 	bash scripts/vendor_assets.sh
 	touch $@
 
-assets: webapp/static/vendor/.built
+# The UI's message catalogs (webapp/translations/*/LC_MESSAGES/*.po -> .mo; .mo is not in git).
+.PHONY: translations
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d webapp/translations
+
+assets: translations webapp/static/vendor/.built
 
 # Debian's Chromium for the browser tests (Playwright's own download is not reachable).
 browser-deps:

@@ -36,8 +36,12 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     from .api import bp as api_bp
     from .cli import register_cli
+    from .ui import bp as ui_bp
+    from .ui import init_ui
 
     app.register_blueprint(api_bp)
+    init_ui(app)  # Flask-Login, CSRF on every form (not the bearer-token API), Babel zh_CN/en
+    app.register_blueprint(ui_bp)
     register_cli(app)
     return app
 

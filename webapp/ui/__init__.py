@@ -1,0 +1,63 @@
+"""The staff web UI: sign-in, inbox 待办, task forms, new cases, case pages, accounts.
+
+Server-rendered, Chinese first. Views stay thin: the engine (webapp.engine.runtime) does the
+work and raises its errors; the views only turn them into pages and messages.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify, render_template, request
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+bp = Blueprint("ui", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def init_ui(app: Flask) -> None:
+    """Sign-in, CSRF on every form (the bearer-token API excepted) and the language/time zone."""
+    from . import i18n
+    from .common import load_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "ui.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+
+    csrf.init_app(app)
+    from ..api import bp as api_bp
+
+    csrf.exempt(api_bp)
+
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    i18n.register_template_helpers(app)
+    _register_error_pages(app)
+
+
+def _register_error_pages(app: Flask) -> None:
+    def _is_api() -> bool:
+        return request.blueprint == "api" or request.path.startswith("/api/")
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err: CSRFError):
+        if _is_api():
+            return jsonify({"error": err.description, "errors": {}}), 400
+        return render_template("error.html", code=400, reason="csrf"), 400
+
+    for code in (403, 404, 405):
+
+        def _page(err, code=code):
+            if _is_api():
+                return jsonify({"error": getattr(err, "description", str(err)), "errors": {}}), code
+            return render_template("error.html", code=code, reason=""), code
+
+        app.register_error_handler(code, _page)
+
+
+from . import accounts, auth, cases, inbox, tasks  # noqa: E402,F401

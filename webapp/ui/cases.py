@@ -1,0 +1,315 @@
+"""Starting a case, the case page 工单 (data, tasks, timeline, diagram) and the case lists."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from SpiffWorkflow.util.task import TaskState
+
+from ..engine import clock, runtime
+from ..engine.errors import EngineError, FormInvalid, NotFound
+from ..extensions import db
+from ..forms_render import (
+    build_fields,
+    display_value,
+    field_labels,
+    field_names,
+    localise_errors,
+    parse_submission,
+    validation_errors,
+)
+from ..models import Definition, HistoryEvent, InboxTask, Instance
+from . import bp
+from .common import actor_label, display_names, in_my_lanes, is_manager, may_start, may_work_on, role_name
+from .i18n import user_zone
+from .inbox import assignable, candidates_by_role, engine_message
+
+PAGE_SIZE = 50
+
+
+# ---------------------------------------------------------------- shared with the task page
+
+
+def template_data(instance: Instance) -> dict:
+    return {**(instance.data or {}), "business_key": instance.business_key}
+
+
+def _schema_files(definition: Definition) -> list[str]:
+    meta = definition.meta or {}
+    files = [(meta.get("start_form") or {}).get("schema")]
+    files += [((task.get("form") or {}).get("schema")) for task in (meta.get("tasks") or {}).values()]
+    seen: list[str] = []
+    for name in files:
+        if name and name not in seen and isinstance(definition.forms.get(name), dict):
+            seen.append(name)
+    return seen
+
+
+def field_props(definition: Definition) -> dict[str, dict]:
+    """Every top-level form field of the process, the start form's first (its titles win)."""
+    props: dict[str, dict] = {}
+    for name in _schema_files(definition):
+        for key, prop in (definition.forms[name].get("properties") or {}).items():
+            if isinstance(prop, dict):
+                props.setdefault(key, prop)
+    return props
+
+
+def case_facts(instance: Instance) -> list[tuple[str, str, str]]:
+    """(key, label, value) for the case data the process's forms describe, in form order."""
+    props = field_props(instance.definition)
+    data = instance.data or {}
+    tz = user_zone()
+    yes, no = _("Yes"), _("No")
+    facts = []
+    for key, prop in props.items():
+        if key in data and data[key] not in (None, "", []):
+            facts.append((key, str(prop.get("title") or key), display_value(prop, data[key], tz, yes, no)))
+    return facts
+
+
+def other_data(instance: Instance) -> str:
+    props = field_props(instance.definition)
+    rest = {k: v for k, v in (instance.data or {}).items() if k not in props and k != "business_key"}
+    return json.dumps(rest, ensure_ascii=False, indent=2, sort_keys=True) if rest else ""
+
+
+def _instance_or_404(instance_id: int) -> Instance:
+    instance = db.session.get(Instance, instance_id)
+    if instance is None:
+        abort(404)
+    return instance
+
+
+# ---------------------------------------------------------------- new case
+
+
+def _latest_definitions() -> list[Definition]:
+    newest = db.select(Definition.key, db.func.max(Definition.version).label("version")).group_by(Definition.key).subquery()
+    query = db.select(Definition).join(newest, db.and_(Definition.key == newest.c.key, Definition.version == newest.c.version))
+    return list(db.session.scalars(query.order_by(Definition.name)))
+
+
+def _startable(key: str) -> Definition:
+    definition = next((d for d in _latest_definitions() if d.key == key), None)
+    if definition is None or not definition.meta.get("start_form"):
+        abort(404)
+    if not may_start(definition):
+        abort(403)
+    return definition
+
+
+@bp.get("/new")
+@login_required
+def new_case_list():
+    definitions = [d for d in _latest_definitions() if may_start(d)]
+    return render_template("new_list.html", definitions=definitions)
+
+
+def _render_start(definition: Definition, values: dict | None, errors: dict, message: str = "", status: int = 200):
+    start = definition.meta["start_form"]
+    schema = definition.forms.get(start.get("schema")) or {}
+    ui = definition.forms.get(start.get("ui_schema")) or {}
+    fields = build_fields(schema, ui, values, errors, tz=user_zone(), yes=_("Yes"), no=_("No"))
+    known = field_names(fields)
+    return render_template(
+        "new_form.html",
+        definition=definition,
+        schema=schema,
+        fields=fields,
+        labels=field_labels(fields),
+        errors=errors,
+        other_errors={k: v for k, v in errors.items() if k not in known},
+        message=message,
+    ), status
+
+
+@bp.get("/new/<key>")
+@login_required
+def new_case(key: str):
+    return _render_start(_startable(key), None, {})
+
+
+@bp.post("/new/<key>")
+@login_required
+def start_case(key: str):
+    definition = _startable(key)
+    start = definition.meta["start_form"]
+    schema = definition.forms.get(start.get("schema")) or {}
+    ui = definition.forms.get(start.get("ui_schema")) or {}
+    parsed = parse_submission(schema, ui, request.form, tz=user_zone())
+    if request.form.get("_action", "").startswith("add_row:"):
+        from .tasks import _add_row
+
+        _add_row(parsed.data, request.form["_action"].removeprefix("add_row:"))
+        return _render_start(definition, parsed.data, parsed.errors)
+    if parsed.errors:
+        errors = validation_errors(schema, parsed.data) | parsed.errors
+        return _render_start(definition, parsed.data, errors, _("Please correct the marked fields."), 422)
+    try:
+        instance = runtime.start_instance(definition.key, parsed.data, actor=current_user.username)
+    except FormInvalid as err:
+        db.session.rollback()
+        errors = localise_errors(schema, parsed.data, err.errors)
+        return _render_start(definition, parsed.data, errors, _("Please correct the marked fields."), 422)
+    except EngineError as err:
+        db.session.rollback()
+        return _render_start(definition, parsed.data, {}, engine_message(err), err.status)
+    flash(_("Case %(number)s was registered.", number=instance.business_key), "success")
+    return redirect(url_for("ui.case", instance_id=instance.id))
+
+
+# ---------------------------------------------------------------- the case page
+
+
+def _event_labels() -> dict[str, str]:
+    return {
+        "instance_started": _("Case registered"),
+        "task_completed": _("Task completed"),
+        "service_completed": _("System step done"),
+        "service_failed": _("System step failed; it will be retried"),
+        "incident_raised": _("System step failed and needs attention"),
+        "incident_retried": _("System step retried"),
+        "timer_fired": _("Deadline timer checked"),
+        "message_received": _("Message received"),
+        "instance_cancelled": _("Case cancelled"),
+        "task_claimed": _("Task claimed"),
+        "task_released": _("Task released"),
+        "task_assigned": _("Task assigned"),
+    }
+
+
+def _event_detail(event: HistoryEvent, payload: dict, names: dict[str, str]) -> str:
+    if event.type == "task_assigned":
+        return names.get(payload.get("assignee", ""), payload.get("assignee", ""))
+    if event.type == "message_received":
+        return str(payload.get("name", ""))
+    if event.type == "instance_cancelled":
+        return str(payload.get("reason", ""))
+    return ""
+
+
+def timeline(instance: Instance) -> list[dict]:
+    events = db.session.scalars(
+        db.select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)
+    ).all()
+    elements = instance.definition.meta.get("elements") or {}
+    names = display_names()
+    labels = _event_labels()
+    entries = []
+    for event in events:
+        payload = json.loads(event.payload or "{}")
+        name = (elements.get(event.bpmn_id or "") or {}).get("name") or event.bpmn_id or ""
+        entries.append({
+            "seq": event.seq,
+            "at": clock.from_iso(event.at),
+            "who": actor_label(event.actor, names),
+            "what": labels.get(event.type, event.type),
+            "element": name,
+            "detail": _event_detail(event, payload, names),
+            "type": event.type,
+        })
+    return entries
+
+
+def diagram_markers(instance: Instance) -> tuple[list[str], list[str]]:
+    """(completed, active) element ids, from the instance's stored state."""
+    workflow = runtime.load_workflow(instance)
+    completed, active = set(), set()
+    for task in workflow.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            completed.add(bpmn_id)
+        elif task.state in (TaskState.READY, TaskState.STARTED, TaskState.WAITING):
+            active.add(bpmn_id)
+    return sorted(completed - active), sorted(active)
+
+
+@bp.get("/cases/<int:instance_id>")
+@login_required
+def case(instance_id: int):
+    instance = _instance_or_404(instance_id)
+    tasks = db.session.scalars(
+        db.select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.state == "open").order_by(InboxTask.created_at)
+    ).all()
+    return render_template(
+        "case.html",
+        instance=instance,
+        facts=case_facts(instance),
+        other=other_data(instance),
+        tasks=tasks,
+        events=timeline(instance),
+        names=display_names(),
+        people=candidates_by_role() if is_manager() else {},
+        assignable=assignable,
+        may_work_on=may_work_on,
+        in_my_lanes=in_my_lanes,
+        role_name=role_name,
+        now=clock.now(),
+    )
+
+
+@bp.get("/cases/<int:instance_id>/diagram.json")
+@login_required
+def case_diagram(instance_id: int):
+    instance = _instance_or_404(instance_id)
+    process_id = instance.definition.meta.get("process_id", instance.process_key)
+    files = instance.definition.files or {}
+    xml = next((text for name, text in files.items() if name.endswith(".bpmn") and f'id="{process_id}"' in text), None)
+    if xml is None:
+        raise NotFound("no diagram")
+    completed, active = diagram_markers(instance)
+    db.session.rollback()
+    return jsonify({"xml": xml, "completed": completed, "active": active})
+
+
+# ---------------------------------------------------------------- lists
+
+
+@bp.get("/cases")
+@login_required
+def cases():
+    scope = request.args.get("scope", "mine")
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    process = request.args.get("process", "")
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = db.select(Instance)
+    if scope != "all":
+        scope = "mine"
+        touched = db.select(InboxTask.instance_id).where(InboxTask.completed_by == current_user.username)
+        query = query.where(db.or_(Instance.started_by == current_user.username, Instance.id.in_(touched)))
+    if q:
+        like = f"%{q}%"
+        query = query.where(db.or_(Instance.business_key.ilike(like), Instance.data["customer_name"].as_string().ilike(like)))
+    if status in ("running", "completed", "cancelled"):
+        query = query.where(Instance.status == status)
+    if process:
+        query = query.where(Instance.process_key == process)
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    ordered = query.order_by(Instance.started_at.desc(), Instance.id.desc())
+    rows = db.session.scalars(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    processes = db.session.execute(db.select(Definition.key, Definition.name).distinct().order_by(Definition.key)).all()
+    return render_template(
+        "cases.html",
+        rows=rows,
+        scope=scope,
+        q=q,
+        status=status,
+        process=process,
+        page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        total=total,
+        processes=dict(processes),
+        names=display_names(),
+    )
+
+
+@bp.errorhandler(NotFound)
+def _engine_not_found(err: NotFound):
+    abort(404)

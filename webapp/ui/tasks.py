@@ -1,0 +1,144 @@
+"""The task form: rendered from the task's JSON Schema and UI schema; draft, submit, next task."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..engine import runtime
+from ..engine.errors import EngineError, FormInvalid, NotFound
+from ..extensions import db
+from ..forms_render import Parsed, build_fields, field_labels, field_names, localise_errors, parse_submission, validation_errors
+from ..forms_render.instructions import render_instructions
+from ..models import InboxTask, Instance
+from . import bp
+from .cases import case_facts, template_data
+from .common import display_names, in_my_lanes, is_admin, may_work_on, roles
+from .i18n import user_zone
+from .inbox import engine_message
+
+
+def _task_or_404(task_id: str) -> InboxTask:
+    row = db.session.get(InboxTask, task_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _forms_of(row: InboxTask) -> tuple[dict | None, dict | None]:
+    forms = row.instance.definition.forms
+    schema = forms.get(row.form_schema) if row.form_schema else None
+    ui = forms.get(row.form_ui_schema) if row.form_ui_schema else None
+    return schema, ui
+
+
+def next_task_for_me(instance: Instance) -> InboxTask | None:
+    rows = db.session.scalars(
+        db.select(InboxTask)
+        .where(InboxTask.instance_id == instance.id, InboxTask.state == "open")
+        .order_by(InboxTask.created_at, InboxTask.id)
+    ).all()
+    return next((r for r in rows if may_work_on(r) and (r.role in roles() or r.assignee == current_user.username)), None)
+
+
+def render_task(row: InboxTask, values: dict | None, errors: dict[str, str], message: str = "", status: int = 200):
+    schema, ui = _forms_of(row)
+    instance = row.instance
+    yes, no = _("Yes"), _("No")
+    fields = build_fields(schema, ui, values, errors, case_data=instance.data, tz=user_zone(), yes=yes, no=no)
+    known = field_names(fields)
+    meta = (instance.definition.meta.get("tasks") or {}).get(row.bpmn_id) or {}
+    names = display_names()
+    return render_template(
+        "task.html",
+        row=row,
+        instance=instance,
+        schema=schema or {},
+        fields=fields,
+        labels=field_labels(fields),
+        errors=errors,
+        other_errors={k: v for k, v in errors.items() if k not in known},
+        instructions=render_instructions(meta.get("instructions"), template_data(instance)),
+        facts=case_facts(instance),
+        claimed_by_other=bool(row.assignee and row.assignee != current_user.username and not is_admin()),
+        assignee_name=names.get(row.assignee or "", row.assignee),
+        message=message,
+    ), status
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def task(task_id: str):
+    row = _task_or_404(task_id)
+    if not in_my_lanes(row):
+        abort(403)
+    if row.state != "open":
+        flash(_("This task has already been completed or cancelled."), "info")
+        return redirect(url_for("ui.case", instance_id=row.instance_id))
+    return render_task(row, row.draft, {})
+
+
+def _add_row(data: dict, name: str) -> None:
+    """Append an empty line to the array at a dotted path ("parts" or "repair.parts")."""
+    target: object = data
+    parts = name.split(".")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {}) if isinstance(target, dict) else None
+    if isinstance(target, dict):
+        lines = target.get(parts[-1])
+        target[parts[-1]] = [*(lines if isinstance(lines, list) else []), {}]
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def submit_task(task_id: str):
+    row = _task_or_404(task_id)
+    if not in_my_lanes(row):
+        abort(403)
+    schema, ui = _forms_of(row)
+    parsed = parse_submission(schema, ui, request.form, case_data=row.instance.data, tz=user_zone())
+    action = request.form.get("_action", "submit")
+    if action.startswith("add_row:"):
+        _add_row(parsed.data, action.removeprefix("add_row:"))
+        return render_task(row, parsed.data, parsed.errors)
+    if action == "draft":
+        return _save_draft(row, parsed)
+    return _complete(row, schema, parsed)
+
+
+def _save_draft(row: InboxTask, parsed: Parsed):
+    try:
+        runtime.save_draft(row.id, parsed.data, actor=current_user.username, roles=roles())
+    except NotFound:
+        abort(404)
+    except EngineError as err:
+        db.session.rollback()
+        return render_task(row, parsed.data, parsed.errors, engine_message(err), err.status)
+    flash(_("Draft saved. You can come back to it later."), "success")
+    return redirect(url_for("ui.task", task_id=row.id))
+
+
+def _complete(row: InboxTask, schema: dict | None, parsed: Parsed):
+    if parsed.errors:
+        # Text that did not even convert (a number field with letters) never reaches the engine.
+        errors = validation_errors(schema, parsed.data) | parsed.errors
+        return render_task(row, parsed.data, errors, _("Please correct the marked fields."), 422)
+    instance_id = row.instance_id
+    try:
+        instance = runtime.complete_user_task(row.id, parsed.data, actor=current_user.username, roles=roles())
+    except NotFound:
+        abort(404)
+    except FormInvalid as err:
+        db.session.rollback()
+        errors = localise_errors(schema, parsed.data, err.errors)
+        return render_task(row, parsed.data, errors, _("Please correct the marked fields."), 422)
+    except EngineError as err:
+        db.session.rollback()
+        row = _task_or_404(row.id)
+        return render_task(row, parsed.data, parsed.errors, engine_message(err), err.status)
+    flash(_("Task “%(name)s” completed.", name=row.name), "success")
+    following = next_task_for_me(instance)
+    if following is not None:
+        return redirect(url_for("ui.task", task_id=following.id))
+    return redirect(url_for("ui.case", instance_id=instance_id))
