@@ -12,3 +12,4 @@ from .engine import (  # noqa: F401
     PendingMessage,
 )
 from .records import ComplaintCase, ContactLog, Customer, Escalation  # noqa: F401
+from .quality import CorrectiveAction, CustomerFile, FollowUp, FollowUpCall, FollowUpRequest, ReturnRequest, SafetyFinding, SafetyInspection, SafetyRectification, SatisfactionSurvey  # noqa: F401,E402,E501  # isort: skip
