@@ -53,6 +53,7 @@ class WebClient:
         if csrf and not self.token:
             self.get("/login")
         fields = list(data.items()) if isinstance(data, dict) else list(data or [])
+        fields = [(k, item) for k, v in fields for item in (v if isinstance(v, list) else [v])]
         if csrf:
             fields.append(("csrf_token", self.token))
         _fresh_g()
@@ -60,7 +61,10 @@ class WebClient:
 
     def login(self, username: str, password: str | None = None):
         self.get("/login")
-        return self.post("/login", {"username": username, "password": password or f"pw-{username}"})
+        response = self.post("/login", {"username": username, "password": password or f"pw-{username}"})
+        if response.status_code == 302:
+            self.get("/")  # like a browser following the redirect: the session has a new CSRF token
+        return response
 
 
 def _fresh_g() -> None:

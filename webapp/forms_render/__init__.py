@@ -326,6 +326,8 @@ def _field(name: str, prop: dict, ui: dict, value: Any, required: bool, ctx: _Co
         _fill_rows(f, prop, ui, value, ctx, use_defaults)
         return f
     if kind == "checkboxes":
+        # jsonschema names the offending item ("symptoms.1"); people see it at the group.
+        f.error = f.error or next((m for k, m in ctx.errors.items() if k.startswith(name + ".")), "")
         chosen = value if isinstance(value, list) else []
         f.choices = [
             Choice(_encode(const), title, any(const == v and type(const) is type(v) for v in chosen))
@@ -567,6 +569,21 @@ def field_names(fields: list[Field]) -> set[str]:
     return names
 
 
+def unplaced_errors(fields: list[Field], errors: dict[str, str]) -> dict[str, str]:
+    """Errors that no field shows beside itself; the page lists them at the top."""
+    names = field_names(fields)
+    groups = [f.name + "." for f in _walk(fields) if f.kind == "checkboxes"]
+    return {k: v for k, v in errors.items() if k not in names and not any(k.startswith(g) for g in groups)}
+
+
+def _walk(fields: list[Field]):
+    for f in fields:
+        yield f
+        yield from _walk(f.children)
+        for row in f.rows:
+            yield from _walk(row)
+
+
 def labels_of(schema: dict | None) -> dict[str, str]:
     """Top-level field name -> title, for showing case data."""
     return {
@@ -585,6 +602,8 @@ def field_labels(fields: list[Field], prefix: str = "") -> dict[str, str]:
     labels: dict[str, str] = {}
     for f in fields:
         labels[f.name] = prefix + f.label
+        for i in range(len(f.choices)) if f.kind == "checkboxes" else ():
+            labels[f"{f.name}.{i}"] = prefix + f.label
         labels |= field_labels(f.children, prefix + f.label + " · ")
         for i, row in enumerate(f.rows, start=1):
             labels |= field_labels(row, f"{prefix}{f.label} {i} · ")

@@ -16,9 +16,9 @@ from ..forms_render import (
     build_fields,
     display_value,
     field_labels,
-    field_names,
-    localise_errors,
+        localise_errors,
     parse_submission,
+    unplaced_errors,
     validation_errors,
 )
 from ..models import Definition, HistoryEvent, InboxTask, Instance
@@ -114,7 +114,6 @@ def _render_start(definition: Definition, values: dict | None, errors: dict, mes
     schema = definition.forms.get(start.get("schema")) or {}
     ui = definition.forms.get(start.get("ui_schema")) or {}
     fields = build_fields(schema, ui, values, errors, tz=user_zone(), yes=_("Yes"), no=_("No"))
-    known = field_names(fields)
     return render_template(
         "new_form.html",
         definition=definition,
@@ -122,7 +121,7 @@ def _render_start(definition: Definition, values: dict | None, errors: dict, mes
         fields=fields,
         labels=field_labels(fields),
         errors=errors,
-        other_errors={k: v for k, v in errors.items() if k not in known},
+        other_errors=unplaced_errors(fields, errors),
         message=message,
     ), status
 

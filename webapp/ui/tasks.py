@@ -9,7 +9,15 @@ from flask_login import current_user, login_required
 from ..engine import runtime
 from ..engine.errors import EngineError, FormInvalid, NotFound
 from ..extensions import db
-from ..forms_render import Parsed, build_fields, field_labels, field_names, localise_errors, parse_submission, validation_errors
+from ..forms_render import (
+    Parsed,
+    build_fields,
+    field_labels,
+    localise_errors,
+    parse_submission,
+    unplaced_errors,
+    validation_errors,
+)
 from ..forms_render.instructions import render_instructions
 from ..models import InboxTask, Instance
 from . import bp
@@ -47,7 +55,6 @@ def render_task(row: InboxTask, values: dict | None, errors: dict[str, str], mes
     instance = row.instance
     yes, no = _("Yes"), _("No")
     fields = build_fields(schema, ui, values, errors, case_data=instance.data, tz=user_zone(), yes=yes, no=no)
-    known = field_names(fields)
     meta = (instance.definition.meta.get("tasks") or {}).get(row.bpmn_id) or {}
     names = display_names()
     return render_template(
@@ -58,7 +65,7 @@ def render_task(row: InboxTask, values: dict | None, errors: dict[str, str], mes
         fields=fields,
         labels=field_labels(fields),
         errors=errors,
-        other_errors={k: v for k, v in errors.items() if k not in known},
+        other_errors=unplaced_errors(fields, errors),
         instructions=render_instructions(meta.get("instructions"), template_data(instance)),
         facts=case_facts(instance),
         claimed_by_other=bool(row.assignee and row.assignee != current_user.username and not is_admin()),
