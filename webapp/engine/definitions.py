@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,37 @@ from .parser import AftersalesBpmnParser, parse_definition
 from .serialization import canonical_json
 
 _spec_cache: dict[tuple[int, str], tuple[object, dict]] = {}
+_info_cache: dict[tuple[str, int], DefinitionInfo] = {}
+
+
+@dataclass(frozen=True)
+class DefinitionInfo:
+    """What commands read of a deployed version. Versions never change after deploy, so this
+    is read once per process; `verify` still re-checks the stored rows against their hash."""
+
+    id: int
+    key: str
+    version: int
+    content_hash: str
+    meta: dict
+    forms: dict
+
+
+def database_scope() -> str:
+    """Caches are per database: one process may serve several (tests do)."""
+    return str(db.engine.url)
+
+
+def info(definition_id: int) -> DefinitionInfo:
+    cache_key = (database_scope(), definition_id)
+    cached = _info_cache.get(cache_key)
+    if cached is None:
+        row = db.session.get(Definition, definition_id)
+        if row is None:
+            raise NotFound(f"no definition {definition_id}")
+        cached = DefinitionInfo(row.id, row.key, row.version, row.content_hash, row.meta, row.forms)
+        _info_cache[cache_key] = cached
+    return cached
 
 
 def content_hash(files: dict[str, str], forms: dict[str, object]) -> str:
@@ -88,19 +120,20 @@ def deploy(
     return definition, True
 
 
-def latest(key: str) -> Definition:
-    definition = db.session.scalar(
-        db.select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
+def latest(key: str) -> DefinitionInfo:
+    definition_id = db.session.scalar(
+        db.select(Definition.id).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
     )
-    if definition is None:
+    if definition_id is None:
         raise NotFound(f"no process deployed under key {key!r}", {"process_key": "unknown process"})
-    return definition
+    return info(definition_id)
 
 
-def spec_for(definition: Definition) -> tuple[object, dict]:
+def spec_for(definition: Definition | DefinitionInfo) -> tuple[object, dict]:
     """The parsed spec of a version, parsed once per process and cached."""
     cache_key = (definition.id, definition.content_hash)
     if cache_key not in _spec_cache:
+        definition = db.session.get(Definition, definition.id)
         parser = AftersalesBpmnParser()
         from .xml_safety import parse_xml
 

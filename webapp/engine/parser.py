@@ -108,6 +108,8 @@ def collect_meta(root, process_id: str) -> dict:
             b.get("id"): b.get("attachedToRef") for b in process.iterfind(".//bpmn:boundaryEvent", NS)
         },
         "lanes": {lane.get("id"): lane.get("name") for lane in process.iterfind(".//bpmn:lane", NS)},
+        "has_messages": process.find(".//bpmn:messageEventDefinition", NS) is not None
+        or process.find(".//bpmn:receiveTask", NS) is not None,
     }
     for node in process.iter():
         if not isinstance(node.tag, str) or etree.QName(node.tag).namespace != BPMN_NS:

@@ -15,7 +15,8 @@ from ..models import HistoryEvent, Instance
 from . import clock, definitions, history, serialization, steps
 from .determinism import engine_moment
 from .errors import EngineError, NotFound
-from .runtime import case_data, new_workflow, state_hash
+from .projection import case_data
+from .runtime import new_workflow, state_hash
 
 
 @dataclass
@@ -38,7 +39,7 @@ def _fresh(instance: Instance, events: list[HistoryEvent]):
     """The workflow as it was created, before the first event; returns (workflow, id_counter)."""
     at = clock.from_iso(events[0].at) if events else instance.started_at
     with engine_moment(at, instance.id, 0) as moment:
-        workflow = new_workflow(instance.definition)
+        workflow = new_workflow(definitions.info(instance.definition_id))
     return workflow, moment.id_counter
 
 

@@ -11,31 +11,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import Definition, InboxTask, Instance, Job, MessageWait, NumberSequence, PendingMessage
-from . import clock, definitions, forms, history, serialization, steps
+from ..models import InboxTask, Instance, Job, MessageWait, NumberSequence, PendingMessage
+from . import clock, definitions, forms, history, projection, serialization, steps, workflow_cache
 from .determinism import engine_moment
 from .errors import Conflict, Forbidden, FormInvalid, NotFound
-from .parser import DeferredServiceTask
 from .sandbox import RestrictedScriptEngine
 
 _script_engine = RestrictedScriptEngine()
-DEFAULT_MAX_ATTEMPTS = 5
 
 
 def configure(*, script_time_limit: float | None = None, max_attempts: int | None = None) -> None:
-    global _script_engine, DEFAULT_MAX_ATTEMPTS
+    global _script_engine
     if script_time_limit is not None:
         _script_engine = RestrictedScriptEngine(script_time_limit)
     if max_attempts is not None:
-        DEFAULT_MAX_ATTEMPTS = max_attempts
+        projection.DEFAULT_MAX_ATTEMPTS = max_attempts
 
 
-def new_workflow(definition: Definition) -> BpmnWorkflow:
+def new_workflow(definition: definitions.DefinitionInfo) -> BpmnWorkflow:
     spec, subprocess_specs = definitions.spec_for(definition)
     return BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine)
 
@@ -43,13 +40,16 @@ def new_workflow(definition: Definition) -> BpmnWorkflow:
 def fresh_workflow(instance: Instance, now: datetime) -> BpmnWorkflow:
     """A new workflow for the instance; its first task ids come from the instance's sequence."""
     with engine_moment(now, instance.id, 0) as moment:
-        workflow = new_workflow(instance.definition)
+        workflow = new_workflow(definitions.info(instance.definition_id))
     instance.id_counter = moment.id_counter
     return workflow
 
 
 def load_workflow(instance: Instance) -> BpmnWorkflow:
-    spec, subprocess_specs = definitions.spec_for(instance.definition)
+    cached = workflow_cache.take(definitions.database_scope(), instance.id, instance.version)
+    if cached is not None:
+        return cached
+    spec, subprocess_specs = definitions.spec_for(definitions.info(instance.definition_id))
     workflow = serialization.load(instance.snapshot, spec, subprocess_specs)
     workflow.script_engine = _script_engine
     return workflow
@@ -92,7 +92,6 @@ def start_instance(
     business_key = business_key or _next_number(definition.meta["business_key_prefix"], now)
     instance = Instance(
         definition_id=definition.id,
-        definition=definition,
         process_key=definition.key,
         business_key=business_key,
         status="running",
@@ -126,7 +125,7 @@ def complete_user_task(
     if row.state != "open":
         raise Conflict("task is already completed / 任务已被处理", {"task": row.state})
     check_may_work_on(row, actor, roles)
-    definition = row.instance.definition
+    definition = definitions.info(row.instance.definition_id)
     schema_file = row.form_schema
     schema = definition.forms.get(schema_file) if schema_file else None
     if errors := forms.validate(schema, data):
@@ -309,28 +308,47 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
     waits for are delivered in the same transaction, each as its own event."""
     pending = list(inputs)
     at = clock.to_iso(now)
-    while pending:
-        entry = pending.pop(0)
-        # The workflow gets the input exactly as replay will read it back from the history
-        # (canonical JSON: sorted keys, JSON types), so both build byte-identical states.
-        entry.payload = json.loads(serialization.canonical_json(entry.payload))
-        with engine_moment(now, instance.id, instance.id_counter) as moment:
-            steps.apply(workflow, entry.type, entry.task_id, entry.payload)
-        instance.id_counter = moment.id_counter
-        snapshot = serialization.dump(workflow)
-        history.append(
-            instance,
-            at=at,
-            actor=actor,
-            type=entry.type,
-            payload=entry.payload,
-            state_hash=state_hash(snapshot),
-            bpmn_id=entry.bpmn_id,
-            task_id=entry.task_id,
-        )
-        _write_state(instance, workflow, snapshot, now, actor, completed=entry)
-        if not pending:
-            pending.extend(_buffered_messages_for(instance))
+    with db.session.no_autoflush:
+        before = projection.scan(workflow)
+        while pending:
+            entry = pending.pop(0)
+            # The workflow gets the input exactly as replay will read it back from the history
+            # (canonical JSON: sorted keys, JSON types), so both build byte-identical states.
+            entry.payload = json.loads(serialization.canonical_json(entry.payload))
+            with engine_moment(now, instance.id, instance.id_counter) as moment:
+                steps.apply(workflow, entry.type, entry.task_id, entry.payload)
+            instance.id_counter = moment.id_counter
+            snapshot = serialization.dump(workflow)
+            instance.snapshot = snapshot
+            history.append(
+                instance,
+                at=at,
+                actor=actor,
+                type=entry.type,
+                payload=entry.payload,
+                state_hash=state_hash(snapshot),
+                bpmn_id=entry.bpmn_id,
+                task_id=entry.task_id,
+            )
+            after = projection.scan(workflow)
+            projection.project(
+                instance,
+                workflow,
+                before,
+                after,
+                now=now,
+                actor=actor,
+                completed_task_id=entry.task_id if entry.type in ("task_completed", "service_completed") else None,
+                cancelled=entry.type == "instance_cancelled",
+            )
+            before = after
+            if not pending:
+                pending.extend(_buffered_messages_for(instance))
+    _touched_workflows()[instance.id] = (instance, workflow)
+
+
+def _touched_workflows() -> dict:
+    return db.session.info.setdefault("touched_workflows", {})
 
 
 def _append_passive(instance: Instance, type: str, payload: dict, job: Job, actor: str, now: datetime) -> None:
@@ -350,6 +368,8 @@ def _append_passive(instance: Instance, type: str, payload: dict, job: Job, acto
 def _finish(instance: Instance, commit: bool) -> Instance:
     try:
         db.session.flush()
+        for touched, workflow in db.session.info.pop("touched_workflows", {}).values():
+            workflow_cache.stage(db.session, definitions.database_scope(), touched.id, touched.version, workflow)
     except StaleDataError:
         db.session.rollback()
         raise Conflict("the case was changed by someone else at the same moment; reload / 工单已被他人修改") from None
@@ -369,156 +389,13 @@ def _commit() -> None:
         raise Conflict("the case was changed by someone else at the same moment; reload") from None
 
 
-def _write_state(instance: Instance, workflow: BpmnWorkflow, snapshot: str, now: datetime, actor: str, completed: Input) -> None:
-    instance.snapshot = snapshot
-    instance.updated_at = now
-    instance.data = case_data(workflow)
-    instance.next_timer_due = _next_timer_due(workflow)
-    if workflow.is_completed() and instance.status == "running":
-        instance.status = "completed" if completed.type != "instance_cancelled" else "cancelled"
-        instance.ended_at = now
-        instance.next_timer_due = None
-    _sync_inbox(instance, workflow, now, actor, completed)
-    _sync_jobs(instance, workflow, now)
-    _sync_message_waits(instance, workflow)
-
-
-def case_data(workflow: BpmnWorkflow) -> dict:
-    """What staff see as the case's data: the data of the tasks now active, or at the end."""
-    if workflow.is_completed():
-        merged = {}
-        for task in workflow.get_tasks(state=TaskState.COMPLETED):
-            merged.update(task.data)
-        merged.update(workflow.data)
-        return merged
-    merged: dict = {}
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING):
-        merged.update(task.data)
-    return merged
-
-
-# SpiffWorkflow's class names of timer event definitions (TimeDate has no "Timer" in its name).
-TIMER_EVENT_TYPES = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
-
-
-def _next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
-    dues = [
-        clock.from_iso(event.value)
-        for event in workflow.waiting_events()
-        if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str)
-    ]
-    return min(dues) if dues else None
-
-
-def _timer_due_by_task(workflow: BpmnWorkflow, boundaries: dict[str, str]) -> dict[str, datetime]:
-    """task bpmn_id -> earliest due time of a timer attached to it."""
-    dues: dict[str, datetime] = {}
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        attached = boundaries.get(task.task_spec.bpmn_id)
-        event_def = getattr(task.task_spec, "event_definition", None)
-        if not attached or event_def is None:
-            continue
-        value = event_def.details(task).value
-        if isinstance(value, str):
-            due = clock.from_iso(value)
-            dues[attached] = min(due, dues.get(attached, due))
-    return dues
-
-
-def _sync_inbox(instance: Instance, workflow: BpmnWorkflow, now: datetime, actor: str, completed: Input) -> None:
-    meta_tasks = instance.definition.meta.get("tasks", {})
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    rows = {
-        row.id: row
-        for row in db.session.scalars(
-            db.select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.state == "open")
-        )
-    }
-    for task_id, row in rows.items():
-        if task_id in ready:
-            continue
-        done_here = completed.type == "task_completed" and completed.task_id == task_id
-        row.state = "completed" if done_here else "cancelled"
-        row.completed_at = now
-        row.completed_by = actor if done_here else None
-    dues = _timer_due_by_task(workflow, instance.definition.meta.get("boundaries", {}))
-    for task_id, task in ready.items():
-        if task_id in rows:
-            continue
-        bpmn_id = task.task_spec.bpmn_id
-        meta = meta_tasks.get(bpmn_id, {})
-        form = meta.get("form") or {}
-        db.session.add(
-            InboxTask(
-                id=task_id,
-                instance_id=instance.id,
-                bpmn_id=bpmn_id,
-                name=task.task_spec.bpmn_name or bpmn_id,
-                role=meta.get("role"),
-                lane_name=meta.get("lane_name") or task.task_spec.lane,
-                form_schema=form.get("schema"),
-                form_ui_schema=form.get("ui_schema"),
-                state="open",
-                created_at=now,
-                due_at=dues.get(bpmn_id),
-            )
-        )
-
-
-def _sync_jobs(instance: Instance, workflow: BpmnWorkflow, now: datetime) -> None:
-    started = {
-        str(t.id): t
-        for t in workflow.get_tasks(state=TaskState.STARTED)
-        if isinstance(t.task_spec, DeferredServiceTask)
-    }
-    jobs = {
-        job.task_id: job
-        for job in db.session.scalars(db.select(Job).where(Job.instance_id == instance.id))
-    }
-    for task_id, job in jobs.items():
-        if task_id not in started and job.status in ("ready", "incident"):
-            job.status, job.finished_at = "cancelled", now
-    for task_id, task in started.items():
-        if task_id in jobs:
-            continue
-        spec = task.task_spec
-        db.session.add(
-            Job(
-                instance_id=instance.id,
-                task_id=task_id,
-                bpmn_id=spec.bpmn_id,
-                operator=spec.operation_name,
-                parameters=task.internal_data.get("service_params", {}),
-                status="ready",
-                attempts=0,
-                max_attempts=int(spec.retries) + 1 if spec.retries else DEFAULT_MAX_ATTEMPTS,
-                run_at=now,
-                created_at=now,
-            )
-        )
-
-
-def _correlation_values(instance: Instance, workflow: BpmnWorkflow) -> dict:
-    values = {"business_key": instance.business_key}
-    for props in workflow.correlations.values():
-        if isinstance(props, dict):
-            values.update(props)
-    return values
-
-
-def _sync_message_waits(instance: Instance, workflow: BpmnWorkflow) -> None:
-    db.session.execute(db.delete(MessageWait).where(MessageWait.instance_id == instance.id))
-    values = _correlation_values(instance, workflow)
-    names = {e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"}
-    for name in sorted(names):
-        db.session.add(MessageWait(instance_id=instance.id, name=name, correlation=values))
-
-
 def _matches(wanted: dict, have: dict) -> bool:
     return all(str(have.get(k)) == str(v) for k, v in wanted.items())
 
 
 def _buffered_messages_for(instance: Instance) -> list[Input]:
+    if not definitions.info(instance.definition_id).meta.get("has_messages", True):
+        return []
     db.session.flush()
     waits = db.session.scalars(db.select(MessageWait).where(MessageWait.instance_id == instance.id)).all()
     for wait in waits:

@@ -34,7 +34,7 @@ class Definition(db.Model):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200), default="")
     # {filename: xml text} for every .bpmn/.dmn of this version
-    files: Mapped[dict] = mapped_column(JSON)
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)  # read only to parse or verify
     # {filename: parsed json} for every form referenced
     forms: Mapped[dict] = mapped_column(JSON)
     # What our own XML pass learnt: lanes, forms per task, start form, prefix...
@@ -67,7 +67,7 @@ class Instance(db.Model):
     last_hash: Mapped[str] = mapped_column(String(64), default="")
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
 
-    definition: Mapped[Definition] = relationship(lazy="joined")
+    definition: Mapped[Definition] = relationship(lazy="select")
 
     # Every UPDATE checks and bumps the version: a stale writer gets StaleDataError (409).
     __mapper_args__ = {"version_id_col": version}

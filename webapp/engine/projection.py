@@ -1,0 +1,201 @@
+"""What a workflow's state means for the rows staff and workers read: inbox tasks, jobs,
+the next timer due, message waits, the case data and the instance status.
+
+Each command scans the workflow before and after its input; the rows change by the
+difference, so a command touches only what moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from ..extensions import db
+from ..models import InboxTask, Instance, Job, MessageWait
+from . import clock, definitions
+from .parser import DeferredServiceTask
+
+DEFAULT_MAX_ATTEMPTS = 5
+_ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+
+
+@dataclass
+class Scan:
+    ready_user: dict[str, Task] = field(default_factory=dict)
+    started_service: dict[str, Task] = field(default_factory=dict)
+    waiting: list[Task] = field(default_factory=list)
+    active: list[Task] = field(default_factory=list)
+
+
+def scan(workflow: BpmnWorkflow) -> Scan:
+    """One walk over the task tree."""
+    result = Scan()
+    for task in workflow.get_tasks(state=_ACTIVE):
+        result.active.append(task)
+        if task.state == TaskState.READY and task.task_spec.manual:
+            result.ready_user[str(task.id)] = task
+        elif task.state == TaskState.STARTED and isinstance(task.task_spec, DeferredServiceTask):
+            result.started_service[str(task.id)] = task
+        elif task.state == TaskState.WAITING:
+            result.waiting.append(task)
+    return result
+
+
+def case_data(workflow: BpmnWorkflow, active: list[Task] | None = None) -> dict:
+    """What staff see as the case's data: the data of the tasks now active, or at the end."""
+    merged: dict = {}
+    if workflow.is_completed():
+        for task in workflow.get_tasks(state=TaskState.COMPLETED):
+            merged.update(task.data)
+        merged.update(workflow.data)
+        return merged
+    for task in active if active is not None else workflow.get_tasks(state=_ACTIVE):
+        merged.update(task.data)
+    return merged
+
+
+# SpiffWorkflow's class names of timer event definitions (TimeDate has no "Timer" in its name).
+TIMER_EVENT_TYPES = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
+
+
+def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
+    dues = [
+        clock.from_iso(event.value)
+        for event in workflow.waiting_events()
+        if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str)
+    ]
+    return min(dues) if dues else None
+
+
+def _timer_due_by_task(waiting: list[Task], boundaries: dict[str, str]) -> dict[str, datetime]:
+    """task bpmn_id -> earliest due time of a timer attached to it."""
+    dues: dict[str, datetime] = {}
+    for task in waiting:
+        attached = boundaries.get(task.task_spec.bpmn_id)
+        event_def = getattr(task.task_spec, "event_definition", None)
+        if not attached or event_def is None:
+            continue
+        value = event_def.details(task).value
+        if isinstance(value, str):
+            due = clock.from_iso(value)
+            dues[attached] = min(due, dues.get(attached, due))
+    return dues
+
+
+def project(
+    instance: Instance,
+    workflow: BpmnWorkflow,
+    before: Scan,
+    after: Scan,
+    *,
+    now: datetime,
+    actor: str,
+    completed_task_id: str | None,
+    cancelled: bool,
+) -> None:
+    instance.updated_at = now
+    instance.data = case_data(workflow, after.active)
+    instance.next_timer_due = next_timer_due(workflow)
+    if workflow.is_completed() and instance.status == "running":
+        instance.status = "cancelled" if cancelled else "completed"
+        instance.ended_at = now
+        instance.next_timer_due = None
+    _inbox(instance, before, after, now, actor, completed_task_id)
+    _jobs(instance, before, after, now, completed_task_id)
+    if definitions.info(instance.definition_id).meta.get("has_messages", True):
+        _message_waits(instance, workflow)
+
+
+def _inbox(instance: Instance, before: Scan, after: Scan, now: datetime, actor: str, completed_task_id: str | None) -> None:
+    gone = set(before.ready_user) - set(after.ready_user)
+    if completed_task_id in gone:
+        db.session.execute(
+            db.update(InboxTask)
+            .where(InboxTask.id == completed_task_id, InboxTask.state == "open")
+            .values(state="completed", completed_at=now, completed_by=actor)
+            .execution_options(synchronize_session=False)
+        )
+        gone.discard(completed_task_id)
+    if gone:
+        db.session.execute(
+            db.update(InboxTask)
+            .where(InboxTask.id.in_(gone), InboxTask.state == "open")
+            .values(state="cancelled", completed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    new = [task for task_id, task in after.ready_user.items() if task_id not in before.ready_user]
+    if not new:
+        return
+    meta = definitions.info(instance.definition_id).meta
+    meta_tasks = meta.get("tasks", {})
+    dues = _timer_due_by_task(after.waiting, meta.get("boundaries", {}))
+    for task in new:
+        bpmn_id = task.task_spec.bpmn_id
+        task_meta = meta_tasks.get(bpmn_id, {})
+        form = task_meta.get("form") or {}
+        db.session.add(
+            InboxTask(
+                id=str(task.id),
+                instance_id=instance.id,
+                bpmn_id=bpmn_id,
+                name=task.task_spec.bpmn_name or bpmn_id,
+                role=task_meta.get("role"),
+                lane_name=task_meta.get("lane_name") or task.task_spec.lane,
+                form_schema=form.get("schema"),
+                form_ui_schema=form.get("ui_schema"),
+                state="open",
+                created_at=now,
+                due_at=dues.get(bpmn_id),
+            )
+        )
+
+
+def _jobs(instance: Instance, before: Scan, after: Scan, now: datetime, completed_task_id: str | None) -> None:
+    gone = set(before.started_service) - set(after.started_service) - {completed_task_id}
+    if gone:
+        db.session.execute(
+            db.update(Job)
+            .where(Job.instance_id == instance.id, Job.task_id.in_(gone), Job.status.in_(("ready", "incident")))
+            .values(status="cancelled", finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    for task_id, task in after.started_service.items():
+        if task_id in before.started_service:
+            continue
+        spec = task.task_spec
+        db.session.add(
+            Job(
+                instance_id=instance.id,
+                task_id=task_id,
+                bpmn_id=spec.bpmn_id,
+                operator=spec.operation_name,
+                parameters=task.internal_data.get("service_params", {}),
+                status="ready",
+                attempts=0,
+                max_attempts=int(spec.retries) + 1 if spec.retries else DEFAULT_MAX_ATTEMPTS,
+                run_at=now,
+                created_at=now,
+            )
+        )
+
+
+def correlation_values(instance: Instance, workflow: BpmnWorkflow) -> dict:
+    values = {"business_key": instance.business_key}
+    for props in workflow.correlations.values():
+        if isinstance(props, dict):
+            values.update(props)
+    return values
+
+
+def _message_waits(instance: Instance, workflow: BpmnWorkflow) -> None:
+    db.session.execute(db.delete(MessageWait).where(MessageWait.instance_id == instance.id))
+    names = {e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"}
+    if not names:
+        return
+    values = correlation_values(instance, workflow)
+    for name in sorted(names):
+        db.session.add(MessageWait(instance_id=instance.id, name=name, correlation=values))
