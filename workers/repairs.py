@@ -1,0 +1,570 @@
+"""维修服务 / 派工: the records repair_dispatch writes (vehicles, work orders, field service
+reports, approvals, inspections, stock moves) and the deadlines it computes."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.engine import clock
+from webapp.models import (
+    ContactLog,
+    Escalation,
+    FieldServiceReport,
+    Inspection,
+    Instance,
+    Part,
+    QualityFeedback,
+    RepairOrder,
+    ServiceApproval,
+    StockMove,
+    Vehicle,
+)
+
+from .complaints import find_or_create_customer
+from .registry import operator
+
+MANAGER = "after_sales_manager"
+CHINA = timedelta(hours=8)  # staff read dates in China time
+UNITS_PER_BENCH_DAY = 10  # 十台以内一天，二十台以内两天，三十台以内三天……
+MAX_REWORK = 2  # two reworks; a third failed inspection goes to the workshop supervisor
+WRITTEN_CHANNELS = {"sms", "letter", "fax", "email"}
+RULE_TEXT = {
+    "onsite_24h": "服务半径 100 公里以内：24 小时内到达现场处理",
+    "answer_12h": "服务半径超出 100 公里或需与配套厂家联系：12 小时内给予用户答复",
+    "written_12h": "底盘、发动机故障：12 小时内以文字形式联系处理，联系结果存档",
+}
+
+
+# ---------------------------------------------------------------- helpers shared with claims/parts
+
+
+def parse_moment(text: str | None, field: str) -> datetime | None:
+    """An ISO 8601 date-time from a form (with offset) as an aware UTC datetime."""
+    if text in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{field}: not an ISO date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = (moment - CHINA).replace(tzinfo=UTC)  # a local time without offset is China time
+    return moment.astimezone(UTC)
+
+
+def parse_day(text: str | None, field: str) -> date | None:
+    if text in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise ValueError(f"{field}: not an ISO date: {text!r}") from None
+
+
+def iso(moment: datetime | None) -> str | None:
+    return clock.to_iso(moment) if moment is not None else None
+
+
+def china_today() -> date:
+    return (clock.now() + CHINA).date()
+
+
+def instance_id_of(session: Session, process_key: str, business_key: str) -> int | None:
+    return session.scalar(
+        select(Instance.id).where(Instance.business_key == business_key, Instance.process_key == process_key)
+    )
+
+
+def part(session: Session, part_no: str, name: str = "") -> Part:
+    row = session.scalar(select(Part).where(Part.part_no == part_no))
+    if row is None:
+        row = Part(part_no=part_no, name=name or part_no, stock_qty=0, claim_stock_qty=0)
+        session.add(row)
+        session.flush()
+    elif name and not row.name:
+        row.name = name
+    return row
+
+
+def clean_lines(lines) -> list[dict]:
+    """Parts lines as plain dicts {part_no, name, qty}."""
+    out = []
+    for line in lines or []:
+        out.append({"part_no": str(line["part_no"]), "name": str(line.get("name") or ""), "qty": int(line["qty"])})
+    return out
+
+
+def escalate_to(session: Session, case_number: str, reason: str, to_role: str = MANAGER) -> Escalation:
+    row = Escalation(case_number=case_number, reason=reason, to_role=to_role, at=clock.now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _order(session: Session, number: str) -> RepairOrder:
+    order = session.scalar(select(RepairOrder).where(RepairOrder.number == number))
+    if order is None:
+        raise LookupError(f"no repair order {number}")
+    return order
+
+
+def _report(session: Session, order: RepairOrder) -> FieldServiceReport | None:
+    return session.scalar(select(FieldServiceReport).where(FieldServiceReport.order_id == order.id))
+
+
+def _issue_parts(session: Session, order: RepairOrder, lines: list[dict]) -> None:
+    """领料: parts used on the repair leave the stock, and the order lists them."""
+    now = clock.now()
+    for line in lines:
+        row = part(session, line["part_no"], line["name"])
+        row.stock_qty -= line["qty"]
+        session.add(StockMove(part_no=line["part_no"], qty=-line["qty"], kind="repair_issue", ref=order.number, at=now))
+    order.parts_used = [*(order.parts_used or []), *lines]
+
+
+# ---------------------------------------------------------------- vehicle and warranty facts
+
+
+@operator("vehicle/warranty_facts")
+def warranty_facts(session: Session, params: dict) -> dict:
+    """核对交车日期与里程: the customer's file and the product/vehicle file; the age and the
+    mileage since delivery that the warranty_eligibility table decides on."""
+    customer = find_or_create_customer(session, params["customer_name"], params["customer_phone"])
+    if params.get("customer_address") and not customer.address:
+        customer.address = params["customer_address"]
+    delivery = parse_day(params["delivery_date"], "delivery_date")
+    vehicle = session.scalar(select(Vehicle).where(Vehicle.serial_no == params["serial_no"]))
+    if vehicle is None:
+        vehicle = Vehicle(serial_no=params["serial_no"])
+        session.add(vehicle)
+    vehicle.model = params.get("product_model") or vehicle.model or ""
+    vehicle.customer_id = customer.id
+    vehicle.delivery_date = delivery
+    vehicle.delivery_mileage = int(params.get("delivery_mileage") or 0)
+    vehicle.current_mileage = int(params.get("current_mileage") or 0)
+    vehicle.updated_at = clock.now()
+    session.flush()
+    today = china_today()
+    return {
+        "vehicle_id": vehicle.id,
+        "customer_id": customer.id,
+        "age_days": (today - delivery).days,
+        "mileage_km": vehicle.current_mileage - vehicle.delivery_mileage,
+        "as_of": today.isoformat(),
+    }
+
+
+def record_warranty_end(vehicle: Vehicle, limit_days: int, limit_km: int) -> str | None:
+    """保修截止: delivery date + the policy's days, delivery mileage + the policy's km."""
+    if vehicle.delivery_date is None:
+        return None
+    vehicle.warranty_end = vehicle.delivery_date + timedelta(days=int(limit_days))
+    vehicle.warranty_end_mileage = vehicle.delivery_mileage + int(limit_km)
+    return vehicle.warranty_end.isoformat()
+
+
+# ---------------------------------------------------------------- intake
+
+
+@operator("repair/register")
+def register(session: Session, params: dict) -> dict:
+    """登记报修并建立维修工单, with the free/paid decision of the warranty table."""
+    now = clock.now()
+    vehicle = session.get(Vehicle, params["vehicle_id"])
+    warranty_end = record_warranty_end(vehicle, params["warranty_limit_days"], params["warranty_limit_km"])
+    order = RepairOrder(
+        number=params["order_no"],
+        instance_id=instance_id_of(session, "repair_dispatch", params["order_no"]),
+        customer_id=params["customer_id"],
+        vehicle_id=vehicle.id,
+        service_mode=params["service_mode"],
+        fault_category=params["fault_category"],
+        fault_description=params["fault_description"],
+        distance_km=int(params.get("distance_km") or 0),
+        supplier_involved=bool(params.get("supplier_involved")),
+        units=int(params.get("units") or 1),
+        received_at=now,
+        warranty_status=params["warranty_status"],
+        service_type=params["service_type"],
+        status="open",
+        repair_items=[],
+        added_items=[],
+        parts_used=[],
+    )
+    session.add(order)
+    session.add(
+        ContactLog(
+            customer_id=order.customer_id, case_number=order.number, kind="received", channel="repair",
+            summary=params["fault_description"], at=now,
+        )
+    )
+    session.flush()
+    return {"order_no": order.number, "order_id": order.id, "received_at": iso(now), "warranty_end": warranty_end}
+
+
+@operator("repair/record_approval")
+def record_approval(session: Session, params: dict) -> dict:
+    """客户同意报价 / 经理批复 / 追加手续: every consent and approval of a repair is a row."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    kind, approved = params["kind"], bool(params["approved"])
+    amount = params.get("amount")
+    row = ServiceApproval(
+        order_number=order.number, kind=kind, approved=approved,
+        amount=float(amount) if amount is not None else None, comment=params.get("comment") or "",
+        approver_role=params.get("approver_role") or "", at=now,
+    )
+    session.add(row)
+    result: dict = {"approved": approved, "kind": kind, "at": iso(now)}
+    if kind == "estimate":
+        order.estimate_amount = float(amount)
+        order.customer_agreed = approved
+    elif kind == "added_items":
+        order.added_items_approved = approved
+    elif kind == "extension" and approved:
+        until = parse_moment(params.get("extended_until"), "extended_until")
+        if until is None:
+            raise ValueError("extended_until is required when the extension is approved")
+        report = _report(session, order)
+        if report is not None:
+            report.extended_until = until
+        result["due_at"] = iso(until)
+    session.flush()
+    result["approval_id"] = row.id
+    return result
+
+
+@operator("repair/decline")
+def decline(session: Session, params: dict) -> dict:
+    """有费服务未获客户同意或经理批准：工单关闭，不维修。"""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    order.status, order.closed_at = "declined", now
+    session.add(
+        ContactLog(customer_id=order.customer_id, case_number=order.number, kind="declined", channel="repair",
+                   summary=params["reason"], at=now)
+    )
+    session.flush()
+    return {"status": order.status, "reason": params["reason"]}
+
+
+@operator("repair/escalate")
+def escalate(session: Session, params: dict) -> dict:
+    """A repair deadline was missed: recorded and sent to the after-sales manager."""
+    row = escalate_to(session, params["order_no"], params["reason"])
+    return {"escalation_id": row.id, "reason": row.reason, "at": iso(row.at)}
+
+
+# ---------------------------------------------------------------- bench repair of returned units
+
+
+def bench_days(units: int) -> int:
+    """十台以内一天，二十台以内两天，三十台以内三天，以此类推: ceil(n / 10) days."""
+    return max(1, math.ceil(int(units) / UNITS_PER_BENCH_DAY))
+
+
+@operator("repair/bench_deadline")
+def bench_deadline(session: Session, params: dict) -> dict:
+    order = _order(session, params["order_no"])
+    days = bench_days(params["units"])
+    due = clock.now() + timedelta(days=days)
+    order.bench_days, order.bench_due_at = days, due
+    session.flush()
+    return {"units": int(params["units"]), "days": days, "duration": f"P{days}D", "due_at": iso(due)}
+
+
+@operator("repair/record_bench")
+def record_bench(session: Session, params: dict) -> dict:
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    order.work_done = params["work_done"]
+    _issue_parts(session, order, clean_lines(params.get("parts_used")))
+    order.bench_finished_at = now
+    order.bench_late = order.bench_due_at is not None and now > order.bench_due_at
+    session.flush()
+    return {"finished_at": iso(now), "late": order.bench_late, "units_repaired": int(params["units_repaired"])}
+
+
+# ---------------------------------------------------------------- field service
+
+
+@operator("repair/open_field_report")
+def open_field_report(session: Session, params: dict) -> dict:
+    """办公室填写《外出调试、维修跟踪报告单》 with the response deadline of the onsite_deadline table,
+    counted from the moment the request was received."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    rule, hours = params["response_rule"], int(params["response_hours"])
+    due = order.received_at + timedelta(hours=hours)
+    report = FieldServiceReport(
+        order_id=order.id,
+        number=order.number.replace("WX", "BG", 1) if order.number.startswith("WX") else f"BG-{order.number}",
+        quality_plan=params.get("quality_plan") or "",
+        opened_at=now,
+        response_rule=rule,
+        response_hours=hours,
+        response_due_at=due,
+    )
+    if rule == "onsite_24h":
+        report.onsite_due_at = due
+    session.add(report)
+    session.flush()
+    return {
+        "report_no": report.number,
+        "response_rule": rule,
+        "rule_text": RULE_TEXT.get(rule, rule),
+        "response_due_at": iso(due),
+    }
+
+
+@operator("repair/record_response")
+def record_response(session: Session, params: dict) -> dict:
+    """答复用户 (12 h) / 以文字形式联系 (chassis, engine: 12 h), archived as a contact."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    report = _report(session, order)
+    channel = params["channel"]
+    session.add(
+        ContactLog(customer_id=order.customer_id, case_number=order.number, kind="response", channel=channel,
+                   summary=params["summary"], at=now)
+    )
+    report.responded_at = now
+    report.response_late = now > report.response_due_at
+    report.promised_visit_at = parse_moment(params["promised_visit_at"], "promised_visit_at")
+    written = channel in WRITTEN_CHANNELS
+    if report.response_rule == "written_12h" and not written:
+        escalate_to(session, order.number, "written_contact_required")
+    session.flush()
+    return {"responded_at": iso(now), "late": report.response_late, "written": written,
+            "promised_visit_at": iso(report.promised_visit_at)}
+
+
+@operator("repair/assign")
+def assign(session: Session, params: dict) -> dict:
+    """派工. For field service the on-site deadline: 24 h from receipt within 100 km, otherwise
+    the visit time promised to the customer in the answer."""
+    order = _order(session, params["order_no"])
+    order.technician = params.get("technician") or ""
+    order.team = params.get("team") or ""
+    result: dict = {"technician": order.technician, "team": order.team}
+    report = _report(session, order)
+    if report is not None:
+        report.technician = order.technician
+        if report.response_rule != "onsite_24h":
+            report.onsite_due_at = report.promised_visit_at or report.response_due_at + timedelta(hours=24)
+        result["onsite_due_at"] = iso(report.onsite_due_at)
+    session.flush()
+    return result
+
+
+@operator("repair/record_arrival")
+def record_arrival(session: Session, params: dict) -> dict:
+    now = clock.now()
+    report = _report(session, _order(session, params["order_no"]))
+    report.arrived_at = now
+    report.arrived_late = report.onsite_due_at is not None and now > report.onsite_due_at
+    session.flush()
+    return {"arrived_at": iso(now), "late": report.arrived_late}
+
+
+@operator("repair/record_field_work")
+def record_field_work(session: Session, params: dict) -> dict:
+    order = _order(session, params["order_no"])
+    report = _report(session, order)
+    report.diagnosis = params["diagnosis"]
+    report.work_done = params["work_done"]
+    report.outcome = params["outcome"]
+    report.service_started_at = parse_moment(params["service_started_at"], "service_started_at")
+    report.service_ended_at = parse_moment(params["service_ended_at"], "service_ended_at")
+    order.work_done = params["work_done"]
+    _issue_parts(session, order, clean_lines(params.get("parts_used")))
+    session.flush()
+    return {"outcome": report.outcome, "request_note": params.get("request_note") or ""}
+
+
+@operator("repair/record_completion")
+def record_completion(session: Session, params: dict) -> dict:
+    order = _order(session, params["order_no"])
+    report = _report(session, order)
+    report.work_done = params["work_done"]
+    report.service_ended_at = parse_moment(params["service_ended_at"], "service_ended_at")
+    order.work_done = params["work_done"]
+    session.flush()
+    return {"service_ended_at": iso(report.service_ended_at)}
+
+
+@operator("repair/record_fee")
+def record_fee(session: Session, params: dict) -> dict:
+    """有费服务当场收费."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    report = _report(session, order)
+    report.fee_amount = float(params["fee_amount"])
+    report.fee_receipt_no = params["receipt_no"]
+    report.fee_collected_at = now
+    order.settlement_amount = report.fee_amount
+    order.payment_method = params["payment_method"]
+    order.settled_at = now
+    session.flush()
+    return {"fee_amount": report.fee_amount, "collected_at": iso(now)}
+
+
+@operator("repair/record_signature")
+def record_signature(session: Session, params: dict) -> dict:
+    """服务结束后请用户签字（盖章）认可. A signature dated before the end of the service (or
+    before it started, or later than the moment it is recorded) is flagged as a violation."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    report = _report(session, order)
+    signed_at = parse_moment(params["signature_at"], "signature_at")
+    report.signed_by = params["signed_by"]
+    report.stamped = bool(params.get("stamped"))
+    report.signature_at = signed_at
+    report.signature_recorded_at = now
+    report.customer_opinion = params.get("customer_opinion") or ""
+    reason = ""
+    if report.service_ended_at is not None and signed_at < report.service_ended_at:
+        reason = "客户签字时间早于服务结束时间（服务前签字）"
+    elif signed_at > now + timedelta(minutes=5):
+        reason = "签字时间晚于录入时间（疑似涂改）"
+    report.signature_violation = bool(reason)
+    report.violation_reason = reason
+    if reason:
+        escalate_to(session, order.number, "signature_violation")
+    session.flush()
+    return {"violation": report.signature_violation, "reason": reason, "signature_at": iso(signed_at)}
+
+
+@operator("repair/record_violation")
+def record_violation(session: Session, params: dict) -> dict:
+    order = _order(session, params["order_no"])
+    report = _report(session, order)
+    report.violation_reason = f"{report.violation_reason}；调查：{params['findings']}；处理：{params['action']}"
+    if params["action"] == "none":
+        report.signature_violation = False
+    session.flush()
+    return {"action": params["action"], "violation": report.signature_violation}
+
+
+@operator("repair/quality_feedback")
+def quality_feedback(session: Session, params: dict) -> dict:
+    """维修详细情况以书面形式反馈给质量部，作为产品改进的依据."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    report = _report(session, order)
+    lines = [f"工单 {order.number}，故障类别 {order.fault_category}：{order.fault_description}"]
+    if report is not None:
+        lines += [f"诊断：{report.diagnosis}", f"维修：{report.work_done}", f"处理结果：{report.outcome}"]
+        report.quality_feedback_at = now
+    if order.parts_used:
+        lines.append("更换配件：" + "，".join(f"{p['part_no']}×{p['qty']}" for p in order.parts_used))
+    row = QualityFeedback(order_number=order.number, fault_category=order.fault_category, summary="\n".join(lines), at=now)
+    session.add(row)
+    session.flush()
+    return {"feedback_id": row.id}
+
+
+# ---------------------------------------------------------------- dealer workshop
+
+
+@operator("repair/record_work_order")
+def record_work_order(session: Session, params: dict) -> dict:
+    if params.get("customer_signed") is not True:
+        raise ValueError("the customer must sign the work order before it is opened")
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    items = [dict(item) for item in params["repair_items"]]
+    order.repair_items = items
+    order.walkaround_notes = params.get("walkaround_notes") or ""
+    order.promised_finish_at = parse_moment(params.get("promised_finish_at"), "promised_finish_at")
+    order.order_signed_at = now
+    session.flush()
+    return {"items": len(items), "estimate_total": round(sum(float(i.get("amount") or 0) for i in items), 2)}
+
+
+@operator("repair/record_workshop_work")
+def record_workshop_work(session: Session, params: dict) -> dict:
+    order = _order(session, params["order_no"])
+    order.work_done = params["work_done"]
+    _issue_parts(session, order, clean_lines(params.get("parts_used")))
+    order.added_items = [dict(item) for item in params.get("added_items") or []]
+    session.flush()
+    return {"added_items": len(order.added_items)}
+
+
+@operator("repair/record_inspection")
+def record_inspection(session: Session, params: dict) -> dict:
+    """三级检验 (level 1 self-check, 2 team leader, 3 workshop supervisor). A failed inspection
+    sends the work back for rework at most MAX_REWORK times."""
+    order = _order(session, params["order_no"])
+    passed = bool(params["passed"])
+    row = Inspection(
+        order_number=order.number, level=int(params["level"]), round=order.rework_count + 1, passed=passed,
+        inspector=params.get("inspector") or "", notes=params.get("notes") or "", at=clock.now(),
+    )
+    session.add(row)
+    if not passed:
+        order.rework_count += 1
+    session.flush()
+    return {
+        "level": row.level,
+        "passed": passed,
+        "round": row.round,
+        "rework_count": order.rework_count,
+        "rework_allowed": order.rework_count <= MAX_REWORK,
+    }
+
+
+@operator("repair/record_settlement")
+def record_settlement(session: Session, params: dict) -> dict:
+    """通知客户并结算. Warranty work is claimed from the manufacturer: the customer pays nothing."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    total = round(float(params["labour_amount"]) + float(params["parts_amount"]), 2)
+    customer_pays = 0.0 if order.service_type == "free" else total
+    order.notified_at = now
+    order.settlement_amount = customer_pays
+    order.payment_method = params["payment_method"]
+    order.invoice_no = params["invoice_no"]
+    order.settled_at = now
+    session.add(
+        ContactLog(customer_id=order.customer_id, case_number=order.number, kind="notified",
+                   channel=params.get("notified_via") or "", summary=f"完工通知，结算 {customer_pays} 元", at=now)
+    )
+    session.flush()
+    return {"total": total, "customer_pays": customer_pays}
+
+
+@operator("repair/record_handover")
+def record_handover(session: Session, params: dict) -> dict:
+    """交车并提醒下次保养日期及间隔公里数."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    next_date = parse_day(params["next_maintenance_date"], "next_maintenance_date")
+    next_km = int(params["next_maintenance_mileage"])
+    order.handed_over_at = now
+    order.next_maintenance_date, order.next_maintenance_mileage = next_date, next_km
+    vehicle = session.get(Vehicle, order.vehicle_id)
+    vehicle.next_maintenance_date, vehicle.next_maintenance_mileage = next_date, next_km
+    session.flush()
+    return {"handed_over_at": iso(now), "next_maintenance_date": next_date.isoformat(), "next_maintenance_mileage": next_km}
+
+
+# ---------------------------------------------------------------- closing
+
+
+@operator("repair/close")
+def close(session: Session, params: dict) -> dict:
+    """维修工单结案; returns the parts replaced, which a warranty claim takes over."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    order.status, order.closed_at = "closed", now
+    merged: dict[str, dict] = {}
+    for line in order.parts_used or []:
+        entry = merged.setdefault(line["part_no"], {"part_no": line["part_no"], "name": line.get("name") or "", "qty": 0})
+        entry["qty"] += int(line["qty"])
+    session.flush()
+    return {"closed_at": iso(now), "parts": list(merged.values())}
