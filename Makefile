@@ -51,7 +51,8 @@ run: install
 	@$(BIN)/flask create-demo-users
 	@echo ""
 	@echo "After-sales service is at http://127.0.0.1:$(PORT)/  (API under /api, see README)"
-	@echo "Logins: instance/demo-logins.txt (username<TAB>password, readable only by you)"
+	@echo "Logins (passwords in instance/demo-logins.txt, readable only by you):"
+	@cut -f1 instance/demo-logins.txt | tr '\n' ' '; echo
 	@echo ""
 	@$(BIN)/flask worker & WORKER=$$!; \
 	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \

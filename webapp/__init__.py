@@ -13,6 +13,7 @@ from .extensions import db, migrate
 
 def create_app(config: type | dict | None = None) -> Flask:
     app = Flask(__name__)
+    app.json.ensure_ascii = False  # Chinese case data stays readable in API responses
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
