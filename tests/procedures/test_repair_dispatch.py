@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.fixtures.service_api import Service, iso
+from tests.fixtures.service_api import Service, fast_passwords, iso
 from webapp.models import (
     ContactLog,
     Escalation,
@@ -27,7 +27,8 @@ PARTS = [{"part_no": "P-100", "name": "水泵", "qty": 1}, {"part_no": "P-200", 
 
 
 @pytest.fixture
-def sv(make_client, run_worker, manual_clock):
+def sv(make_client, run_worker, manual_clock, monkeypatch):
+    fast_passwords(monkeypatch)
     service = Service(make_client, run_worker, manual_clock)
     for key in ("repair_dispatch", "warranty_claim", "parts_return"):
         service.deploy(key)
@@ -124,3 +125,191 @@ def test_field_within_100km_free_service_opens_claim_and_followups(sv):
     assert len(sv.all(StockMove, ref=order.number, kind="repair_issue")) == 2
     assert len(sv.children("customer_followup")) == 1 and len(sv.children("satisfaction_survey")) == 1
     assert sv.all(Escalation, case_number=order.number) == []
+
+
+def finish_field(sv: Service, iid: int, *, paid: bool = False) -> None:
+    """From 'signed' to closed: fee (paid), signature, quality feedback, close."""
+    if paid:
+        sv.complete(iid, "collect_fee", {"fee_amount": 800, "payment_method": "cash", "receipt_no": "SJ-0001"})
+    sign(sv, iid)
+    assert sv.status(iid) == "completed", sv.open_ids(iid)
+
+
+def test_field_far_paid_service_promised_visit_missed_and_fee_collected(sv):
+    """> 100 km: answer within 12 h with a promised visit time; the visit is missed, so the
+    timer escalates to the manager; paid service (out of warranty) needs the customer's
+    agreement (<= 2000 yuan: no manager approval) and the fee is collected on site. No claim."""
+    iid = sv.start("repair_dispatch", intake(warranty=OUT_OF_WARRANTY, distance_km=150), as_="advisor")
+    sv.run()
+    order = order_of(sv, iid)
+    assert (order.service_type, order.warranty_status) == ("paid", "expired_age")
+    sv.complete(iid, "estimate_agreement", {"estimate_amount": 800, "estimate_items": "门锁电机 600，工时 200",
+                                            "customer_agrees": True, "estimate_note": ""})
+    approval = sv.one(ServiceApproval, order_number=order.number, kind="estimate")
+    assert approval.approved is True and approval.amount == 800
+    assert sv.open_ids(iid) == ["quality_review"]
+    sv.complete(iid, "quality_review", {"handling_plan": "上门更换门锁", "parts_to_bring": "门锁", "review_opinion": ""})
+    report = report_of(sv, iid)
+    assert (report.response_rule, report.response_hours) == ("answer_12h", 12)
+    answer = sv.task(iid, "answer_customer")
+    assert answer["due_at"].startswith(iso(order.received_at + timedelta(hours=12))[:19])
+    sv.advance(hours=2)
+    promised = sv.later(hours=20)
+    sv.complete(iid, "answer_customer", {"contact_channel": "phone", "answer_summary": "明天上午到", "promised_visit_at": promised})
+    report = report_of(sv, iid)
+    assert report.response_late is False and report.promised_visit_at.isoformat()[:19] == promised[:19]
+    assert sv.one(ContactLog, case_number=order.number, kind="response").channel == "phone"
+    sv.complete(iid, "assign_technician", {"technician": "王工", "departure_note": "长途"})
+    assert sv.task(iid, "arrive_on_site")["due_at"][:19] == promised[:19]
+    sv.advance(hours=21)
+    assert sorted(sv.open_ids(iid)) == ["arrive_on_site", "sup_onsite"]
+    assert [e.reason for e in sv.all(Escalation, case_number=order.number)] == ["onsite_deadline"]
+    sv.complete(iid, "sup_onsite", {"supervision_note": "已催促维修人员"})
+    sv.complete(iid, "arrive_on_site", {"site_contact": "李强", "arrival_note": ""})
+    assert report_of(sv, iid).arrived_late is True
+    sv.complete(iid, "on_site_service", onsite(sv, parts=[]))
+    assert sv.open_ids(iid) == ["collect_fee"]
+    finish_field(sv, iid, paid=True)
+    report, order = report_of(sv, iid), order_of(sv, iid)
+    assert report.fee_amount == 800 and report.fee_receipt_no == "SJ-0001" and report.fee_collected_at is not None
+    assert order.status == "closed" and order.claim_no == "" and sv.all(WarrantyClaim) == []
+    assert len(sv.children("customer_followup")) == 1
+
+
+def test_answer_within_12h_missed_when_a_supplier_is_involved(sv):
+    """Supplier involved (even within 100 km): answer within 12 h; missing it escalates."""
+    iid = sv.start("repair_dispatch", intake(supplier_involved=True, distance_km=20), as_="advisor")
+    sv.run()
+    sv.complete(iid, "quality_review", {"handling_plan": "联系配套厂家", "parts_to_bring": "", "review_opinion": ""})
+    assert report_of(sv, iid).response_rule == "answer_12h"
+    sv.advance(hours=11)
+    assert sv.all(Escalation, case_number=sv.business_key(iid)) == []
+    sv.advance(hours=2)
+    assert sorted(sv.open_ids(iid)) == ["answer_customer", "sup_answer"]
+    assert [e.reason for e in sv.all(Escalation, case_number=sv.business_key(iid))] == ["answer_12h"]
+    sv.complete(iid, "sup_answer", {"supervision_note": "立即答复客户"})
+    sv.complete(iid, "answer_customer", {"contact_channel": "sms", "answer_summary": "厂家明日到", "promised_visit_at": sv.later(hours=24)})
+    assert report_of(sv, iid).response_late is True
+    assert sv.open_ids(iid) == ["assign_technician"]
+
+
+def test_chassis_fault_needs_written_contact_within_12h(sv):
+    """Chassis/engine faults: written contact within 12 h (whatever the distance); a phone
+    call does not count and is sent to the manager."""
+    iid = sv.start("repair_dispatch", intake(fault_category="chassis", distance_km=10), as_="advisor")
+    sv.run()
+    sv.complete(iid, "quality_review", {"handling_plan": "检查底盘", "parts_to_bring": "", "review_opinion": ""})
+    report = report_of(sv, iid)
+    assert (report.response_rule, report.response_hours) == ("written_12h", 12)
+    assert "文字" in sv.data(iid)["field_report"]["rule_text"]
+    sv.complete(iid, "answer_customer", {"contact_channel": "phone", "answer_summary": "电话联系", "promised_visit_at": sv.later(hours=8)})
+    assert [e.reason for e in sv.all(Escalation, case_number=report.number.replace("BG", "WX", 1))] == ["written_contact_required"]
+    iid2 = sv.start("repair_dispatch", intake(fault_category="engine", distance_km=300, serial_no="ENG-2"), as_="advisor")
+    sv.run()
+    sv.complete(iid2, "quality_review", {"handling_plan": "检查发动机", "parts_to_bring": "", "review_opinion": ""})
+    sv.complete(iid2, "answer_customer", {"contact_channel": "letter", "answer_summary": "函告处理方案", "promised_visit_at": sv.later(hours=30)})
+    assert report_of(sv, iid2).response_rule == "written_12h"
+    assert sv.all(Escalation, case_number=sv.business_key(iid2)) == []
+
+
+def test_onsite_24h_missed_escalates_to_manager(sv):
+    iid = sv.start("repair_dispatch", intake(distance_km=100), as_="advisor")
+    sv.run()
+    sv.complete(iid, "quality_review", {"handling_plan": "上门", "parts_to_bring": "", "review_opinion": ""})
+    sv.complete(iid, "assign_technician", {"technician": "王工", "departure_note": ""})
+    sv.advance(hours=23)
+    assert sv.open_ids(iid) == ["arrive_on_site"]
+    sv.advance(hours=2)
+    assert sorted(sv.open_ids(iid)) == ["arrive_on_site", "sup_onsite"]
+    assert sv.one(Escalation, case_number=sv.business_key(iid)).reason == "onsite_deadline"
+    sv.complete(iid, "sup_onsite", {"supervision_note": "督促"})
+    sv.complete(iid, "arrive_on_site", {"site_contact": "李强", "arrival_note": ""})
+    assert report_of(sv, iid).arrived_late is True
+
+
+def test_paid_service_customer_declines_the_estimate(sv):
+    iid = sv.start("repair_dispatch", intake(warranty=OUT_OF_WARRANTY), as_="advisor")
+    sv.run()
+    sv.complete(iid, "estimate_agreement", {"estimate_amount": 500, "estimate_items": "工时 500", "customer_agrees": False,
+                                            "estimate_note": "客户认为太贵"})
+    assert sv.status(iid) == "completed"
+    order = order_of(sv, iid)
+    assert order.status == "declined" and order.customer_agreed is False
+    assert sv.children("customer_followup") == []
+
+
+def test_paid_service_over_the_limit_needs_the_managers_approval(sv):
+    approved = sv.start("repair_dispatch", intake(warranty=OUT_OF_WARRANTY), as_="advisor")
+    rejected = sv.start("repair_dispatch", intake(warranty={**OUT_OF_WARRANTY, "delivery_date": "2025-01-01",
+                                                             "current_mileage": 130000}, serial_no="VIN-2"), as_="advisor")
+    sv.run()
+    assert order_of(sv, rejected).warranty_status == "expired_mileage"
+    for iid in (approved, rejected):
+        sv.complete(iid, "estimate_agreement", {"estimate_amount": 3500, "estimate_items": "总成更换", "customer_agrees": True,
+                                                "estimate_note": ""})
+        assert sv.open_ids(iid) == ["approve_paid"]
+    sv.complete(approved, "approve_paid", {"paid_service_approved": True, "approval_comment": "同意"})
+    assert sv.open_ids(approved) == ["quality_review"]
+    sv.complete(rejected, "approve_paid", {"paid_service_approved": False, "approval_comment": "建议送厂"})
+    assert sv.status(rejected) == "completed" and order_of(sv, rejected).status == "declined"
+    kinds = [(a.kind, a.approved) for a in sv.all(ServiceApproval, order_number=sv.business_key(rejected))]
+    assert kinds == [("estimate", True), ("paid_service", False)]
+
+
+def test_cannot_fix_on_site_needs_approval_for_an_alternative(sv):
+    approved = sv.start("repair_dispatch", intake(), as_="advisor")
+    rejected = sv.start("repair_dispatch", intake(serial_no="VIN-3"), as_="advisor")
+    sv.run()
+    for iid in (approved, rejected):
+        field_until_on_site(sv, iid)
+        sv.complete(iid, "on_site_service", onsite(sv, outcome="cannot_fix", note="现场无法修复，建议返厂更换总成"))
+        assert sv.open_ids(iid) == ["approve_alternative"]
+        assert report_of(sv, iid).outcome == "cannot_fix"
+    sv.complete(approved, "approve_alternative", {"alternative_approved": True, "manager_instruction": "同意返厂更换"})
+    sv.complete(approved, "carry_out_alternative", {"work_done": "返厂更换总成", "service_ended_at": sv.later(hours=1)})
+    sv.complete(rejected, "approve_alternative", {"alternative_approved": False, "manager_instruction": "派技术骨干现场修复"})
+    sv.complete(rejected, "repair_as_instructed", {"work_done": "骨干现场修复", "service_ended_at": sv.later(hours=1)})
+    for iid, work in ((approved, "返厂更换总成"), (rejected, "骨干现场修复")):
+        finish_field(sv, iid)
+        assert report_of(sv, iid).work_done == work
+    assert [(a.kind, a.approved) for a in sv.all(ServiceApproval, kind="alternative")] == [("alternative", True), ("alternative", False)]
+
+
+def test_extension_approved_then_missed_and_extension_rejected(sv):
+    approved = sv.start("repair_dispatch", intake(), as_="advisor")
+    rejected = sv.start("repair_dispatch", intake(serial_no="VIN-4"), as_="advisor")
+    sv.run()
+    for iid in (approved, rejected):
+        field_until_on_site(sv, iid)
+        sv.complete(iid, "on_site_service", onsite(sv, outcome="need_extension", note="配件缺货，需延期两天"))
+        assert sv.open_ids(iid) == ["approve_extension"]
+    until = sv.later(hours=48)
+    sv.complete(approved, "approve_extension", {"extension_approved": True, "extended_until": until, "manager_instruction": "同意"})
+    assert sv.task(approved, "finish_extended")["due_at"][:19] == until[:19]
+    assert report_of(sv, approved).extended_until.isoformat()[:19] == until[:19]
+    sv.complete(rejected, "approve_extension", {"extension_approved": False, "manager_instruction": "调配件，今日修妥"})
+    assert sv.open_ids(rejected) == ["repair_as_instructed"]
+    sv.advance(hours=49)
+    assert sorted(sv.open_ids(approved)) == ["finish_extended", "sup_extension"]
+    assert sv.one(Escalation, case_number=sv.business_key(approved)).reason == "extension_deadline"
+    sv.complete(approved, "sup_extension", {"supervision_note": "督办"})
+    sv.complete(approved, "finish_extended", {"work_done": "配件到货后修妥", "service_ended_at": sv.later(hours=0)})
+    sv.complete(rejected, "repair_as_instructed", {"work_done": "调货修妥", "service_ended_at": sv.later(hours=0)})
+    finish_field(sv, approved)
+    finish_field(sv, rejected)
+
+
+def test_signature_before_the_end_of_service_is_a_violation(sv):
+    iid = sv.start("repair_dispatch", intake(), as_="advisor")
+    sv.run()
+    field_until_on_site(sv, iid)
+    sv.complete(iid, "on_site_service", onsite(sv))
+    sign(sv, iid, at_hours=-4)  # written as signed one hour before the service ended
+    report = report_of(sv, iid)
+    assert report.signature_violation is True and "服务前签字" in report.violation_reason
+    assert report.signature_at < report.service_ended_at
+    assert sv.open_ids(iid) == ["investigate_signature"]
+    assert sv.one(Escalation, case_number=sv.business_key(iid)).reason == "signature_violation"
+    sv.complete(iid, "investigate_signature", {"findings": "维修人员服务前让客户签字", "disciplinary_action": "dismissal"})
+    assert sv.status(iid) == "completed"
+    assert "dismissal" in report_of(sv, iid).violation_reason
