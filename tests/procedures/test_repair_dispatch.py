@@ -313,3 +313,140 @@ def test_signature_before_the_end_of_service_is_a_violation(sv):
     sv.complete(iid, "investigate_signature", {"findings": "维修人员服务前让客户签字", "disciplinary_action": "dismissal"})
     assert sv.status(iid) == "completed"
     assert "dismissal" in report_of(sv, iid).violation_reason
+
+
+# ---------------------------------------------------------------- dealer workshop variant
+
+
+def work_order(sv: Service) -> dict:
+    return {"walkaround_notes": "左前门划痕，油量 1/2，已提醒贵重物品", "valuables_reminded": True,
+            "repair_items": [{"item": "检查门锁", "hours": 1, "amount": 120}], "promised_finish_at": sv.later(hours=6),
+            "customer_signed": True}
+
+
+def inspect(sv: Service, iid: int, bpmn_id: str, passed: bool, notes: str = "") -> dict:
+    sv.complete(iid, bpmn_id, {"passed": passed, "inspector": bpmn_id, "inspection_notes": notes or ("合格" if passed else "")})
+    return sv.data(iid).get("inspection", {})
+
+
+def workshop_until_inspection(sv: Service, iid: int, added=()) -> None:
+    sv.complete(iid, "write_work_order", work_order(sv))
+    sv.complete(iid, "dispatch_team", {"team": "机修二组", "technician": "赵师傅"})
+    sv.complete(iid, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": PARTS[:1], "added_items": list(added)})
+
+
+def handover(sv: Service, iid: int, payment: str = "warranty") -> None:
+    sv.complete(iid, "notify_customer", {"notified_via": "phone", "notify_note": ""})
+    sv.complete(iid, "settle", {"labour_amount": 120, "parts_amount": 380, "payment_method": payment, "invoice_no": "JS-001"})
+    sv.complete(iid, "handover", {"next_maintenance_date": "2026-09-01", "next_maintenance_mileage": 25000,
+                                  "handover_note": "提醒下次保养"})
+
+
+def test_workshop_added_items_three_level_inspection_and_handover(sv):
+    """Advisor writes the work order the customer signs -> supervisor dispatches -> a new fault
+    goes back to the advisor for the customer's approval -> the three-level inspection (the
+    team leader fails it once: rework, then all three again) -> notify, settle, hand over
+    with the next maintenance date and mileage -> warranty claim, follow-up, survey."""
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    assert sv.open_ids(iid) == ["write_work_order"]
+    workshop_until_inspection(sv, iid, added=[{"item": "更换刮水片", "amount": 60}])
+    order = order_of(sv, iid)
+    assert order.order_signed_at is not None and order.team == "机修二组" and order.added_items[0]["item"] == "更换刮水片"
+    assert sv.open_ids(iid) == ["approve_added_items"]
+    sv.complete(iid, "approve_added_items", {"customer_approves_added": True, "added_amount": 60, "added_note": ""})
+    assert order_of(sv, iid).added_items_approved is True
+    sv.complete(iid, "repair_added", {"added_work_done": "已更换刮水片"})
+    assert inspect(sv, iid, "self_check", True)["level"] == 1
+    result = inspect(sv, iid, "team_check", False, "门锁仍有异响")
+    assert (result["passed"], result["round"], result["rework_allowed"]) == (False, 1, True)
+    assert sv.open_ids(iid) == ["rework"]
+    sv.complete(iid, "rework", {"rework_done": "重新调整门锁"})
+    inspect(sv, iid, "self_check", True)
+    inspect(sv, iid, "team_check", True)
+    inspect(sv, iid, "final_check", True)
+    rows = [(i.level, i.round, i.passed) for i in sv.all(Inspection, order_number=sv.business_key(iid))]
+    assert rows == [(1, 1, True), (2, 1, False), (1, 2, True), (2, 2, True), (3, 2, True)]
+    handover(sv, iid)
+    assert sv.status(iid) == "completed"
+    order = order_of(sv, iid)
+    assert order.settlement_amount == 0 and order.invoice_no == "JS-001"  # warranty: the customer pays nothing
+    assert order.next_maintenance_date.isoformat() == "2026-09-01" and order.next_maintenance_mileage == 25000
+    vehicle = sv.one(Vehicle, id=order.vehicle_id)
+    assert vehicle.next_maintenance_mileage == 25000
+    assert sv.one(WarrantyClaim, repair_case_no=order.number).status == "checking"
+
+
+def test_workshop_added_items_declined_and_none_found(sv):
+    declined = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    none_found = sv.start("repair_dispatch", intake(mode="workshop", warranty=OUT_OF_WARRANTY, serial_no="VIN-5"), as_="advisor")
+    sv.run()
+    sv.complete(none_found, "estimate_agreement", {"estimate_amount": 300, "estimate_items": "检查", "customer_agrees": True,
+                                                   "estimate_note": ""})
+    workshop_until_inspection(sv, declined, added=[{"item": "更换轮胎", "amount": 900}])
+    sv.complete(declined, "approve_added_items", {"customer_approves_added": False, "added_amount": 900, "added_note": "下次再换"})
+    assert order_of(sv, declined).added_items_approved is False
+    workshop_until_inspection(sv, none_found)
+    for iid in (declined, none_found):
+        assert sv.open_ids(iid) == ["self_check"]
+        for step in ("self_check", "team_check", "final_check"):
+            inspect(sv, iid, step, True)
+    handover(sv, none_found, payment="cash")
+    order = order_of(sv, none_found)
+    assert order.settlement_amount == 500 and order.service_type == "paid" and order.claim_no == ""
+
+
+def test_workshop_rework_is_bounded_then_the_supervisor_decides(sv):
+    """A failed inspection goes back to repair at most twice; the third failure goes to the
+    workshop supervisor (technical consultation) instead of looping."""
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    workshop_until_inspection(sv, iid)
+    inspect(sv, iid, "self_check", False, "漏油")
+    sv.complete(iid, "rework", {"rework_done": "更换油封"})
+    inspect(sv, iid, "self_check", True)
+    inspect(sv, iid, "team_check", True)
+    result = inspect(sv, iid, "final_check", False, "仍漏油")
+    assert (result["round"], result["rework_count"], result["rework_allowed"]) == (2, 2, True)
+    sv.complete(iid, "rework", {"rework_done": "更换缸垫"})
+    result = inspect(sv, iid, "self_check", False, "仍漏油")
+    assert (result["round"], result["rework_allowed"]) == (3, False)
+    assert sv.open_ids(iid) == ["quality_escalation"]
+    assert sv.task(iid, "quality_escalation")["lane"] == "workshop_supervisor"
+    sv.complete(iid, "quality_escalation", {"consultation_result": "技术会诊后更换发动机总成，试车合格"})
+    assert sv.open_ids(iid) == ["notify_customer"]
+    assert order_of(sv, iid).rework_count == 3
+
+
+# ---------------------------------------------------------------- bench repair of returned units
+
+
+def test_bench_deadline_is_one_day_per_ten_units():
+    from workers.repairs import bench_days
+
+    assert [bench_days(n) for n in (1, 10, 11, 20, 21, 30, 31)] == [1, 1, 2, 2, 3, 3, 4]
+
+
+def test_bench_repair_of_20_units_has_two_days_and_escalates_when_late(sv):
+    late = sv.start("repair_dispatch", intake(mode="bench", units=20), as_="advisor")
+    on_time = sv.start("repair_dispatch", intake(mode="bench", units=30, serial_no="VIN-6"), as_="advisor")
+    sv.run()
+    bench = sv.data(late)["bench"]
+    assert (bench["days"], bench["duration"]) == (2, "P2D")
+    order = order_of(sv, late)
+    assert order.bench_days == 2 and order.bench_due_at == order.received_at + timedelta(days=2)
+    assert sv.task(late, "bench_repair")["due_at"][:19] == iso(order.received_at + timedelta(days=2))[:19]
+    assert sv.data(on_time)["bench"]["duration"] == "P3D"
+    sv.advance(hours=47)
+    assert sv.open_ids(late) == ["bench_repair"]
+    sv.complete(on_time, "bench_repair", {"units_repaired": 30, "work_done": "逐台检修", "parts_used": []})
+    sv.advance(hours=2)
+    assert sorted(sv.open_ids(late)) == ["bench_repair", "sup_bench"]
+    assert sv.one(Escalation, case_number=order.number).reason == "bench_deadline"
+    sv.complete(late, "sup_bench", {"supervision_note": "加派人手"})
+    sv.complete(late, "bench_repair", {"units_repaired": 20, "work_done": "逐台检修", "parts_used": [PARTS[0]]})
+    assert order_of(sv, late).bench_late is True and order_of(sv, on_time).bench_late is False
+    for iid in (late, on_time):
+        sv.complete(iid, "return_units", {"return_via": "courier", "tracking_no": "SF123"})
+        assert sv.status(iid) == "completed"
+    assert len(sv.children("customer_followup")) == 2
