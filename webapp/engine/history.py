@@ -17,6 +17,7 @@ from ..models import HistoryEvent, Instance
 from .serialization import canonical_json
 
 GENESIS = "0" * 64
+_INSERT = HistoryEvent.__table__.insert()  # one statement object: compiled once, cached
 
 
 def sha256_hex(text: str) -> str:
@@ -52,7 +53,8 @@ def append(
     bpmn_id: str | None = None,
     task_id: str | None = None,
 ) -> HistoryEvent:
-    """Add the next event of the instance, chained to its last one."""
+    """Add the next event of the instance, chained to its last one (a plain INSERT: the
+    hot path of every command; the unique (instance_id, seq) stops a concurrent twin)."""
     event = HistoryEvent(
         instance_id=instance.id,
         seq=instance.last_seq + 1,
@@ -68,7 +70,22 @@ def append(
     event.hash = chain_hash(event.prev_hash, event)
     instance.last_seq = event.seq
     instance.last_hash = event.hash
-    db.session.add(event)
+    db.session.execute(
+        _INSERT,
+        {
+            "instance_id": event.instance_id,
+            "seq": event.seq,
+            "at": event.at,
+            "actor": event.actor,
+            "type": event.type,
+            "bpmn_id": event.bpmn_id,
+            "task_id": event.task_id,
+            "payload": event.payload,
+            "state_hash": event.state_hash,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        },
+    )
     return event
 
 

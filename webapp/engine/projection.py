@@ -133,25 +133,27 @@ def _inbox(instance: Instance, before: Scan, after: Scan, now: datetime, actor: 
     meta = definitions.info(instance.definition_id).meta
     meta_tasks = meta.get("tasks", {})
     dues = _timer_due_by_task(after.waiting, meta.get("boundaries", {}))
+    rows = []
     for task in new:
         bpmn_id = task.task_spec.bpmn_id
         task_meta = meta_tasks.get(bpmn_id, {})
         form = task_meta.get("form") or {}
-        db.session.add(
-            InboxTask(
-                id=str(task.id),
-                instance_id=instance.id,
-                bpmn_id=bpmn_id,
-                name=task.task_spec.bpmn_name or bpmn_id,
-                role=task_meta.get("role"),
-                lane_name=task_meta.get("lane_name") or task.task_spec.lane,
-                form_schema=form.get("schema"),
-                form_ui_schema=form.get("ui_schema"),
-                state="open",
-                created_at=now,
-                due_at=dues.get(bpmn_id),
-            )
+        rows.append(
+            {
+                "id": str(task.id),
+                "instance_id": instance.id,
+                "bpmn_id": bpmn_id,
+                "name": task.task_spec.bpmn_name or bpmn_id,
+                "role": task_meta.get("role"),
+                "lane_name": task_meta.get("lane_name") or task.task_spec.lane,
+                "form_schema": form.get("schema"),
+                "form_ui_schema": form.get("ui_schema"),
+                "state": "open",
+                "created_at": now,
+                "due_at": dues.get(bpmn_id),
+            }
         )
+    db.session.execute(db.insert(InboxTask), rows)
 
 
 def _jobs(instance: Instance, before: Scan, after: Scan, now: datetime, completed_task_id: str | None) -> None:
@@ -163,24 +165,27 @@ def _jobs(instance: Instance, before: Scan, after: Scan, now: datetime, complete
             .values(status="cancelled", finished_at=now)
             .execution_options(synchronize_session=False)
         )
+    rows = []
     for task_id, task in after.started_service.items():
         if task_id in before.started_service:
             continue
         spec = task.task_spec
-        db.session.add(
-            Job(
-                instance_id=instance.id,
-                task_id=task_id,
-                bpmn_id=spec.bpmn_id,
-                operator=spec.operation_name,
-                parameters=task.internal_data.get("service_params", {}),
-                status="ready",
-                attempts=0,
-                max_attempts=int(spec.retries) + 1 if spec.retries else DEFAULT_MAX_ATTEMPTS,
-                run_at=now,
-                created_at=now,
-            )
+        rows.append(
+            {
+                "instance_id": instance.id,
+                "task_id": task_id,
+                "bpmn_id": spec.bpmn_id,
+                "operator": spec.operation_name,
+                "parameters": task.internal_data.get("service_params", {}),
+                "status": "ready",
+                "attempts": 0,
+                "max_attempts": int(spec.retries) + 1 if spec.retries else DEFAULT_MAX_ATTEMPTS,
+                "run_at": now,
+                "created_at": now,
+            }
         )
+    if rows:
+        db.session.execute(db.insert(Job), rows)
 
 
 def correlation_values(instance: Instance, workflow: BpmnWorkflow) -> dict:
