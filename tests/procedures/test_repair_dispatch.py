@@ -81,6 +81,10 @@ def onsite(sv: Service, outcome="fixed", parts=PARTS, note="") -> dict:
     }
 
 
+def answer(channel: str, summary: str, promised: str) -> dict:
+    return {"contact_channel": channel, "answer_summary": summary, "promised_visit_at": promised}
+
+
 def sign(sv: Service, iid: int, at_hours: float = 0) -> None:
     """Three hours after the on-site record (the service ended two hours after it), the customer
     signs; at_hours moves the written signature time against that moment."""
@@ -151,11 +155,11 @@ def test_field_far_paid_service_promised_visit_missed_and_fee_collected(sv):
     sv.complete(iid, "quality_review", {"handling_plan": "上门更换门锁", "parts_to_bring": "门锁", "review_opinion": ""})
     report = report_of(sv, iid)
     assert (report.response_rule, report.response_hours) == ("answer_12h", 12)
-    answer = sv.task(iid, "answer_customer")
-    assert answer["due_at"].startswith(iso(order.received_at + timedelta(hours=12))[:19])
+    answer_task = sv.task(iid, "answer_customer")
+    assert answer_task["due_at"].startswith(iso(order.received_at + timedelta(hours=12))[:19])
     sv.advance(hours=2)
     promised = sv.later(hours=20)
-    sv.complete(iid, "answer_customer", {"contact_channel": "phone", "answer_summary": "明天上午到", "promised_visit_at": promised})
+    sv.complete(iid, "answer_customer", answer("phone", "明天上午到", promised))
     report = report_of(sv, iid)
     assert report.response_late is False and report.promised_visit_at.isoformat()[:19] == promised[:19]
     assert sv.one(ContactLog, case_number=order.number, kind="response").channel == "phone"
@@ -188,7 +192,7 @@ def test_answer_within_12h_missed_when_a_supplier_is_involved(sv):
     assert sorted(sv.open_ids(iid)) == ["answer_customer", "sup_answer"]
     assert [e.reason for e in sv.all(Escalation, case_number=sv.business_key(iid))] == ["answer_12h"]
     sv.complete(iid, "sup_answer", {"supervision_note": "立即答复客户"})
-    sv.complete(iid, "answer_customer", {"contact_channel": "sms", "answer_summary": "厂家明日到", "promised_visit_at": sv.later(hours=24)})
+    sv.complete(iid, "answer_customer", answer("sms", "厂家明日到", sv.later(hours=24)))
     assert report_of(sv, iid).response_late is True
     assert sv.open_ids(iid) == ["assign_technician"]
 
@@ -202,12 +206,12 @@ def test_chassis_fault_needs_written_contact_within_12h(sv):
     report = report_of(sv, iid)
     assert (report.response_rule, report.response_hours) == ("written_12h", 12)
     assert "文字" in sv.data(iid)["field_report"]["rule_text"]
-    sv.complete(iid, "answer_customer", {"contact_channel": "phone", "answer_summary": "电话联系", "promised_visit_at": sv.later(hours=8)})
-    assert [e.reason for e in sv.all(Escalation, case_number=report.number.replace("BG", "WX", 1))] == ["written_contact_required"]
+    sv.complete(iid, "answer_customer", answer("phone", "电话联系", sv.later(hours=8)))
+    assert [e.reason for e in sv.all(Escalation, case_number=sv.business_key(iid))] == ["written_contact_required"]
     iid2 = sv.start("repair_dispatch", intake(fault_category="engine", distance_km=300, serial_no="ENG-2"), as_="advisor")
     sv.run()
     sv.complete(iid2, "quality_review", {"handling_plan": "检查发动机", "parts_to_bring": "", "review_opinion": ""})
-    sv.complete(iid2, "answer_customer", {"contact_channel": "letter", "answer_summary": "函告处理方案", "promised_visit_at": sv.later(hours=30)})
+    sv.complete(iid2, "answer_customer", answer("letter", "函告处理方案", sv.later(hours=30)))
     assert report_of(sv, iid2).response_rule == "written_12h"
     assert sv.all(Escalation, case_number=sv.business_key(iid2)) == []
 
@@ -272,7 +276,7 @@ def test_cannot_fix_on_site_needs_approval_for_an_alternative(sv):
     for iid, work in ((approved, "返厂更换总成"), (rejected, "骨干现场修复")):
         finish_field(sv, iid)
         assert report_of(sv, iid).work_done == work
-    assert [(a.kind, a.approved) for a in sv.all(ServiceApproval, kind="alternative")] == [("alternative", True), ("alternative", False)]
+    assert [a.approved for a in sv.all(ServiceApproval, kind="alternative")] == [True, False]
 
 
 def test_extension_approved_then_missed_and_extension_rejected(sv):
@@ -284,7 +288,8 @@ def test_extension_approved_then_missed_and_extension_rejected(sv):
         sv.complete(iid, "on_site_service", onsite(sv, outcome="need_extension", note="配件缺货，需延期两天"))
         assert sv.open_ids(iid) == ["approve_extension"]
     until = sv.later(hours=48)
-    sv.complete(approved, "approve_extension", {"extension_approved": True, "extended_until": until, "manager_instruction": "同意"})
+    sv.complete(approved, "approve_extension",
+                {"extension_approved": True, "extended_until": until, "manager_instruction": "同意"})
     assert sv.task(approved, "finish_extended")["due_at"][:19] == until[:19]
     assert report_of(sv, approved).extended_until.isoformat()[:19] == until[:19]
     sv.complete(rejected, "approve_extension", {"extension_approved": False, "manager_instruction": "调配件，今日修妥"})
@@ -384,7 +389,8 @@ def test_workshop_added_items_declined_and_none_found(sv):
     sv.complete(none_found, "estimate_agreement", {"estimate_amount": 300, "estimate_items": "检查", "customer_agrees": True,
                                                    "estimate_note": ""})
     workshop_until_inspection(sv, declined, added=[{"item": "更换轮胎", "amount": 900}])
-    sv.complete(declined, "approve_added_items", {"customer_approves_added": False, "added_amount": 900, "added_note": "下次再换"})
+    sv.complete(declined, "approve_added_items",
+                {"customer_approves_added": False, "added_amount": 900, "added_note": "下次再换"})
     assert order_of(sv, declined).added_items_approved is False
     workshop_until_inspection(sv, none_found)
     for iid in (declined, none_found):
