@@ -263,7 +263,7 @@ def test_instructions_are_sandboxed_markdown_and_sanitised():
     html = str(render_instructions(INSTRUCTIONS, {"customer_name": "<b onclick=x>王芳</b>", "business_key": "TS-1"}))
     assert "<strong>请处理</strong>" in html and "<li>第一步</li>" in html
     assert "TS-1" in html and "王芳" in html
-    assert "<script" not in html and "onclick" not in html
+    assert "<script" not in html and "alert" not in html and "onclick" not in html
 
 
 def test_instructions_cannot_reach_python_internals():

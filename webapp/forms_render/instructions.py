@@ -7,6 +7,8 @@ whatever HTML either of them smuggles in after Markdown has run.
 
 from __future__ import annotations
 
+import re
+
 import bleach
 import markdown
 from jinja2 import TemplateError
@@ -21,6 +23,9 @@ ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "th": ["align"], "td": ["align"]}
 ALLOWED_PROTOCOLS = ["http", "https", "mailto", "tel"]
 MAX_OUTPUT = 20_000
 
+# bleach drops these tags but would keep their content as text; it is never meant for people.
+_HIDDEN_BLOCKS = re.compile(r"<(script|style|template)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
 _env = ImmutableSandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
@@ -34,6 +39,7 @@ def render_instructions(template: str | None, data: dict) -> Markup:
         # A broken template must not hide the task: show what the modeller wrote, as text.
         text = template
     html = markdown.markdown(text[:MAX_OUTPUT], extensions=["sane_lists", "nl2br", "tables"])
+    html = _HIDDEN_BLOCKS.sub("", html)
     cleaned = bleach.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=True)
     return Markup(cleaned)
 
