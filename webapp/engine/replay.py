@@ -8,6 +8,7 @@ first event that does not hold.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from ..extensions import db
@@ -35,17 +36,25 @@ def _instance(instance_id: int) -> Instance:
     return instance
 
 
+def started_definition_id(instance: Instance, events: list[HistoryEvent]) -> int:
+    """The version the instance started on, as its first event recorded it (an instance
+    migrated later names its new version on the row, its old one here)."""
+    if events and events[0].type == "instance_started":
+        recorded = json.loads(events[0].payload).get("definition") or {}
+        if "id" in recorded:
+            return int(recorded["id"])
+    return instance.definition_id
+
+
 def _fresh(instance: Instance, events: list[HistoryEvent]):
     """The workflow as it was created, before the first event; returns (workflow, id_counter)."""
     at = clock.from_iso(events[0].at) if events else instance.started_at
     with engine_moment(at, instance.id, 0) as moment:
-        workflow = new_workflow(definitions.info(instance.definition_id))
+        workflow = new_workflow(definitions.info(started_definition_id(instance, events)))
     return workflow, moment.id_counter
 
 
 def _apply_event(instance: Instance, workflow, event: HistoryEvent, id_counter: int) -> int:
-    import json
-
     with engine_moment(clock.from_iso(event.at), instance.id, id_counter) as moment:
         steps.apply(workflow, event.type, event.task_id, json.loads(event.payload))
     return moment.id_counter

@@ -111,7 +111,8 @@ def start_instance(
             f"business key {business_key} is already used", {"business_key": "already used"}
         ) from None
     workflow = fresh_workflow(instance, now)
-    start = Input("instance_started", {"data": {**data, "business_key": business_key}})
+    version = {"id": definition.id, "key": definition.key, "version": definition.version, "content_hash": definition.content_hash}
+    start = Input("instance_started", {"data": {**data, "business_key": business_key}, "definition": version})
     _execute(instance, workflow, [start], actor=actor, now=now)
     return _finish(instance, commit)
 
