@@ -13,12 +13,13 @@ from werkzeug.security import generate_password_hash as fast_hash
 from tests.conftest import START, deploy_files, process_files
 from webapp import accounts
 from webapp.extensions import db
-from webapp.models import ContactLog, Instance, ReturnRequest
+from webapp.models import ContactLog, CustomerFile, Instance, ReturnRequest, SatisfactionSurvey
 
 ROLES = {
     "agent": ["customer_service"],
     "manager": ["after_sales_manager"],
     "gm": ["general_manager"],
+    "clerk": ["followup_clerk"],
     "owner": ["process_owner"],
     "admin": ["admin"],
     "auditor": ["auditor"],
@@ -37,6 +38,12 @@ REQUEST = {
     "reason": "quality_defect",
     "description": "使用三天后无法开机。",
 }
+FILE = {
+    "address": "杭州市西湖区文三路 100 号", "contact_person": "本人", "products": "XR-300", "potential_needs": "",
+    "next_call_topic": "询问退款是否到账", "customer_tier": "normal", "prior_year_revenue": 0, "strategic": False,
+}
+SURVEY = {"overall_score": 5, "timeliness_score": 5, "quality_score": 4, "attitude_score": 5, "problem_category": "none",
+          "comments": ""}
 VERIFY = {"goods_condition": "used_intact", "problem_confirmed": True, "inspection_notes": "通电检测，主板故障属实。"}
 
 
@@ -122,6 +129,20 @@ def test_return_within_department_authority_is_refunded_and_starts_followup_and_
     followups, surveys = case.children("customer_followup"), case.children("satisfaction_survey")
     assert len(followups) == 1 and len(surveys) == 1
     assert followups[0].data["kind"] == "after_handover" and followups[0].data["source_process"] == "return_exchange"
+
+    # the linked cases run on: the follow-up clerk builds the customer file and surveys the customer
+    clerk = staff["clerk"]
+    for instance, bpmn_id, data in (
+        (followups[0], "build_file", FILE),
+        (surveys[0], "conduct_survey", SURVEY),
+    ):
+        task = next(t for t in clerk.get(f"/api/tasks?instance_id={instance.id}").get_json() if t["bpmn_id"] == bpmn_id)
+        assert clerk.post(f"/api/tasks/{task['id']}/complete", {"data": data}).status_code == 200
+        run_worker()
+    db.session.rollback()
+    customer_file = db.session.scalar(select(CustomerFile).where(CustomerFile.customer_id == rec.customer_id))
+    survey = db.session.scalar(select(SatisfactionSurvey).where(SatisfactionSurvey.source_case_no == case.number))
+    assert customer_file.completed_at == START and survey.satisfied is True and survey.customer_id == rec.customer_id
     case.assert_verified()
 
 

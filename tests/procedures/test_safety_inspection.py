@@ -200,3 +200,14 @@ def test_next_month_already_planned_is_not_planned_twice(staff, run_worker):
     r = staff["manager"].post("/api/process-instances", {"process_key": "safety_inspection", "data": {"period": "2026-13"}})
     assert r.status_code == 422
     aq.verified(march_iid), aq.verified(april_iid)
+
+
+def test_make_run_deploy_includes_the_quality_procedures(app):
+    """`make run` deploys with `flask deploy-processes`: the four procedures are among them."""
+    from webapp.models import Definition
+
+    result = app.test_cli_runner().invoke(args=["deploy-processes"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    keys = set(db.session.scalars(select(Definition.key)))
+    assert {"return_exchange", "customer_followup", "satisfaction_survey", "safety_inspection"} <= keys
