@@ -7,3 +7,12 @@ rm -rf "$out" && mkdir -p "$out/bpmn-js"
 cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js "$out/bpmn-js/"
 cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js "$out/bpmn-js/"
 cp -r node_modules/bpmn-js/dist/assets "$out/bpmn-js/assets"
+
+# The process owners' modeler: bpmn-js Modeler + properties panel have no joint browser build,
+# so esbuild bundles them (one preact for both) from webapp/static/modeler/vendor-entry.js.
+mkdir -p "$out/modeler" "$out/dmn-js"
+node_modules/.bin/esbuild webapp/static/modeler/vendor-entry.js --bundle --minify --format=iife \
+  --global-name=ModelerVendor --target=es2019 --log-level=warning --outfile="$out/modeler/modeler-vendor.js"
+cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css "$out/modeler/"
+cp node_modules/dmn-js/dist/dmn-modeler.production.min.js "$out/dmn-js/"
+cp -r node_modules/dmn-js/dist/assets "$out/dmn-js/assets"
