@@ -45,7 +45,7 @@ FILE = {
     "strategic": False,
 }
 CALL = {
-    "reached": True, "summary": "使用正常，对服务满意。", "satisfaction_score": 5,
+    "reached": True, "channel": "phone", "summary": "使用正常，对服务满意。", "satisfaction_score": 5,
     "customer_request": "", "request_answered": True,
 }
 
@@ -305,7 +305,8 @@ def test_periodic_revisits_run_cycle_after_cycle_as_new_instances(staff, run_wor
                 "long_term" if cycle == 3 else "normal"
             )
             db.session.commit()
-        fu.complete(iid, "make_call", "clerk", {**CALL, "summary": f"第 {cycle} 次定期回访"})
+        channel = "visit" if cycle == 2 else "phone"  # revisits by phone, letter, e-mail or visit
+        fu.complete(iid, "make_call", "clerk", {**CALL, "channel": channel, "summary": f"第 {cycle} 次定期回访"})
         assert fu.status(iid) == "completed"
         instances.append(iid)
         if cycle < 4:
@@ -316,6 +317,7 @@ def test_periodic_revisits_run_cycle_after_cycle_as_new_instances(staff, run_wor
     assert [(r.cycle, r.status, r.on_time) for r in rows] == [(n, "done", True) for n in (1, 2, 3, 4)]
     assert len(set(instances)) == 4
     customer = db.session.get(Customer, customer_id)
-    assert len(db.session.scalars(select(ContactLog).where(ContactLog.customer_id == customer.id)).all()) == 4
+    logs = db.session.scalars(select(ContactLog).where(ContactLog.customer_id == customer.id).order_by(ContactLog.id)).all()
+    assert [log.channel for log in logs] == ["phone", "visit", "phone", "phone"]
     for i in instances:
         fu.verified(i)
