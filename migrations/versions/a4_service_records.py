@@ -5,9 +5,8 @@ Revises: 9418cd5d80b2
 Create Date: 2026-11-26 22:03:49.739215
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a4service01'
