@@ -4,12 +4,14 @@ API clients with bearer tokens per role, and an in-process worker."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
 
 from config import TestConfig
 from webapp import create_app
@@ -41,9 +43,23 @@ def test_settings(database_url: str) -> dict:
     return {**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}, "SQLALCHEMY_DATABASE_URI": database_url}
 
 
+def fresh_database_url(tmp_path: Path) -> str:
+    """A SQLite file per test, or, with TEST_DATABASE_URL set (make test does it for the
+    engine tests), that PostgreSQL database emptied for this test."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
 def app(request, tmp_path, manual_clock):
-    app = create_app(test_settings(f"sqlite:///{tmp_path / 'test.db'}"))
+    app = create_app(test_settings(fresh_database_url(tmp_path)))
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")
         yield app

@@ -123,10 +123,12 @@ def test_edited_snapshot_is_named(finished):
 
 def test_changed_definition_xml_is_named(finished):
     row = db.session.execute(text("SELECT id, files FROM definitions")).one()
-    files = json.loads(row.files)
+    files = row.files if isinstance(row.files, dict) else json.loads(row.files)  # PostgreSQL returns JSON decoded
     name = next(iter(files))
     files[name] = files[name].replace('"PT48H"', '"PT480H"')
-    _sql("UPDATE definitions SET files = :f WHERE id = :id", f=json.dumps(files, ensure_ascii=False), id=row.id)
+    files_json = json.dumps(files, ensure_ascii=False)
+    cast = "CAST(:f AS JSON)" if db.engine.dialect.name == "postgresql" else ":f"
+    _sql(f"UPDATE definitions SET files = {cast} WHERE id = :id", f=files_json, id=row.id)
     result = _verify(finished)
     assert result["verified"] is False and result["first_bad_seq"] == 0
     assert "content hash" in result["reason"]

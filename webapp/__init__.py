@@ -28,8 +28,9 @@ def create_app(config: type | dict | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from .engine import runtime
+    from .engine import definitions, runtime
 
+    definitions.clear_caches()
     runtime.configure(
         script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
         max_attempts=app.config["JOB_MAX_ATTEMPTS"],
@@ -43,6 +44,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     init_ui(app)  # Flask-Login, CSRF on every form (not the bearer-token API), Babel zh_CN/en
     app.register_blueprint(ui_bp)
+    app.register_blueprint(__import__("webapp.audit", fromlist=["blueprint"]).blueprint())  # auditors' pages (issue 7)
     register_cli(app)
     return app
 

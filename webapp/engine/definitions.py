@@ -31,6 +31,15 @@ class DefinitionInfo:
     forms: dict
 
 
+def clear_caches() -> None:
+    """Forget cached definitions; create_app calls it, as a process may be pointed at a
+    database whose ids mean something else (the tests reset one database per test)."""
+    _info_cache.clear()
+    from . import workflow_cache
+
+    workflow_cache.clear()
+
+
 def database_scope() -> str:
     """Caches are per database: one process may serve several (tests do)."""
     return str(db.engine.url)
