@@ -45,6 +45,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     init_ui(app)  # Flask-Login, CSRF on every form (not the bearer-token API), Babel zh_CN/en
     app.register_blueprint(ui_bp)
     app.register_blueprint(__import__("webapp.audit", fromlist=["blueprint"]).blueprint())  # auditors' pages (issue 7)
+    app.register_blueprint(__import__("webapp.modeler", fromlist=["bp"]).bp)  # process owners' modeler (issue 6)
     register_cli(app)
     return app
 

@@ -20,6 +20,7 @@ PASSIVE_EVENTS = {
     "service_failed",
     "incident_raised",
     "incident_retried",
+    "incident_skipped",
     "task_claimed",
     "task_released",
     "task_assigned",
@@ -101,6 +102,16 @@ def _cancelled(workflow, task_id, payload):
     workflow.cancel()
 
 
+def _migrated(workflow, task_id, payload):
+    """The instance moved to another version of its process (webapp/modeler/migration.py):
+    from here on the workflow runs on that version's spec, in replay as it did live."""
+    from ..modeler.migration import migrate_in_place
+    from .definitions import info, spec_for
+
+    spec, subprocess_specs = spec_for(info(int(payload["to"]["id"])))
+    migrate_in_place(workflow, spec, subprocess_specs)
+
+
 _APPLIERS = {
     "instance_started": _started,
     "task_completed": _task_completed,
@@ -108,4 +119,5 @@ _APPLIERS = {
     "timer_fired": _timer_checked,
     "message_received": _message_received,
     "instance_cancelled": _cancelled,
+    "instance_migrated": _migrated,
 }
