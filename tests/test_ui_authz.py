@@ -10,7 +10,7 @@ import pytest
 
 from tests.test_ui_support import WebClient, compiled_translations, open_task, signed_in, start_complaint  # noqa: F401
 from webapp.extensions import db
-from webapp.models import InboxTask, User
+from webapp.models import InboxTask, Instance, Job, User
 
 ROLES = ["anonymous", "agent", "handler", "manager", "tech", "auditor", "owner", "admin"]
 SIGNED_IN = set(ROLES) - {"anonymous"}
@@ -55,6 +55,11 @@ ROUTES = [
     Route("GET", "/cases", lambda c: "/cases?scope=all", SIGNED_IN),
     Route("GET", "/cases/<int:instance_id>", lambda c: f"/cases/{c['instance']}", SIGNED_IN),
     Route("GET", "/cases/<int:instance_id>/diagram.json", lambda c: f"/cases/{c['instance']}/diagram.json", SIGNED_IN),
+    # an empty reason: allowed ones are told to give one, and the case keeps running
+    Route("POST", "/cases/<int:instance_id>/cancel", lambda c: f"/cases/{c['instance']}/cancel", MANAGERS,
+          lambda c, who: {"reason": ""}),
+    # the job is done, not an incident: allowed ones are told so
+    Route("POST", "/jobs/<int:job_id>/retry", lambda c: f"/jobs/{c['job']}/retry", MANAGERS),
     # another lane's task: neither opened nor completed by URL
     Route("GET", "/tasks/<task_id>", lambda c: f"/tasks/{c['task']}", {"handler", "admin"}),
     Route("POST", "/tasks/<task_id>", lambda c: f"/tasks/{c['task']}", {"handler", "admin"},
@@ -88,7 +93,8 @@ def world(app, users, deployed_complaints, run_worker):
         clients[username] = signed_in(app, username)
     ids = {u.username: u.id for u in db.session.scalars(db.select(User))}
     task = open_task(instance.id, "verify_complaint")
-    ctx = {"instance": instance.id, "task": task.id, "tech": ids["tech"], "admin": ids["admin"]}
+    job = db.session.scalar(db.select(Job.id).where(Job.instance_id == instance.id))
+    ctx = {"instance": instance.id, "task": task.id, "tech": ids["tech"], "admin": ids["admin"], "job": job}
     return clients, ctx
 
 
@@ -127,6 +133,8 @@ def test_only_the_allowed_roles_get_through(world):
             if expected == "ok":
                 route.after(ctx)
     assert wrong == []
+    db.session.expire_all()
+    assert db.session.get(Instance, ctx["instance"]).status == "running"
 
 
 def test_no_one_completes_another_lanes_task_by_url(world):

@@ -21,9 +21,9 @@ from ..forms_render import (
     unplaced_errors,
     validation_errors,
 )
-from ..models import Definition, HistoryEvent, InboxTask, Instance
+from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
 from . import bp
-from .common import actor_label, display_names, in_my_lanes, is_manager, may_start, may_work_on, role_name
+from .common import actor_label, display_names, in_my_lanes, is_manager, manager_required, may_start, may_work_on, role_name
 from .i18n import user_zone
 from .inbox import assignable, candidates_by_role, engine_message
 
@@ -172,6 +172,8 @@ def _event_labels() -> dict[str, str]:
         "service_failed": _("System step failed; it will be retried"),
         "incident_raised": _("System step failed and needs attention"),
         "incident_retried": _("System step retried"),
+        "incident_skipped": _("System step skipped by a manager"),
+        "instance_migrated": _("Case moved to a newer process version"),
         "timer_fired": _("Deadline timer checked"),
         "message_received": _("Message received"),
         "instance_cancelled": _("Case cancelled"),
@@ -236,9 +238,15 @@ def case(instance_id: int):
     tasks = db.session.scalars(
         db.select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.state == "open").order_by(InboxTask.created_at)
     ).all()
+    incidents = db.session.scalars(
+        db.select(Job).where(Job.instance_id == instance.id, Job.status == "incident").order_by(Job.id)
+    ).all()
+    elements = instance.definition.meta.get("elements") or {}
     return render_template(
         "case.html",
         instance=instance,
+        incidents=incidents,
+        element_name=lambda bpmn_id: (elements.get(bpmn_id) or {}).get("name") or bpmn_id,
         facts=case_facts(instance),
         other=other_data(instance),
         tasks=tasks,
@@ -265,6 +273,42 @@ def case_diagram(instance_id: int):
     completed, active = diagram_markers(instance)
     db.session.rollback()
     return jsonify({"xml": xml, "completed": completed, "active": active})
+
+
+@bp.post("/cases/<int:instance_id>/cancel")
+@login_required
+@manager_required
+def cancel_case(instance_id: int):
+    _instance_or_404(instance_id)
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        flash(_("Give a reason for cancelling the case."), "error")
+        return redirect(url_for("ui.case", instance_id=instance_id))
+    try:
+        runtime.cancel_instance(instance_id, actor=current_user.username, reason=reason[:500])
+        flash(_("The case was cancelled."), "success")
+    except EngineError as err:
+        db.session.rollback()
+        flash(_("Only a case in progress can be cancelled.") if err.status == 409 else engine_message(err), "error")
+    return redirect(url_for("ui.case", instance_id=instance_id))
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@login_required
+@manager_required
+def retry_job(job_id: int):
+    """An incident (a system step that failed every attempt) runs again once its cause is fixed."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        abort(404)
+    instance_id = job.instance_id
+    try:
+        runtime.retry_incident(job, actor=current_user.username)
+        flash(_("The system step will run again."), "success")
+    except EngineError as err:
+        db.session.rollback()
+        flash(_("This system step is not waiting for a retry.") if err.status == 409 else engine_message(err), "error")
+    return redirect(url_for("ui.case", instance_id=instance_id))
 
 
 # ---------------------------------------------------------------- lists
