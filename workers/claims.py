@@ -12,7 +12,7 @@ from webapp.engine import clock
 from webapp.models import ClaimPart, QualityFeedback, RepairOrder, Vehicle, WarrantyClaim
 
 from .registry import operator
-from .repairs import clean_lines, escalate_to, instance_id_of, iso, record_warranty_end
+from .repairs import china_text, clean_lines, escalate_to, instance_id_of, iso, record_warranty_end
 
 
 def claim_by_number(session: Session, number: str) -> WarrantyClaim:
@@ -104,7 +104,8 @@ def approve(session: Session, params: dict) -> dict:
                             summary=f"{prefix}索赔 {claim.number}：{params['quality_feedback']}", at=now)
         )
     session.flush()
-    return {"claim_amount": claim.claim_amount, "submission_due_at": iso(claim.submission_due_at)}
+    return {"claim_amount": claim.claim_amount, "submission_due_at": iso(claim.submission_due_at),
+            "submission_due_text": china_text(claim.submission_due_at)}
 
 
 @operator("claim/flag_at_risk")
@@ -145,6 +146,7 @@ def record_review(session: Session, params: dict) -> dict:
         claim.approved_amount = float(params["approved_amount"])
         claim.payment_due_at = now + timedelta(days=int(params["payment_days"]))
         result["payment_due_at"] = iso(claim.payment_due_at)
+        result["payment_due_text"] = china_text(claim.payment_due_at)
     else:
         claim.rejection_reason = claim.review_reason
     session.flush()

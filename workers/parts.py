@@ -13,7 +13,7 @@ from webapp.models import PartsReturn, ReturnedPart, StockMove, WarrantyClaim
 
 from .claims import flag_claim_at_risk
 from .registry import operator
-from .repairs import clean_lines, instance_id_of, iso, part
+from .repairs import china_text, clean_lines, instance_id_of, iso, part
 
 
 def _return(session: Session, number: str) -> PartsReturn:
@@ -65,7 +65,7 @@ def register(session: Session, params: dict) -> dict:
     if claim is not None:
         claim.parts_return_no = ret.number
     session.flush()
-    return {"return_no": ret.number, "ship_due_at": iso(due), "lines": len(merged)}
+    return {"return_no": ret.number, "ship_due_at": iso(due), "ship_due_text": china_text(due), "lines": len(merged)}
 
 
 @operator("parts/store")

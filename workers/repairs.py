@@ -68,6 +68,11 @@ def iso(moment: datetime | None) -> str | None:
     return clock.to_iso(moment) if moment is not None else None
 
 
+def china_text(moment: datetime | None) -> str:
+    """A moment as staff read it in the instructions: China time, to the minute."""
+    return (moment.astimezone(UTC) + CHINA).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+
+
 def china_today() -> date:
     return (clock.now() + CHINA).date()
 
@@ -232,6 +237,7 @@ def record_approval(session: Session, params: dict) -> dict:
         if report is not None:
             report.extended_until = until
         result["due_at"] = iso(until)
+        result["due_text"] = china_text(until)
     session.flush()
     result["approval_id"] = row.id
     return result
@@ -273,7 +279,8 @@ def bench_deadline(session: Session, params: dict) -> dict:
     due = clock.now() + timedelta(days=days)
     order.bench_days, order.bench_due_at = days, due
     session.flush()
-    return {"units": int(params["units"]), "days": days, "duration": f"P{days}D", "due_at": iso(due)}
+    return {"units": int(params["units"]), "days": days, "duration": f"P{days}D", "due_at": iso(due),
+            "due_text": china_text(due)}
 
 
 @operator("repair/record_bench")
@@ -317,6 +324,7 @@ def open_field_report(session: Session, params: dict) -> dict:
         "response_rule": rule,
         "rule_text": RULE_TEXT.get(rule, rule),
         "response_due_at": iso(due),
+        "response_due_text": china_text(due),
     }
 
 
@@ -356,6 +364,7 @@ def assign(session: Session, params: dict) -> dict:
         if report.response_rule != "onsite_24h":
             report.onsite_due_at = report.promised_visit_at or report.response_due_at + timedelta(hours=24)
         result["onsite_due_at"] = iso(report.onsite_due_at)
+        result["onsite_due_text"] = china_text(report.onsite_due_at)
     session.flush()
     return result
 

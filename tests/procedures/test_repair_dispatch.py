@@ -109,6 +109,7 @@ def test_field_within_100km_free_service_opens_claim_and_followups(sv):
     assert report.response_due_at == order.received_at + timedelta(hours=24)
     assert sv.open_ids(iid) == ["assign_technician"]
     sv.complete(iid, "assign_technician", {"technician": "王工", "departure_note": "公司车辆"})
+    assert sv.data(iid)["assignment"]["onsite_due_text"] == "2026-03-03 09:00"  # China time, in the instructions
     arrive = sv.task(iid, "arrive_on_site")
     assert arrive["due_at"].startswith(iso(order.received_at + timedelta(hours=24))[:19])
     sv.advance(hours=5)
