@@ -27,6 +27,7 @@ def deploy_processes(directory: str | None) -> None:
     """Deploy every diagram in processes/ (a new version only where the content changed)."""
     from workers import registry
 
+    from .audit import system_log
     from .engine import clock, definitions
     from .engine.errors import EngineError
 
@@ -35,6 +36,7 @@ def deploy_processes(directory: str | None) -> None:
         results = definitions.deploy_directory(
             directory, actor="cli", now=clock.now(), known_operators=registry.names()
         )
+        system_log.deployed_all(results, actor="cli")
         db.session.commit()
     except EngineError as err:
         db.session.rollback()
@@ -52,8 +54,10 @@ def deploy_processes(directory: str | None) -> None:
 def create_demo_users(path: str | None) -> None:
     """One account per role plus admin, random passwords, printed once and kept in a file."""
     from .accounts import create_demo_accounts
+    from .audit import system_log
 
     created = create_demo_accounts()
+    system_log.accounts_created(created, actor="cli")
     path = Path(path or Path(current_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent / "demo-logins.txt")
     if created:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,9 +93,10 @@ def api_token(username: str) -> None:
 def create_user_command(username: str, password: str, roles: tuple[str, ...]) -> None:
     """Create a staff account with one or more roles."""
     from .accounts import create_user
+    from .audit import system_log
 
     try:
-        create_user(username, password, list(roles))
+        system_log.account_created(create_user(username, password, list(roles)), actor="cli")
         db.session.commit()
     except ValueError as err:
         db.session.rollback()
@@ -124,12 +129,15 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Verify every instance: hash chain, replay equals snapshot, definitions match their hash."""
+@click.option("--instance", "only", type=int, multiple=True, help="verify only these instance ids")
+def audit_verify(only: tuple[int, ...]) -> None:
+    """Verify every instance (hash chain, replay equals snapshot, definitions match their hash) and the system log."""
+    from .audit import system_log
     from .engine import replay
     from .models import Instance
 
-    ids = db.session.scalars(db.select(Instance.id).order_by(Instance.id)).all()
+    query = db.select(Instance.id).order_by(Instance.id)
+    ids = db.session.scalars(query.where(Instance.id.in_(only)) if only else query).all()
     failures = []
     events = 0
     with click.progressbar(ids, label="verifying", file=sys.stderr) as bar:
@@ -143,5 +151,30 @@ def audit_verify() -> None:
     click.echo(f"{len(ids)} instances, {events} events verified, {len(failures)} failed")
     for instance_id, result in failures:
         click.echo(f"  instance {instance_id}: first bad event {result['first_bad_seq']}: {result['reason']}")
-    if failures:
+    log = system_log.verify()
+    db.session.rollback()
+    _echo_system_log(log)
+    if failures or not log["verified"]:
+        sys.exit(1)
+
+
+def _echo_system_log(result: dict) -> None:
+    if result["verified"]:
+        click.echo(f"system log: {result['events']} entries verified, head {result['head'] or '-'}")
+    else:
+        click.echo(f"system log: FAILED: first bad entry {result['first_bad_seq']}: {result['reason']}")
+
+
+@audit.command("verify-system-log")
+def audit_verify_system_log() -> None:
+    """Verify the system log's hash chain up to its head."""
+    from .audit import system_log
+    from .models import SystemLogEvent
+
+    total = db.session.scalar(db.select(db.func.count(SystemLogEvent.id))) or 0
+    with click.progressbar(length=total, label="verifying the system log", file=sys.stderr) as bar:
+        result = system_log.verify(progress=bar.update)
+    db.session.rollback()
+    _echo_system_log(result)
+    if not result["verified"]:
         sys.exit(1)

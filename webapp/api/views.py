@@ -6,6 +6,7 @@ from flask import g, jsonify, request
 
 from workers import registry
 
+from ..audit import system_log
 from ..engine import clock, definitions, replay, runtime
 from ..engine.errors import EngineError, Forbidden, FormInvalid, NotFound
 from ..extensions import db
@@ -64,6 +65,7 @@ def deploy_definition():
         definition, created = definitions.deploy(
             uploads, actor=_actor(), now=clock.now(), known_operators=registry.names()
         )
+        system_log.deployed(definition, created, actor=_actor())
         db.session.commit()
     except Exception:
         db.session.rollback()

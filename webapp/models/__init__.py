@@ -14,3 +14,4 @@ from .engine import (  # noqa: F401
 from .records import ComplaintCase, ContactLog, Customer, Escalation  # noqa: F401
 from .quality import CorrectiveAction, CustomerFile, FollowUp, FollowUpCall, FollowUpRequest, ReturnRequest, SafetyFinding, SafetyInspection, SafetyRectification, SatisfactionSurvey  # noqa: F401,E402,E501  # isort: skip
 from .service import ClaimPart, FieldServiceReport, Inspection, Part, PartsReturn, QualityFeedback, RepairOrder, ReturnedPart, ServiceApproval, StockMove, Vehicle, WarrantyClaim  # noqa: F401,E402,E501
+from .audit import SystemLogEvent, SystemLogHead  # noqa: F401,E402  # isort: skip

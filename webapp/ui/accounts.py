@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.security import generate_password_hash
 
 from ..accounts import create_user
+from ..audit import system_log
 from ..engine import clock
 from ..extensions import db
 from ..models import Role, User
@@ -69,6 +70,7 @@ def new_user():
             errors["password"] = _("Use at least %(num)d characters.", num=MIN_PASSWORD)
         if not errors:
             user = create_user(username, password, chosen, display_name=form.get("display_name", "").strip()[:100])
+            system_log.account_created(user, actor=current_user.username)
             db.session.commit()
             flash(_("Account %(name)s was created.", name=user.username), "success")
             return redirect(url_for("ui.users"))
@@ -99,6 +101,7 @@ def edit_user(user_id: int):
         if errors:
             return render_template("user_form.html", user=user, roles=roles, errors=errors, chosen=set(chosen)), 422
         by_code = {r.code: r for r in db.session.scalars(db.select(Role))}
+        before = system_log.account_state(user)
         user.roles = [by_code[code] for code in chosen]
         user.display_name = form.get("display_name", "").strip()[:100] or user.username
         user.active = active
@@ -106,6 +109,7 @@ def edit_user(user_id: int):
             user.password_hash = generate_password_hash(password, method="scrypt")
         if form.get("unlock") == "on":
             user.failed_logins, user.locked_until = 0, None
+        system_log.account_changes(user, before, actor=current_user.username)
         db.session.commit()
         flash(_("Account %(name)s was saved.", name=user.username), "success")
         return redirect(url_for("ui.users"))

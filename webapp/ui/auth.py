@@ -11,6 +11,7 @@ from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..audit import system_log
 from ..engine import clock
 from ..extensions import db
 from ..models import User
@@ -59,6 +60,7 @@ def login():
     username = request.form.get("username", "").strip()
     if request.method == "POST":
         user, reason = check_login(username, request.form.get("password", ""))
+        system_log.sign_in(username, user, reason)
         if user is not None:
             locale = session.get("locale")
             session.clear()  # a fresh session on sign-in: nothing carried over from before
@@ -82,6 +84,7 @@ def login():
 @login_required
 def logout():
     locale = session.get("locale")
+    system_log.record("logout", actor=current_user.username, subject=current_user.username, commit=True)
     logout_user()
     session.clear()
     if locale:
