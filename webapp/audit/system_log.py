@@ -34,6 +34,7 @@ TYPES = (
     "account_unlocked",
     "definition_deployed",
     "incident_retried",
+    "incident_skipped",
     "case_signed_off",
 )
 _INSERT = SystemLogEvent.__table__.insert()
@@ -161,6 +162,13 @@ def incident_retried(job, *, actor: str) -> None:
     record("incident_retried", actor=actor, subject=f"job {job.id}",
            payload={"job_id": job.id, "instance_id": job.instance_id, "bpmn_id": job.bpmn_id, "operator": job.operator,
                     "last_error": (job.last_error or "")[:500]})
+
+
+def incident_skipped(job, result, *, actor: str) -> None:
+    """Before runtime.skip_incident: the manager's value stands in for the service task's result."""
+    record("incident_skipped", actor=actor, subject=f"job {job.id}",
+           payload={"job_id": job.id, "instance_id": job.instance_id, "bpmn_id": job.bpmn_id, "operator": job.operator,
+                    "last_error": (job.last_error or "")[:500], "result": result})
 
 
 # ---------------------------------------------------------------- verification

@@ -94,6 +94,7 @@ LOG_LABELS = {
     "account_unlocked": _l("Account unlocked"),
     "definition_deployed": _l("Process version deployed"),
     "incident_retried": _l("Incident retried"),
+    "incident_skipped": _l("Incident skipped with a value"),
     "case_signed_off": _l("Audit report signed off"),
 }
 
@@ -434,7 +435,7 @@ def log_detail(entry: SystemLogEvent, names: dict[str, str]) -> str:
         return "、".join(role_name(r) for r in payload.get("roles", []))
     if entry.type == "definition_deployed":
         return payload.get("content_hash", "")[:12]
-    if entry.type == "incident_retried":
+    if entry.type in ("incident_retried", "incident_skipped"):
         return f"#{payload.get('instance_id')} {payload.get('bpmn_id', '')}"
     if entry.type == "case_signed_off":
         return payload.get("export_sha256", "")[:12]

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from SpiffWorkflow.util.task import TaskState
 
+from ..audit import system_log
 from ..engine import clock, runtime
 from ..engine.errors import EngineError, FormInvalid, NotFound
 from ..extensions import db
@@ -303,6 +304,7 @@ def retry_job(job_id: int):
         abort(404)
     instance_id = job.instance_id
     try:
+        system_log.incident_retried(job, actor=current_user.username)
         runtime.retry_incident(job, actor=current_user.username)
         flash(_("The system step will run again."), "success")
     except EngineError as err:
