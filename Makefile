@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: run test install assets browser-deps lint bench serve worker clean
+.PHONY: run test install assets browser-deps pg-deps lint bench bench-pg serve worker clean
 
 # ---------------------------------------------------------------- installation
 $(BIN)/activate:
@@ -43,6 +43,14 @@ browser-deps:
 	  else echo "chromium missing: run 'sudo apt-get install chromium chromium-driver'"; exit 1; fi; \
 	fi
 
+# Debian's PostgreSQL for the engine, worker and concurrency tests (started per run by
+# scripts/pg_temp.sh on 127.0.0.1 in a temporary directory, then stopped).
+pg-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL missing: run 'sudo apt-get install postgresql'"; exit 1; fi; \
+	fi
+
 # ---------------------------------------------------------------- the two commands
 run: install
 	@mkdir -p instance
@@ -58,9 +66,16 @@ run: install
 	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - 'webapp:create_app()'
 
-test: install browser-deps
+# The whole suite on SQLite, then the engine, worker and concurrency tests again on a
+# real PostgreSQL server (plus the PostgreSQL-only scale-out tests).
+PG_TESTS := tests/test_engine_smoke.py tests/test_complaint_paths.py tests/test_history_integrity.py \
+	tests/test_hostile_input.py tests/test_concurrency.py tests/test_incidents.py tests/postgres
+
+test: install browser-deps pg-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	TEST_DATABASE_URL=$$URL $(BIN)/python -m pytest -q -o addopts=-ra $(PG_TESTS)
 
 # ---------------------------------------------------------------- helpers
 serve: install
@@ -71,6 +86,10 @@ worker: install
 
 bench: install
 	$(BIN)/python -m bench.engine_throughput
+
+bench-pg: install pg-deps
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	DATABASE_URL=$$URL $(BIN)/python -m bench.pg_scale
 
 lint: install
 	$(BIN)/ruff check .

@@ -31,6 +31,18 @@ def _echo(session, params):
     return {"echo": params}
 
 
+@registry.operator("test/record")
+def record_execution(session, params):
+    """Writes one row per execution (an Escalation row needs no parent), so a test can
+    count how often each job ran."""
+    from webapp.models import Escalation
+
+    worker = os.environ.get("WORKER_ID", "in-process")
+    session.add(Escalation(case_number=params["key"], reason="executed", to_role=worker, at=clock.now()))
+    session.flush()
+    return {"by": worker}
+
+
 @pytest.fixture
 def manual_clock():
     fake = clock.ManualClock(START)

@@ -82,11 +82,12 @@ def test_worker_killed_mid_job_runs_again_after_its_lease(app, users, deployed_c
             **os.environ,
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "JOB_LEASE_SECONDS": "2",
+            "WORKER_ID": "slow",
             "SLOW_OPERATOR": "complaint/register_case",
             "SLOW_MARKER": str(marker),
             "PYTHONPATH": str(ROOT),
         }
-        slow = subprocess.Popen([sys.executable, "-m", "tests.slow_worker"], cwd=ROOT, env=env)
+        slow = subprocess.Popen([sys.executable, "-m", "tests.worker_process"], cwd=ROOT, env=env)
         try:
             deadline = time.time() + 30
             db.session.rollback()

@@ -20,6 +20,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["TESTING"]:
+        from .logging_setup import configure_logging
+
+        configure_logging()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
@@ -41,6 +45,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     from .ui import bp as ui_bp
     from .ui import init_ui
 
+    from .health import bp as health_bp
+
+    app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     init_ui(app)  # Flask-Login, CSRF on every form (not the bearer-token API), Babel zh_CN/en
     app.register_blueprint(ui_bp)

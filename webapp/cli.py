@@ -110,11 +110,11 @@ def create_user_command(username: str, password: str, roles: tuple[str, ...]) ->
 @click.option("--id", "worker_id", default=None)
 def worker(once: bool, worker_id: str | None) -> None:
     """Run service-task jobs and fire due timers."""
-    import logging
-
     from workers.loop import WorkerSettings, default_worker_id, drain, run_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from .logging_setup import configure_logging
+
+    configure_logging()
     settings = WorkerSettings.from_config(current_app.config)
     worker_id = worker_id or default_worker_id()
     if once:

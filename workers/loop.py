@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from webapp.engine import clock, runtime
 from webapp.engine.errors import EngineError
@@ -64,25 +65,63 @@ def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
     return job
 
 
+class Heartbeat:
+    """Extends the lease of a long job from a second connection while its handler runs.
+
+    Only on PostgreSQL: SQLite has one writer, and the job's own transaction holds it.
+    """
+
+    def __init__(self, job_id: int, worker_id: str, settings: WorkerSettings) -> None:
+        self.job_id, self.worker_id, self.settings = job_id, worker_id, settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if db.engine.dialect.name != "sqlite":
+            self._engine = db.engine
+            self._thread = threading.Thread(target=self._beat, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _beat(self) -> None:
+        interval = max(self.settings.lease_seconds / 3, 0.2)
+        while not self._stop.wait(interval):
+            now = clock.now()
+            with self._engine.begin() as conn:
+                conn.execute(
+                    update(Job)
+                    .where(Job.id == self.job_id, Job.locked_by == self.worker_id)
+                    .values(lock_expires_at=now + timedelta(seconds=self.settings.lease_seconds), heartbeat_at=now)
+                )
+
+
 def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
-    """Run one locked job. Returns done | failed | incident | lost | cancelled."""
+    """Run one locked job. Returns done | failed | incident | lost | released | cancelled."""
     job = db.session.get(Job, job_id)
     if job is None or job.locked_by != worker_id:
         db.session.rollback()
         return "lost"
     actor = f"worker:{worker_id}"
+    context = {"job": job_id, "instance": job.instance_id, "task": job.task_id, "operator": job.operator}
     try:
         handler = registry.get(job.operator)
-        result = handler(db.session, dict(job.parameters))
+        with Heartbeat(job_id, worker_id, settings):
+            result = handler(db.session, dict(job.parameters))
         # Lock the job row: if our lease ran out and another worker took the job, its
         # result wins and everything this handler wrote is rolled back.
         still_ours = db.session.scalar(select(Job.locked_by).where(Job.id == job_id).with_for_update())
         if still_ours != worker_id:
             db.session.rollback()
+            log.warning("lease lost", extra=context)
             return "lost"
         runtime.complete_service_task(job, result, actor=actor, commit=False)
         db.session.commit()
-        log.info("job done", extra={"job": job_id, "instance": job.instance_id, "operator": job.operator})
+        log.info("job done", extra=context)
         return "done"
     except EngineError as err:
         db.session.rollback()
@@ -118,23 +157,32 @@ def _release_or_cancel(job_id: int, worker_id: str) -> str:
 
 
 def fire_due_timers(limit: int = 100) -> int:
-    """Run a timer check on every running instance whose next timer is due."""
-    now = clock.now()
-    due = db.session.scalars(
-        select(Instance.id)
-        .where(Instance.status == "running", Instance.next_timer_due <= now)
-        .order_by(Instance.next_timer_due)
-        .limit(limit)
-    ).all()
-    db.session.rollback()
+    """Run a timer check on running instances whose next timer is due. Each instance is
+    locked (SKIP LOCKED on PostgreSQL), so whichever worker gets there first fires it once."""
     fired = 0
-    for instance_id in due:
+    for _ in range(limit):
+        now = clock.now()
+        instance_id = db.session.scalar(
+            select(Instance.id)
+            # strictly before now: SpiffWorkflow fires a timer only once its time has passed
+            .where(Instance.status == "running", Instance.next_timer_due < now)
+            .order_by(Instance.next_timer_due)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if instance_id is None:
+            db.session.rollback()
+            break
         try:
-            runtime.fire_timers(instance_id)
+            instance = runtime.fire_timers(instance_id)
             fired += 1
+            if instance.next_timer_due is not None and instance.next_timer_due < now:
+                log.warning("timer still due after a check", extra={"instance": instance_id})
+                break
         except EngineError as err:
             db.session.rollback()
             log.warning("timer check failed", extra={"instance": instance_id, "error": err.message})
+            break
     return fired
 
 

@@ -34,6 +34,10 @@ class MessageIn(Schema):
     payload = fields.Dict(load_default=dict)
 
 
+class SkipJobIn(Schema):
+    result = fields.Raw(required=True, allow_none=True)
+
+
 class CancelIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
@@ -85,6 +89,16 @@ class InstanceOut(Schema):
     ended_at = UtcDateTime()
     next_timer_due = UtcDateTime()
     tasks = fields.Method("_tasks")
+    incidents = fields.Method("_incidents")
+
+    def _incidents(self, instance):
+        from ..extensions import db
+        from ..models import Job
+
+        if not instance.incident_count:
+            return []
+        jobs = db.session.scalars(db.select(Job).where(Job.instance_id == instance.id, Job.status == "incident")).all()
+        return JobOut(many=True).dump(jobs)
 
     def _tasks(self, instance):
         return TaskOut(many=True).dump(self.context_tasks(instance))

@@ -24,6 +24,7 @@ from .schemas import (
     InstanceSummaryOut,
     JobOut,
     MessageIn,
+    SkipJobIn,
     StartInstanceIn,
     TaskOut,
 )
@@ -251,14 +252,27 @@ def list_jobs():
     return jsonify(JobOut(many=True).dump(db.session.scalars(query.limit(1000)).all()))
 
 
+def _job_or_404(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return job
+
+
 @bp.post("/jobs/<int:job_id>/retry")
 @token_required
 @require_role("after_sales_manager")
 def retry_job(job_id: int):
-    job = db.session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"no job {job_id}")
-    if job.status != "incident":
-        return error_response(409, f"job is {job.status}, not an incident", {"status": job.status})
-    runtime.retry_incident(job, actor=_actor())
+    system_log.incident_retried(_job_or_404(job_id), actor=_actor())
+    job = runtime.retry_incident(_job_or_404(job_id), actor=_actor())
     return jsonify(JobOut().dump(job))
+
+
+@bp.post("/jobs/<int:job_id>/skip")
+@token_required
+@require_role("after_sales_manager")
+def skip_job(job_id: int):
+    body = SkipJobIn().load(_json_body())
+    system_log.incident_skipped(_job_or_404(job_id), body["result"], actor=_actor())
+    instance = runtime.skip_incident(_job_or_404(job_id), body["result"], actor=_actor())
+    return jsonify({"job": JobOut().dump(db.session.get(Job, job_id)), "instance_status": instance.status})

@@ -7,11 +7,14 @@ of tasks and of the start event, the business-key prefix, the operators of servi
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
@@ -168,6 +171,65 @@ def _code_problems(root, filename: str) -> dict[str, str]:
     return problems
 
 
+_ISO_LOOKING = re.compile(r"^(R\d*|P\d|PT\d)", re.IGNORECASE)
+_TIMER_PARSERS = {
+    "timeDuration": TimerEventDefinition.parse_iso_duration,
+    "timeDate": TimerEventDefinition.parse_time_or_duration,
+    "timeCycle": TimerEventDefinition.parse_iso_recurring_interval,
+}
+
+
+def _role_codes() -> set[str]:
+    from ..accounts import ROLES
+
+    return {code for code, _zh, _en in ROLES}
+
+
+def _structure_problems(root, known_roles: set[str] | None = None) -> dict[str, str]:
+    """Lanes that name no role, diverging gateways that can get stuck, timers that do not parse."""
+    problems: dict[str, str] = {}
+    roles = _role_codes() if known_roles is None else known_roles
+    for lane in root.iterfind(".//bpmn:process//bpmn:lane", NS):
+        if lane.get("id") not in roles:
+            problems[lane.get("id")] = f"lane {lane.get('id')} is not a role code, so no role may work on its tasks"
+    flows = list(root.iterfind(".//bpmn:sequenceFlow", NS))
+    for tag in ("exclusiveGateway", "inclusiveGateway"):
+        for gateway in root.iterfind(f".//bpmn:{tag}", NS):
+            outgoing = [flow for flow in flows if flow.get("sourceRef") == gateway.get("id")]
+            if len(outgoing) < 2 or gateway.get("default"):
+                continue
+            bare = [flow.get("id") for flow in outgoing if flow.find("bpmn:conditionExpression", NS) is None]
+            if bare:
+                problems[gateway.get("id")] = (
+                    f"diverging gateway has no default flow and {', '.join(bare)} {'has' if len(bare) == 1 else 'have'} no condition"
+                )
+    for tag, parse in _TIMER_PARSERS.items():
+        for expr in root.iterfind(f".//bpmn:{tag}", NS):
+            owner = expr.getparent().getparent()
+            if reason := _timer_problem(expr.text or "", parse):
+                problems.setdefault(owner.get("id"), f"timer: {reason}")
+    return problems
+
+
+def _timer_problem(source: str, parse) -> str | None:
+    """A literal timer expression must parse as ISO 8601; one that is a bare ISO-looking name
+    was meant to be quoted. Other expressions are computed at run time (the sandbox checks them)."""
+    if not source.strip():
+        return "no expression"
+    try:
+        tree = ast.parse(source.strip(), mode="eval").body
+    except SyntaxError:
+        return None  # the sandbox check reports it
+    if isinstance(tree, ast.Name) and _ISO_LOOKING.match(tree.id):
+        return f'{tree.id} is read as a variable name: write it in quotes, "{tree.id}"'
+    if isinstance(tree, ast.Constant) and isinstance(tree.value, str):
+        try:
+            parse(tree.value)
+        except Exception:  # the library raises bare Exception, ValueError, AttributeError...
+            return f"{tree.value!r} is not an ISO 8601 value this timer accepts"
+    return None
+
+
 def _executable_process_ids(root) -> list[str]:
     return [
         p.get("id")
@@ -181,6 +243,7 @@ def parse_definition(
     dmn_files: dict[str, bytes],
     forms: dict[str, object],
     known_operators: set[str] | None = None,
+    known_roles: set[str] | None = None,
 ) -> ParsedDefinition:
     """Parse and validate. Raises DefinitionInvalid naming each bad element and why."""
     if not bpmn_files:
@@ -200,6 +263,8 @@ def parse_definition(
     for filename, tree in trees.items():
         root = tree.getroot()
         problems.update(_code_problems(root, filename))
+        for element, reason in _structure_problems(root, known_roles).items():
+            problems.setdefault(element, reason)
         if problems:
             continue
         try:

@@ -180,6 +180,7 @@ def _jobs(instance: Instance, before: Scan, after: Scan, now: datetime, complete
                 "status": "ready",
                 "attempts": 0,
                 "max_attempts": int(spec.retries) + 1 if spec.retries else DEFAULT_MAX_ATTEMPTS,
+                "backoff_base_seconds": int(spec.retry_backoff_base) if spec.retry_backoff_base else None,
                 "run_at": now,
                 "created_at": now,
             }

@@ -81,7 +81,8 @@ def describe(state: ReplayState) -> dict:
         spec = task.task_spec
         if not getattr(spec, "bpmn_id", None):
             continue
-        tasks.append({"id": str(task.id), "bpmn_id": spec.bpmn_id, "name": spec.bpmn_name, "state": TaskState.get_name(task.state)})
+        state_name = TaskState.get_name(task.state)
+        tasks.append({"id": str(task.id), "bpmn_id": spec.bpmn_id, "name": spec.bpmn_name, "state": state_name})
     return {
         "upto": state.upto,
         "completed": workflow.is_completed(),

@@ -7,6 +7,7 @@ event, chained to the previous one. Nothing of a command is visible unless all o
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ from .errors import Conflict, Forbidden, FormInvalid, NotFound
 from .sandbox import RestrictedScriptEngine
 
 _script_engine = RestrictedScriptEngine()
+log = logging.getLogger("aftersales.engine")
 
 
 def configure(*, script_time_limit: float | None = None, max_attempts: int | None = None) -> None:
@@ -235,9 +237,11 @@ def record_service_failure(
     job.locked_by, job.lock_expires_at = None, None
     retry = job.attempts < job.max_attempts
     if retry:
-        job.run_at = now + timedelta(seconds=backoff_base_seconds * 2 ** (job.attempts - 1))
+        base = job.backoff_base_seconds or backoff_base_seconds
+        job.run_at = now + timedelta(seconds=base * 2 ** (job.attempts - 1))
     else:
         job.status = "incident"
+        instance.incident_count += 1
     payload = {"error": error, "attempt": job.attempts, "retry_at": clock.to_iso(job.run_at) if retry else None}
     _append_passive(instance, "service_failed" if retry else "incident_raised", payload, job, actor, now)
     _finish(instance, commit)
@@ -245,12 +249,30 @@ def record_service_failure(
 
 
 def retry_incident(job: Job, *, actor: str, commit: bool = True) -> Job:
-    instance = db.session.get(Instance, job.instance_id)
+    """A manager runs an incident's job again, after fixing its cause."""
+    instance = _incident_instance(job)
     now = clock.now()
     job.status, job.attempts, job.run_at = "ready", 0, now
+    instance.incident_count = max(instance.incident_count - 1, 0)
     _append_passive(instance, "incident_retried", {"previous_error": job.last_error}, job, actor, now)
     _finish(instance, commit)
     return job
+
+
+def skip_incident(job: Job, result: object, *, actor: str, commit: bool = True) -> Instance:
+    """A manager completes an incident's service task with a value instead of running it."""
+    instance = _incident_instance(job)
+    now = clock.now()
+    instance.incident_count = max(instance.incident_count - 1, 0)
+    _append_passive(instance, "incident_skipped", {"previous_error": job.last_error, "result": result}, job, actor, now)
+    job.status = "ready"  # complete_service_task marks it done
+    return complete_service_task(job, result, actor=actor, commit=commit)
+
+
+def _incident_instance(job: Job) -> Instance:
+    if job.status != "incident":
+        raise Conflict(f"job is {job.status}, not an incident", {"status": job.status})
+    return db.session.get(Instance, job.instance_id)
 
 
 def fire_timers(instance_id: int, *, actor: str = "scheduler", commit: bool = True) -> Instance:
@@ -321,7 +343,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
             instance.id_counter = moment.id_counter
             snapshot = serialization.dump(workflow)
             instance.snapshot = snapshot
-            history.append(
+            event = history.append(
                 instance,
                 at=at,
                 actor=actor,
@@ -331,6 +353,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
                 bpmn_id=entry.bpmn_id,
                 task_id=entry.task_id,
             )
+            log.info(entry.type, extra={"instance": instance.id, "seq": event.seq, "task": entry.task_id, "actor": actor})
             after = projection.scan(workflow)
             projection.project(
                 instance,

@@ -67,6 +67,7 @@ class Instance(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_hash: Mapped[str] = mapped_column(String(64), default="")
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    incident_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     definition: Mapped[Definition] = relationship(lazy="select")
 
@@ -119,6 +120,9 @@ class Job(db.Model):
     locked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The diagram's retryBackoffBase overrides the operator setting JOB_BACKOFF_BASE_SECONDS.
+    backoff_base_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 

@@ -1,0 +1,149 @@
+"""Scale-out on PostgreSQL: jobs per second and instances per second with 1, 2 and 4
+worker processes, ratios against the single process measured in the same run.
+
+    DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m bench.pg_scale [jobs] [instances]
+    make bench-pg      # starts a throwaway PostgreSQL, runs this, stops it
+
+jobs/s: W processes of the real worker loop drain the same number of waiting jobs
+(one service task each, the handler writing one row; fetch with SKIP LOCKED and a lease,
+handler + completion + next step in one transaction).
+instances/s: W processes each run whole instances of the 8-step benchmark process
+(start, three user tasks, the service job) through the engine, every input one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _app(url: str):
+    from webapp import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+
+
+def _reset(url: str) -> None:
+    from flask_migrate import upgrade
+
+    from webapp.accounts import create_user
+    from webapp.engine import clock, definitions
+    from webapp.extensions import db
+    from workers import registry
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    registry.override("test/record", lambda session, params: {"ok": True})
+    registry.override("test/echo", lambda session, params: {"echo": params})
+    app = _app(url)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        create_user("bench", "bench", ["admin"])
+        for files in (["one_service.bpmn"], ["eight_steps.bpmn", "eight-intake-schema.json"]):
+            uploads = {name: (FIXTURES / name).read_bytes() for name in files}
+            definitions.deploy(uploads, actor="bench", now=clock.now(), known_operators=registry.names())
+        db.session.commit()
+
+
+def _create_jobs(url: str, n: int) -> None:
+    from webapp.engine import runtime
+    from webapp.extensions import db
+
+    with _app(url).app_context():
+        for i in range(n):
+            runtime.start_instance("one_service", {}, actor="bench", business_key=f"J{i:06d}", commit=False)
+            if i % 200 == 199:
+                db.session.commit()
+        db.session.commit()
+
+
+def _child(mode: str, url: str, worker_id: str, count: int) -> None:
+    """One benchmark process: drain jobs until none is left, or run `count` instances."""
+    from webapp.engine import runtime
+    from webapp.extensions import db
+    from webapp.models import InboxTask
+    from workers import registry
+    from workers.loop import WorkerSettings, fetch_job, run_job
+
+    registry.override("test/record", lambda session, params: {"ok": True})
+    registry.override("test/echo", lambda session, params: {"echo": params})
+    settings = WorkerSettings(lease_seconds=60)
+    with _app(url).app_context():
+        if mode == "jobs":
+            while (job := fetch_job(worker_id, settings)) is not None:
+                run_job(job.id, worker_id, settings)
+            return
+        for _ in range(count):
+            instance_id = runtime.start_instance("eight_steps", {}, actor=worker_id).id
+            while tasks := db.session.execute(
+                select(InboxTask.id, InboxTask.bpmn_id).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
+            ).all():
+                for task_id, bpmn_id in tasks:
+                    runtime.complete_user_task(task_id, {"amount": 500} if bpmn_id == "intake" else {}, actor=worker_id, roles={"admin"})
+            job = fetch_job(worker_id, settings)
+            run_job(job.id, worker_id, settings)
+
+
+def _run_processes(mode: str, url: str, processes: int, per_process: int) -> float:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    children = [
+        subprocess.Popen([sys.executable, "-m", "bench.pg_scale", "--child", mode, url, f"p{i}", str(per_process)], cwd=ROOT, env=env)
+        for i in range(processes)
+    ]
+    for child in children:
+        assert child.wait() == 0
+    return time.perf_counter() - started
+
+
+def _count_done(url: str) -> tuple[int, int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        jobs = conn.execute(text("SELECT count(*) FROM jobs WHERE status = 'done'")).scalar()
+        instances = conn.execute(text("SELECT count(*) FROM instances WHERE status = 'completed'")).scalar()
+    engine.dispose()
+    return jobs, instances
+
+
+def main() -> None:
+    url = os.environ["DATABASE_URL"]
+    jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    instances = int(sys.argv[2]) if len(sys.argv) > 2 else 400
+    rows = []
+    for processes in (1, 2, 4):
+        _reset(url)
+        _create_jobs(url, jobs)
+        elapsed = _run_processes("jobs", url, processes, 0)
+        done, _ = _count_done(url)
+        assert done == jobs, (done, jobs)
+        job_rate = jobs / elapsed
+
+        _reset(url)
+        elapsed = _run_processes("instances", url, processes, instances // processes)
+        _, completed = _count_done(url)
+        assert completed == instances // processes * processes
+        rows.append((processes, job_rate, completed / elapsed))
+    base_jobs, base_instances = rows[0][1], rows[0][2]
+    print(f"PostgreSQL, {jobs} jobs and {instances} instances of the 8-step process per row; ratios vs 1 process")
+    print(f"{'processes':>10}{'jobs/s':>12}{'ratio':>8}{'instances/s':>14}{'ratio':>8}")
+    for processes, job_rate, instance_rate in rows:
+        print(f"{processes:>10}{job_rate:>12.1f}{job_rate / base_jobs:>8.2f}{instance_rate:>14.1f}{instance_rate / base_instances:>8.2f}")
+    print(f"(machine: {os.cpu_count()} cores; more processes than cores cannot scale further)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    else:
+        main()
