@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.security import generate_password_hash
@@ -43,7 +44,7 @@ def _chosen_roles(errors: dict[str, str]) -> list[str]:
 @bp.get("/admin/users")
 @login_required
 @manager_required
-def users():
+def users() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
     query = db.select(User).order_by(User.active.desc(), User.username)
     if q:
@@ -54,7 +55,7 @@ def users():
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @login_required
 @manager_required
-def new_user():
+def new_user() -> ResponseReturnValue:
     roles = all_roles()
     form = request.form
     errors: dict[str, str] = {}
@@ -81,7 +82,7 @@ def new_user():
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
 @login_required
 @manager_required
-def edit_user(user_id: int):
+def edit_user(user_id: int) -> ResponseReturnValue:
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)

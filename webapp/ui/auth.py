@@ -6,6 +6,7 @@ from datetime import timedelta
 from zoneinfo import available_timezones
 
 from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
@@ -54,7 +55,7 @@ def check_login(username: str, password: str) -> tuple[User | None, str]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("ui.inbox"))
     username = request.form.get("username", "").strip()
@@ -82,7 +83,7 @@ def login():
 
 @bp.post("/logout")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     locale = session.get("locale")
     system_log.record("logout", actor=current_user.username, subject=current_user.username, commit=True)
     logout_user()
@@ -94,7 +95,7 @@ def logout():
 
 
 @bp.get("/lang/<code>")
-def switch_language(code: str):
+def switch_language(code: str) -> ResponseReturnValue:
     """One click from every page; remembered in a cookie (and on the account when signed in)."""
     if code not in LOCALES:
         return redirect(safe_next())
@@ -110,7 +111,7 @@ def switch_language(code: str):
 
 @bp.route("/me", methods=["GET", "POST"])
 @login_required
-def profile():
+def profile() -> ResponseReturnValue:
     zones = COMMON_ZONES + sorted(z for z in available_timezones() if "/" in z and z not in COMMON_ZONES)
     errors: dict[str, str] = {}
     if request.method == "POST":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from SpiffWorkflow.util.task import TaskState
@@ -105,7 +106,7 @@ def _startable(key: str) -> Definition:
 
 @bp.get("/new")
 @login_required
-def new_case_list():
+def new_case_list() -> ResponseReturnValue:
     definitions = [d for d in _latest_definitions() if may_start(d)]
     return render_template("new_list.html", definitions=definitions)
 
@@ -129,13 +130,13 @@ def _render_start(definition: Definition, values: dict | None, errors: dict, mes
 
 @bp.get("/new/<key>")
 @login_required
-def new_case(key: str):
+def new_case(key: str) -> ResponseReturnValue:
     return _render_start(_startable(key), None, {})
 
 
 @bp.post("/new/<key>")
 @login_required
-def start_case(key: str):
+def start_case(key: str) -> ResponseReturnValue:
     definition = _startable(key)
     start = definition.meta["start_form"]
     schema = definition.forms.get(start.get("schema")) or {}
@@ -234,7 +235,7 @@ def diagram_markers(instance: Instance) -> tuple[list[str], list[str]]:
 
 @bp.get("/cases/<int:instance_id>")
 @login_required
-def case(instance_id: int):
+def case(instance_id: int) -> ResponseReturnValue:
     instance = _instance_or_404(instance_id)
     tasks = db.session.scalars(
         db.select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.state == "open").order_by(InboxTask.created_at)
@@ -264,7 +265,7 @@ def case(instance_id: int):
 
 @bp.get("/cases/<int:instance_id>/diagram.json")
 @login_required
-def case_diagram(instance_id: int):
+def case_diagram(instance_id: int) -> ResponseReturnValue:
     instance = _instance_or_404(instance_id)
     process_id = instance.definition.meta.get("process_id", instance.process_key)
     files = instance.definition.files or {}
@@ -279,7 +280,7 @@ def case_diagram(instance_id: int):
 @bp.post("/cases/<int:instance_id>/cancel")
 @login_required
 @manager_required
-def cancel_case(instance_id: int):
+def cancel_case(instance_id: int) -> ResponseReturnValue:
     _instance_or_404(instance_id)
     reason = request.form.get("reason", "").strip()
     if not reason:
@@ -297,7 +298,7 @@ def cancel_case(instance_id: int):
 @bp.post("/jobs/<int:job_id>/retry")
 @login_required
 @manager_required
-def retry_job(job_id: int):
+def retry_job(job_id: int) -> ResponseReturnValue:
     """An incident (a system step that failed every attempt) runs again once its cause is fixed."""
     job = db.session.get(Job, job_id)
     if job is None:
@@ -318,7 +319,7 @@ def retry_job(job_id: int):
 
 @bp.get("/cases")
 @login_required
-def cases():
+def cases() -> ResponseReturnValue:
     scope = request.args.get("scope", "mine")
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -34,7 +35,7 @@ def is_manager() -> bool:
     return MANAGER in roles() or is_admin()
 
 
-def manager_required(view):
+def manager_required(view: Callable) -> Callable:
     """Account management and assigning work: after-sales managers and administrators."""
 
     @wraps(view)

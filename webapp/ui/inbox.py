@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import Select
 
 from ..engine import clock, runtime
 from ..engine.errors import EngineError, NotFound
@@ -23,7 +25,7 @@ def _customer_column():
     return Instance.data["customer_name"].as_string()
 
 
-def open_tasks_query(scope: str = "mine"):
+def open_tasks_query(scope: str = "mine") -> Select:
     """Open tasks in the person's lanes or assigned to them; managers may look at every lane."""
     query = db.select(InboxTask).join(Instance, InboxTask.instance_id == Instance.id).where(InboxTask.state == "open")
     if scope == "team" and is_manager():
@@ -64,7 +66,7 @@ def assignable(task: InboxTask, people: dict[str, list[User]]) -> list[User]:
 
 @bp.get("/")
 @login_required
-def inbox():
+def inbox() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
     process = request.args.get("process", "")
     show = request.args.get("show", "all")
@@ -135,7 +137,7 @@ def engine_message(err: EngineError) -> str:
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
-def claim(task_id: str):
+def claim(task_id: str) -> ResponseReturnValue:
     row = _task_or_404(task_id)
     if not in_my_lanes(row):
         abort(403)
@@ -145,7 +147,7 @@ def claim(task_id: str):
 
 @bp.post("/tasks/<task_id>/release")
 @login_required
-def release(task_id: str):
+def release(task_id: str) -> ResponseReturnValue:
     row = _task_or_404(task_id)
     if row.assignee != current_user.username and not is_manager():
         abort(403)
@@ -156,7 +158,7 @@ def release(task_id: str):
 @bp.post("/tasks/<task_id>/assign")
 @login_required
 @manager_required
-def assign(task_id: str):
+def assign(task_id: str) -> ResponseReturnValue:
     _task_or_404(task_id)
     username = request.form.get("username", "")
     user = db.session.scalar(db.select(User).where(User.username == username, User.active.is_(True)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -50,7 +51,9 @@ def next_task_for_me(instance: Instance) -> InboxTask | None:
     return next((r for r in rows if may_work_on(r) and (r.role in roles() or r.assignee == current_user.username)), None)
 
 
-def render_task(row: InboxTask, values: dict | None, errors: dict[str, str], message: str = "", status: int = 200):
+def render_task(
+    row: InboxTask, values: dict | None, errors: dict[str, str], message: str = "", status: int = 200
+) -> ResponseReturnValue:
     schema, ui = _forms_of(row)
     instance = row.instance
     yes, no = _("Yes"), _("No")
@@ -76,7 +79,7 @@ def render_task(row: InboxTask, values: dict | None, errors: dict[str, str], mes
 
 @bp.get("/tasks/<task_id>")
 @login_required
-def task(task_id: str):
+def task(task_id: str) -> ResponseReturnValue:
     row = _task_or_404(task_id)
     if not in_my_lanes(row):
         abort(403)
@@ -99,7 +102,7 @@ def _add_row(data: dict, name: str) -> None:
 
 @bp.post("/tasks/<task_id>")
 @login_required
-def submit_task(task_id: str):
+def submit_task(task_id: str) -> ResponseReturnValue:
     row = _task_or_404(task_id)
     if not in_my_lanes(row):
         abort(403)
