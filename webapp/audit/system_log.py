@@ -35,6 +35,7 @@ TYPES = (
     "definition_deployed",
     "incident_retried",
     "incident_skipped",
+    "instance_migrated",
     "case_signed_off",
 )
 _INSERT = SystemLogEvent.__table__.insert()
@@ -169,6 +170,11 @@ def incident_skipped(job, result, *, actor: str) -> None:
     record("incident_skipped", actor=actor, subject=f"job {job.id}",
            payload={"job_id": job.id, "instance_id": job.instance_id, "bpmn_id": job.bpmn_id, "operator": job.operator,
                     "last_error": (job.last_error or "")[:500], "result": result})
+
+
+def instance_migrated(instance, versions: dict, *, actor: str) -> None:
+    """A case moved to another version of its process (in the same transaction as its history event)."""
+    record("instance_migrated", actor=actor, subject=instance.business_key, payload={**versions, "instance_id": instance.id})
 
 
 # ---------------------------------------------------------------- verification

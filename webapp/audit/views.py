@@ -67,6 +67,8 @@ def event_labels() -> dict[str, str]:
         "timer_fired": _("Deadline timer checked"),
         "message_received": _("Message received"),
         "instance_cancelled": _("Case cancelled"),
+        "instance_migrated": _("Case moved to another version of the process"),
+        "incident_skipped": _("System step skipped with a value"),
         "task_claimed": _("Task claimed"),
         "task_released": _("Task released"),
         "task_assigned": _("Task assigned"),
@@ -95,6 +97,7 @@ LOG_LABELS = {
     "definition_deployed": _l("Process version deployed"),
     "incident_retried": _l("Incident retried"),
     "incident_skipped": _l("Incident skipped with a value"),
+    "instance_migrated": _l("Case moved to another process version"),
     "case_signed_off": _l("Audit report signed off"),
 }
 
@@ -214,7 +217,10 @@ def step_context(instance: Instance, walk, index: int) -> dict:
     if step is not None:
         at = clock.from_iso(step.at)
         outcomes = deadlines.case_outcomes(walk, moment=at, upto_seq=step.seq)
+    versions = walk.definition_ids
     return {
+        "versions": versions,
+        "version_at_step": db.session.get(Definition, step.definition_id) if step and step.definition_id else None,
         "instance": instance,
         "step": step,
         "index": index,
@@ -290,8 +296,14 @@ def case_steps_json(instance_id: int):
 @bp.get("/cases/<int:instance_id>/diagram.json")
 @auditor_required
 def case_diagram(instance_id: int):
+    """The diagram of a version the case ran on (?definition=<id>; default: its current one)."""
     instance = _instance_or_404(instance_id)
     definition = instance.definition
+    wanted = request.args.get("definition", type=int)
+    if wanted is not None and wanted != definition.id:
+        if wanted not in cached_walk(instance.id).definition_ids:
+            abort(404)
+        definition = db.session.get(Definition, wanted)
     process_id = (definition.meta or {}).get("process_id", instance.process_key)
     files = definition.files or {}
     xml = next((text for name, text in files.items() if name.endswith(".bpmn") and f'id="{process_id}"' in text), None)
@@ -437,6 +449,8 @@ def log_detail(entry: SystemLogEvent, names: dict[str, str]) -> str:
         return payload.get("content_hash", "")[:12]
     if entry.type in ("incident_retried", "incident_skipped"):
         return f"#{payload.get('instance_id')} {payload.get('bpmn_id', '')}"
+    if entry.type == "instance_migrated":
+        return f"v{(payload.get('from') or {}).get('version', '?')} → v{(payload.get('to') or {}).get('version', '?')}"
     if entry.type == "case_signed_off":
         return payload.get("export_sha256", "")[:12]
     return ""

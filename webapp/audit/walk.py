@@ -47,6 +47,7 @@ class Step:
     changed: list[str] = field(default_factory=list)  # keys added or changed by the event
     removed: list[str] = field(default_factory=list)
     error: str = ""  # the event could not be replayed (a tampered or broken history)
+    definition_id: int | None = None  # the process version in force after the event (migrations change it)
 
 
 @dataclass
@@ -73,6 +74,15 @@ class Walk:
     steps: list[Step]
     runs: dict[str, Run]
     failed_seq: int | None = None
+
+    @property
+    def definition_ids(self) -> list[int]:
+        """Every process version the case ran on, in order."""
+        seen: list[int] = []
+        for step in self.steps:
+            if step.definition_id is not None and step.definition_id not in seen:
+                seen.append(step.definition_id)
+        return seen or [self.definition_id]
 
     def runs_of(self, bpmn_id: str) -> list[Run]:
         return [r for r in self.runs.values() if r.bpmn_id == bpmn_id]
@@ -122,8 +132,11 @@ def walk(instance_id: int, events: list[HistoryEvent] | None = None) -> Walk:
     failed = None
     workflow, counter = replay._fresh(instance, events)
     completed, active, data = [], [], {}
+    definition_id = replay.started_definition_id(instance, events)
     for event in events:
         payload = _payload(event)
+        if event.type == "instance_migrated" and isinstance(payload.get("to"), dict) and "id" in payload["to"]:
+            definition_id = int(payload["to"]["id"])
         error = ""
         if failed is None:
             try:
@@ -142,7 +155,7 @@ def walk(instance_id: int, events: list[HistoryEvent] | None = None) -> Walk:
         changed = sorted(k for k, v in new_data.items() if data.get(k) != v)
         removed = sorted(k for k in data if k not in new_data)
         steps.append(Step(event.seq, event.at, event.actor, event.type, event.bpmn_id, event.task_id, payload, event.hash,
-                          new_completed, new_active, new_data, changed, removed, error))
+                          new_completed, new_active, new_data, changed, removed, error, definition_id))
         completed, active, data = new_completed, new_active, new_data
     return Walk(instance.id, instance.definition_id, instance.last_hash, steps, runs, failed)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
+from ..audit import system_log
 from ..engine import clock, definitions, runtime, serialization
 from ..engine.determinism import engine_moment
 from ..engine.errors import Conflict, EngineError, NotFound
@@ -183,6 +184,7 @@ def migrate_instance(instance_id: int, target_id: int, *, actor: str, commit: bo
     instance.definition_id = target.id  # the projection reads lanes and forms of the new version
     runtime._execute(instance, workflow, [runtime.Input(EVENT_TYPE, payload)], actor=actor, now=clock.now())
     _refresh_open_tasks(instance, target)
+    system_log.instance_migrated(instance, payload, actor=actor)
     return runtime._finish(instance, commit)
 
 

@@ -14,6 +14,7 @@
   var links = Array.prototype.slice.call(document.querySelectorAll(".step-list a[data-seq]"));
   var seqs = links.map(function (a) { return parseInt(a.dataset.seq, 10); });
   var viewer = null;
+  var shownDefinition = null;
   var marked = [];
   var loading = 0;
   var latest = 0;
@@ -63,7 +64,7 @@
         var url = new URL(window.location.href);
         url.searchParams.set("step", String(seq));
         window.history.replaceState(null, "", url.toString());
-        mark();
+        if (panel().dataset.definition && panel().dataset.definition !== shownDefinition) { load(); } else { mark(); }
         if (focusList) { links[index].focus(); }
       })
       .catch(function () { window.location.href = links[index].href; })
@@ -99,19 +100,31 @@
   if (!box) { return; }
   if (typeof window.BpmnJS !== "function") { box.textContent = box.dataset.error; box.dataset.ready = "error"; return; }
   viewer = new window.BpmnJS({ container: box });
-  fetch(box.dataset.src, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-    .then(function (response) {
-      if (!response.ok) { throw new Error("HTTP " + response.status); }
-      return response.json();
-    })
-    .then(function (body) { return viewer.importXML(body.xml); })
-    .then(function () {
-      viewer.get("canvas").zoom("fit-viewport");
-      mark();
-      box.dataset.ready = "true";
-    })
-    .catch(function () {
-      box.textContent = box.dataset.error;
-      box.dataset.ready = "error";
-    });
+
+  // The diagram of the version in force at the shown step (a migrated case changes version).
+  function load() {
+    var p = panel();
+    var definition = p && p.dataset.definition ? p.dataset.definition : "";
+    var url = box.dataset.src + (definition ? "?definition=" + encodeURIComponent(definition) : "");
+    box.dataset.ready = "loading";
+    shownDefinition = definition;
+    marked = [];
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (body) { return viewer.importXML(body.xml).then(function () { return body; }); })
+      .then(function (body) {
+        viewer.get("canvas").zoom("fit-viewport");
+        box.dataset.version = String(body.version);
+        mark();
+        box.dataset.ready = "true";
+      })
+      .catch(function () {
+        box.dataset.ready = "error";
+        box.setAttribute("title", box.dataset.error);
+      });
+  }
+  load();
 })();
