@@ -19,18 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator, FormatChecker
-from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from .messages import message_for, parse_message
 
 # How many empty lines an array of rows offers when it has none yet.
 BLANK_ROWS = 1
-
-KINDS = (
-    "text", "email", "textarea", "number", "integer", "money", "date", "datetime",
-    "select", "radio", "checkbox", "checkboxes", "rows", "group", "readonly", "hidden",
-)
 
 
 @dataclass
@@ -314,7 +308,8 @@ def _field(name: str, prop: dict, ui: dict, value: Any, required: bool, ctx: _Co
     if ui.get("ui:autofocus") and not ctx.first_autofocus_done:
         f.autofocus, ctx.first_autofocus_done = True, True
     if kind == "readonly":
-        shown = ctx.case_data.get(name.rsplit(".", 1)[-1], value) if "." not in name else value
+        # A read-only field shows what the case holds, not what a draft or a post says.
+        shown = ctx.case_data.get(name, value) if "." not in name else value
         f.display = display_value(prop, shown, ctx.tz, ctx.yes, ctx.no)
         return f
     if kind == "textarea":
@@ -591,10 +586,6 @@ def labels_of(schema: dict | None) -> dict[str, str]:
         for name, prop in ((schema or {}).get("properties") or {}).items()
         if isinstance(prop, dict)
     }
-
-
-def as_markup(text: str) -> Markup:
-    return Markup.escape(text)
 
 
 def field_labels(fields: list[Field], prefix: str = "") -> dict[str, str]:
