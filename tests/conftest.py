@@ -51,7 +51,7 @@ def manual_clock():
     clock.use(previous)
 
 
-def test_settings(database_url: str) -> dict:
+def app_settings(database_url: str) -> dict:
     return {**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}, "SQLALCHEMY_DATABASE_URI": database_url}
 
 
@@ -71,7 +71,7 @@ def fresh_database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(request, tmp_path, manual_clock):
-    app = create_app(test_settings(fresh_database_url(tmp_path)))
+    app = create_app(app_settings(fresh_database_url(tmp_path)))
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")
         yield app

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from tests.conftest import test_settings  # registers the test operators (test/echo, test/record)
+from tests.conftest import app_settings  # registers the test operators (test/echo, test/record)
 from webapp import create_app
 from workers import registry
 from workers.loop import WorkerSettings, run_forever
@@ -34,7 +34,7 @@ def _stall(operator: str) -> None:
 def main() -> None:
     if os.environ.get("SLOW_OPERATOR"):
         _stall(os.environ["SLOW_OPERATOR"])
-    app = create_app(test_settings(os.environ["DATABASE_URL"]))
+    app = create_app(app_settings(os.environ["DATABASE_URL"]))
     settings = WorkerSettings(lease_seconds=int(os.environ.get("JOB_LEASE_SECONDS", "30")), poll_seconds=0.05)
     with app.app_context():
         run_forever(os.environ.get("WORKER_ID", "worker"), settings)

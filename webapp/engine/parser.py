@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from .errors import DefinitionInvalid
-from .sandbox import check_expression, check_script
+from .sandbox import check_dmn_cell, check_expression, check_script
 from .xml_safety import parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -230,6 +230,25 @@ def _timer_problem(source: str, parse) -> str | None:
     return None
 
 
+def _dmn_cell_problems(root) -> dict[str, str]:
+    """Input expressions and rule cells of decision tables that the sandbox refuses."""
+    problems: dict[str, str] = {}
+    for node in root.iter():
+        if not isinstance(node.tag, str) or _local(node.tag) != "text" or not (node.text or "").strip():
+            continue
+        owner = node.getparent()
+        while owner is not None and not owner.get("id"):
+            owner = owner.getparent()
+        kind = _local(node.getparent().tag)
+        text = node.text.strip()
+        if text == "-":
+            continue
+        reason = check_expression(text) if kind == "inputExpression" else check_dmn_cell(text)
+        if reason and owner is not None:
+            problems[owner.get("id")] = f"decision cell {text!r}: {reason}"
+    return problems
+
+
 def _executable_process_ids(root) -> list[str]:
     return [
         p.get("id")
@@ -256,6 +275,7 @@ def parse_definition(
         trees[filename] = parse_xml(content, filename)
     for filename, content in dmn_files.items():
         tree = parse_xml(content, filename)
+        problems.update(_dmn_cell_problems(tree.getroot()))
         try:
             parser.add_dmn_xml(tree.getroot(), filename=filename)
         except (ValidationException, SpiffWorkflowException) as err:

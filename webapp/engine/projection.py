@@ -62,6 +62,18 @@ def case_data(workflow: BpmnWorkflow, active: list[Task] | None = None) -> dict:
 TIMER_EVENT_TYPES = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
 
 
+def _accumulated_data(instance: Instance, workflow: BpmnWorkflow, before: Scan, after: Scan) -> dict:
+    """The case data so far: what finished branches produced stays visible (a parallel
+    branch that ended keeps its results), newer values win."""
+    merged = dict(instance.data or {})
+    still_active = {id(task) for task in after.active}
+    for task in before.active:
+        if id(task) not in still_active:
+            merged.update(task.data)
+    merged.update(case_data(workflow, after.active))
+    return merged
+
+
 def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     dues = [
         clock.from_iso(event.value)
@@ -98,7 +110,7 @@ def project(
     cancelled: bool,
 ) -> None:
     instance.updated_at = now
-    instance.data = case_data(workflow, after.active)
+    instance.data = _accumulated_data(instance, workflow, before, after)
     instance.next_timer_due = next_timer_due(workflow)
     if workflow.is_completed() and instance.status == "running":
         instance.status = "cancelled" if cancelled else "completed"

@@ -131,6 +131,7 @@ def complete_user_task(
     definition = definitions.info(row.instance.definition_id)
     schema_file = row.form_schema
     schema = definition.forms.get(schema_file) if schema_file else None
+    data = forms.with_defaults(schema, data) if isinstance(data, dict) else data
     if errors := forms.validate(schema, data):
         raise FormInvalid("the form has errors / 表单有误", errors)
     data = forms.known_fields(schema, data)

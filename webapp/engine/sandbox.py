@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import operator
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -121,6 +122,20 @@ def check_expression(source: str) -> str | None:
     return None
 
 
+_DMN_INPUT = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
+
+
+def check_dmn_cell(source: str) -> str | None:
+    """A decision-table cell is either an expression or a test like "<= 100" that the
+    engine completes with the input on its left."""
+    source = _DMN_INPUT.sub("dmninputexpr", source)  # "4 < ? < 6": the engine's own substitution
+    try:
+        ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        return check_expression(f"v {source}")
+    return check_expression(source)
+
+
 def check_script(source: str) -> str | None:
     try:
         compile_script(source)
@@ -202,4 +217,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment(time_limit_seconds))
 
     def validate(self, expression):
+        # A plain SyntaxError first: SpiffWorkflow's DMN engine relies on it to tell a
+        # value ("'gold'") from a test ("<= 100"); the sandbox's refusal comes after.
+        ast.parse(expression.strip(), mode="eval")
         compile_expression(expression)
