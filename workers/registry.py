@@ -27,7 +27,14 @@ def operator(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+_loaded = False
+
+
 def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
     for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if module.name not in _NOT_HANDLERS:
             importlib.import_module(f"workers.{module.name}")

@@ -55,9 +55,9 @@ class Instance(db.Model):
     process_key: Mapped[str] = mapped_column(String(100), index=True)
     business_key: Mapped[str] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)  # running|completed|cancelled
-    # Deferred: a command that finds the live workflow in the cache never reads them.
+    # Deferred: a command that finds the live workflow in the cache never reads it.
     snapshot: Mapped[str] = mapped_column(Text, deferred=True)
-    data: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=0)
     id_counter: Mapped[int] = mapped_column(Integer, default=0)
     next_timer_due: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
