@@ -67,8 +67,8 @@ def event_labels() -> dict[str, str]:
         "timer_fired": _("Deadline timer checked"),
         "message_received": _("Message received"),
         "instance_cancelled": _("Case cancelled"),
-        "instance_migrated": _("Case moved to another version of the process"),
-        "incident_skipped": _("System step skipped with a value"),
+        "instance_migrated": _("Case moved to a newer process version"),
+        "incident_skipped": _("System step skipped by a manager"),
         "task_claimed": _("Task claimed"),
         "task_released": _("Task released"),
         "task_assigned": _("Task assigned"),
@@ -96,8 +96,8 @@ LOG_LABELS = {
     "account_unlocked": _l("Account unlocked"),
     "definition_deployed": _l("Process version deployed"),
     "incident_retried": _l("Incident retried"),
-    "incident_skipped": _l("Incident skipped with a value"),
-    "instance_migrated": _l("Case moved to another process version"),
+    "incident_skipped": _l("System step skipped by a manager"),
+    "instance_migrated": _l("Case moved to a newer process version"),
     "case_signed_off": _l("Audit report signed off"),
 }
 
