@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
 from tests.complaint_driver import ComplaintDriver
-from tests.conftest import ApiClient, complaint_files, deploy_files, test_settings
+from tests.conftest import ApiClient, app_settings, complaint_files, deploy_files
 from tests.test_ui_support import WebClient
 from webapp import create_app
 from webapp.accounts import ensure_roles, issue_token
@@ -76,7 +76,7 @@ def audit_template(tmp_path_factory) -> Template:
     path = folder / "template.db"
     fake = clock.ManualClock(START)
     previous = clock.use(fake)
-    app = create_app(test_settings(f"sqlite:///{path}"))
+    app = create_app(app_settings(f"sqlite:///{path}"))
     try:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"), revision="heads")
@@ -130,7 +130,7 @@ def world(audit_template, tmp_path, request):
     shutil.copyfile(audit_template.path, target)
     fake = clock.ManualClock(audit_template.end)
     previous = clock.use(fake)
-    app = create_app(test_settings(f"sqlite:///{target}"))
+    app = create_app(app_settings(f"sqlite:///{target}"))
     try:
         with app.app_context():
             yield AuditWorld(app, audit_template, fake, _clients(app, audit_template.tokens))
