@@ -18,8 +18,8 @@ from tests.complaint_driver import VERIFY, ComplaintDriver
 from tests.conftest import complaint_files, deploy_files
 from webapp.engine import history
 from webapp.extensions import db
-from webapp.models import Definition, InboxTask, Instance
 from webapp.modeler import migration
+from webapp.models import Definition, InboxTask, Instance
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN}
@@ -35,7 +35,7 @@ def with_check_details(xml: bytes) -> bytes:
     """complaint_handling.bpmn with a user task check_details after verify_complaint."""
     root = etree.fromstring(xml)
     process = root.find("bpmn:process", NS)
-    b = "{%s}" % BPMN
+    b = f"{{{BPMN}}}"
     process.find("bpmn:sequenceFlow[@id='flow_verify_record']", NS).set("targetRef", "check_details")
     task = etree.SubElement(process, b + "userTask", id="check_details", name="核对细节")
     extensions = etree.SubElement(task, b + "extensionElements")
@@ -124,7 +124,9 @@ def test_migrate_all_moves_those_that_can(users, run_worker, two_versions):
     assert "verify_complaint" in results[past.instance_id]["reasons"]
     for driver in (waiting, past):
         assert driver.verified()["verified"] is True
-    open_rows = db.session.scalars(db.select(InboxTask).where(InboxTask.instance_id == waiting.instance_id, InboxTask.state == "open"))
+    open_rows = db.session.scalars(
+        db.select(InboxTask).where(InboxTask.instance_id == waiting.instance_id, InboxTask.state == "open")
+    )
     assert {row.bpmn_id for row in open_rows} == {"verify_complaint"}
 
 

@@ -130,7 +130,12 @@ def _elements(xml: str) -> dict[str, etree._Element]:
 
 def _lanes(xml: str) -> dict[str, str]:
     root = parse_xml(xml, "diagram.bpmn").getroot()
-    return {ref.text.strip(): lane.get("id") for lane in root.iterfind(".//bpmn:lane", NS) for ref in lane.iterfind("bpmn:flowNodeRef", NS) if ref.text}
+    return {
+        ref.text.strip(): lane.get("id")
+        for lane in root.iterfind(".//bpmn:lane", NS)
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS)
+        if ref.text
+    }
 
 
 def _signature(node, lane: str | None) -> dict[str, str]:

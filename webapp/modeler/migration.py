@@ -119,7 +119,11 @@ def migrate_in_place(workflow, spec, subprocess_specs: dict) -> None:
 
 
 def _check_every_task_is_in(workflow, spec, subprocess_specs: dict) -> None:
-    stray = [task for task in workflow.get_tasks(skip_subprocesses=True) if spec.task_specs.get(task.task_spec.name) is not task.task_spec]
+    stray = [
+        task
+        for task in workflow.get_tasks(skip_subprocesses=True)
+        if spec.task_specs.get(task.task_spec.name) is not task.task_spec
+    ]
     for subprocess in workflow.subprocesses.values():
         sub_spec = subprocess_specs.get(subprocess.spec.name)
         stray += [
@@ -138,7 +142,8 @@ def _version_of(info: definitions.DefinitionInfo) -> dict:
 def _target(instance: Instance, target_id: int) -> definitions.DefinitionInfo:
     target = definitions.info(target_id)
     if target.key != instance.process_key:
-        raise Conflict(f"version {target.version} belongs to {target.key}, not {instance.process_key}", {"target": "other process"})
+        reason = f"version {target.version} belongs to {target.key}, not {instance.process_key}"
+        raise Conflict(reason, {"target": "other process"})
     if target.id == instance.definition_id:
         raise Conflict(f"the case already runs on version {target.version}", {"target": "same version"})
     return target

@@ -139,7 +139,9 @@ def _processes() -> list[dict]:
 @bp.get("/")
 @login_required
 def index():
-    return render_template("modeler/index.html", processes=_processes(), names=display_names(), may_change=may_change(current_user))
+    return render_template(
+        "modeler/index.html", processes=_processes(), names=display_names(), may_change=may_change(current_user)
+    )
 
 
 # ---------------------------------------------------------------- the modeler
@@ -305,7 +307,7 @@ def _diff_versions(key: str) -> tuple[int, int]:
 def diff(key: str):
     a, b = _diff_versions(key)
     row_a, row_b, changes = _diff_of(key, a, b)
-    versions = [v for (v,) in db.session.execute(db.select(Definition.version).where(Definition.key == key).order_by(Definition.version))]
+    versions = list(db.session.scalars(db.select(Definition.version).where(Definition.key == key).order_by(Definition.version)))
     return render_template(
         "modeler/diff.html", key=key, row_a=row_a, row_b=row_b, changes=changes, versions=versions,
         data_url=url_for("modeler.api_diff", key=key, a=a, b=b),

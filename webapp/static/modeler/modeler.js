@@ -1,0 +1,426 @@
+// The process owners' modeler: bpmn-js Modeler with our properties (panel.js), dmn-js for
+// decision tables, a JSON editor for forms with a live preview rendered by the server as staff
+// will see it, Validate (problems shown at their elements) and Deploy.
+(function () {
+  "use strict";
+  var V = window.ModelerVendor;
+  var config = JSON.parse(document.getElementById("modeler-config").textContent);
+  var S = JSON.parse(document.getElementById("modeler-strings").textContent);
+  var csrf = document.querySelector("meta[name=csrf-token]").content;
+  var $ = function (id) { return document.getElementById(id); };
+
+  // The working set: every file of the opened version, and what the person added or changed.
+  var state = { main: null, files: {}, forms: {}, original: {}, dirty: false, dmnDirty: {}, problems: {} };
+
+  function api(url, body) {
+    var options = { credentials: "same-origin", headers: { "Accept": "application/json" } };
+    if (body !== undefined) {
+      options.method = "POST";
+      options.headers["Content-Type"] = "application/json";
+      options.headers["X-CSRFToken"] = csrf;
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        json._status = response.status;
+        return json;
+      });
+    });
+  }
+
+  function status(text, kind) {
+    var box = $("modeler-status");
+    box.textContent = text;
+    box.className = "modeler-status" + (kind ? " status-" + kind : "");
+  }
+
+  // bpmn-js' own labels (palette, context pad, panel) in the person's language.
+  var words = S.bpmnWords || {};
+  function translate(template, replacements) {
+    var text = words[template] || template;
+    return text.replace(/{([^}]+)}/g, function (_, key) { return (replacements || {})[key] || "{" + key + "}"; });
+  }
+
+  var ctx = {
+    strings: S,
+    catalog: config.catalog,
+    formNames: function () {
+      var names = {};
+      config.catalog.forms.concat(Object.keys(state.forms)).forEach(function (n) { names[n] = true; });
+      return Object.keys(names).sort();
+    },
+    decisionIds: function () {
+      var ids = config.catalog.decisions.map(function (d) { return d.id; });
+      Object.keys(state.files).forEach(function (name) {
+        if (/\.dmn$/.test(name)) {
+          (state.files[name].match(/<(?:\w+:)?decision\b[^>]*\bid="([^"]+)"/g) || []).forEach(function (m) {
+            ids.push(m.replace(/.*id="([^"]+)".*/, "$1"));
+          });
+        }
+      });
+      return ids.filter(function (v, i, a) { return a.indexOf(v) === i; }).sort();
+    },
+    formChosen: function (name) { if (name) { ensureForm(name); } },
+    notice: function (text) { status(text, "error"); }
+  };
+
+  var modeler = new V.Modeler({
+    container: "#canvas",
+    propertiesPanel: { parent: "#properties", layout: { groups: { general: { open: true }, aftersales: { open: true } } } },
+    additionalModules: [
+      V.BpmnPropertiesPanelModule, V.BpmnPropertiesProviderModule, window.AftersalesPanel.module(ctx),
+      { translate: ["value", translate] }
+    ],
+    moddleExtensions: { spiffworkflow: window.AftersalesPanel.moddle }
+  });
+  modeler.on("commandStack.changed", function () {
+    state.dirty = true;
+    document.body.dataset.dirty = "true";
+  });
+
+  // -------------------------------------------------------------- open
+
+  function open() {
+    var load = config.urls.version
+      ? api(config.urls.version).then(function (body) {
+        Object.keys(body.files).forEach(function (name) { state.files[name] = body.files[name]; });
+        state.forms = body.forms || {};
+        state.main = Object.keys(body.files).filter(function (n) { return /\.bpmn$/.test(n); })[0];
+      })
+      : fetch(config.urls.blank, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (xml) {
+        state.main = "new_process.bpmn";
+        state.files[state.main] = xml;
+      });
+    return load.then(function () {
+      state.original = JSON.parse(JSON.stringify({ files: state.files, forms: state.forms }));
+      return modeler.importXML(state.files[state.main]);
+    }).then(function (result) {
+      modeler.get("canvas").zoom("fit-viewport");
+      state.dirty = false;
+      if (result.warnings && result.warnings.length) { console.warn(result.warnings); }
+      refreshDmnList();
+      refreshFormList();
+      document.body.dataset.modelerReady = "true";
+      status(config.version ? S.opened.replace("%(version)s", config.version) : S.newDiagram);
+    }).catch(function (err) {
+      console.error(err);
+      document.body.dataset.modelerReady = "error";
+      status(S.openFailed, "error");
+    });
+  }
+
+  // -------------------------------------------------------------- the working set
+
+  function workingSet(forceSave) {
+    // An unchanged diagram is sent as it was opened, so deploying it again finds its version.
+    var bpmn = (state.dirty || forceSave)
+      ? modeler.saveXML({ format: true }).then(function (r) { return r.xml; })
+      : Promise.resolve(state.original.files[state.main] || state.files[state.main]);
+    return Promise.all([bpmn, saveDmn()]).then(function (values) {
+      state.files[state.main] = values[0];
+      return { files: state.files, forms: state.forms };
+    });
+  }
+
+  function mainProcessName() {
+    var root = modeler.get("canvas").getRootElement().businessObject;
+    var process = root.processRef || root;
+    return process.id;
+  }
+
+  // -------------------------------------------------------------- validate: problems at their elements
+
+  function clearProblems() {
+    var overlays = modeler.get("overlays"), canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry");
+    overlays.remove({ type: "problem" });
+    Object.keys(state.problems).forEach(function (id) { if (registry.get(id)) { canvas.removeMarker(id, "has-problem"); } });
+    state.problems = {};
+  }
+
+  function showProblems(problems) {
+    clearProblems();
+    state.problems = problems || {};
+    var overlays = modeler.get("overlays"), canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry");
+    var list = $("problems");
+    list.innerHTML = "";
+    Object.keys(state.problems).forEach(function (id) {
+      var reason = state.problems[id];
+      var element = registry.get(id);
+      var item = document.createElement("li");
+      item.dataset.element = id;
+      var where = document.createElement(element ? "button" : "strong");
+      where.textContent = element ? (element.businessObject.name || id) : id;
+      where.setAttribute("translate", "no");
+      if (element) {
+        where.type = "button";
+        where.className = "link";
+        where.addEventListener("click", function () {
+          modeler.get("selection").select(element);
+          canvas.scrollToElement(element);
+        });
+        canvas.addMarker(id, "has-problem");
+        var badge = document.createElement("div");
+        badge.className = "problem-badge";
+        badge.dataset.problem = id;
+        badge.title = reason;
+        badge.textContent = "!";
+        overlays.add(id, "problem", { position: { top: -10, right: 10 }, html: badge });
+      }
+      var text = document.createElement("span");
+      text.textContent = ": " + reason;
+      text.setAttribute("translate", "no");
+      item.appendChild(where);
+      item.appendChild(text);
+      list.appendChild(item);
+    });
+    $("problems-box").dataset.count = String(Object.keys(state.problems).length);
+  }
+
+  function validate() {
+    status(S.validating);
+    return workingSet(false).then(function (set) { return api(config.urls.validate, set); }).then(function (body) {
+      showProblems(body.problems || {});
+      status(body.ok ? S.valid : S.invalid.replace("%(count)s", Object.keys(body.problems || {}).length), body.ok ? "ok" : "error");
+      return body;
+    });
+  }
+
+  function deploy(forceSave) {
+    status(S.deploying);
+    return workingSet(!!forceSave).then(function (set) { return api(config.urls.deploy, set); }).then(function (body) {
+      if (body._status === 201 || body._status === 200) {
+        clearProblems();
+        $("problems").innerHTML = "";
+        state.dirty = false;
+        state.original = JSON.parse(JSON.stringify({ files: state.files, forms: state.forms }));
+        config.key = body.key;
+        config.version = body.version;
+        document.body.dataset.deployedVersion = String(body.version);
+        var text = (body.created ? S.deployed : S.unchanged).replace("%(version)s", body.version);
+        status(text, "ok");
+      } else if (body._status === 403) {
+        status(S.forbidden, "error");
+      } else {
+        showProblems(body.problems || body.errors || {});
+        status(S.invalid.replace("%(count)s", Object.keys(body.problems || body.errors || {}).length), "error");
+      }
+      return body;
+    });
+  }
+
+  // -------------------------------------------------------------- decision tables (dmn-js)
+
+  var dmn = null, dmnOpen = null;
+
+  function dmnModeler() {
+    if (!dmn && window.DmnJS) {
+      dmn = new window.DmnJS({ container: "#dmn-canvas", common: { keyboard: { bindTo: window } } });
+      dmn.on("views.changed", function () {
+        var viewer = dmn.getActiveViewer();
+        if (viewer && !viewer.__watched) {
+          viewer.__watched = true;
+          viewer.get("eventBus").on("commandStack.changed", function () { if (dmnOpen) { state.dmnDirty[dmnOpen] = true; } });
+        }
+      });
+    }
+    return dmn;
+  }
+
+  function saveDmn() {
+    if (!dmn || !dmnOpen || !state.dmnDirty[dmnOpen]) { return Promise.resolve(); }
+    var name = dmnOpen;
+    return dmn.saveXML({ format: true }).then(function (r) { state.files[name] = r.xml; });
+  }
+
+  function refreshDmnList() {
+    var select = $("dmn-file"), current = select.value;
+    var names = Object.keys(state.files).filter(function (n) { return /\.dmn$/.test(n); });
+    config.catalog.decisions.forEach(function (d) { if (names.indexOf(d.file) < 0) { names.push(d.file); } });
+    select.innerHTML = "";
+    names.sort().forEach(function (name) {
+      var option = document.createElement("option");
+      option.value = option.textContent = name;
+      select.appendChild(option);
+    });
+    if (current) { select.value = current; }
+  }
+
+  function openDmn(name) {
+    return saveDmn().then(function () {
+      if (state.files[name]) { return state.files[name]; }
+      return api(config.urls.decision.replace("__NAME__", encodeURIComponent(name))).then(function (body) {
+        state.files[name] = body.xml;
+        return body.xml;
+      });
+    }).then(function (xml) {
+      dmnOpen = name;
+      return dmnModeler().importXML(xml);
+    }).then(function () { $("dmn-canvas").dataset.ready = name; });
+  }
+
+  function newDmn() {
+    var id = ($("dmn-new-id").value || "").trim();
+    if (!/^[A-Za-z_][\w]*$/.test(id)) { status(S.badId, "error"); return; }
+    var name = id + ".dmn";
+    state.files[name] = '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="definitions_' + id + '" name="' + id +
+      '" namespace="http://aftersales.example/dmn">\n  <decision id="' + id + '" name="' + id + '">\n' +
+      '    <decisionTable id="table_' + id + '" hitPolicy="FIRST">\n' +
+      '      <input id="input_1" label="input"><inputExpression id="input_expression_1" typeRef="string"><text>value</text></inputExpression></input>\n' +
+      '      <output id="output_1" label="result" name="result" typeRef="string" />\n' +
+      "    </decisionTable>\n  </decision>\n</definitions>\n";
+    refreshDmnList();
+    $("dmn-file").value = name;
+    openDmn(name);
+  }
+
+  // -------------------------------------------------------------- forms: JSON with a live preview
+
+  var previewTimer = null;
+
+  function ensureForm(name) {
+    if (state.forms[name] !== undefined) { return Promise.resolve(state.forms[name]); }
+    return api(config.urls.form.replace("__NAME__", encodeURIComponent(name))).then(function (body) {
+      if (body.form !== undefined) { state.forms[name] = body.form; }
+      refreshFormList();
+      return state.forms[name];
+    });
+  }
+
+  function refreshFormList() {
+    var select = $("form-file"), current = select.value;
+    select.innerHTML = "";
+    ctx.formNames().filter(function (n) { return n.indexOf("-uischema.json") < 0; }).forEach(function (name) {
+      var option = document.createElement("option");
+      option.value = option.textContent = name;
+      select.appendChild(option);
+    });
+    if (current) { select.value = current; }
+  }
+
+  function uiNameOf(name) { return name.replace(/-schema\.json$/, "-uischema.json"); }
+
+  function showForm(name) {
+    $("form-file").value = name;
+    return Promise.all([ensureForm(name), ensureForm(uiNameOf(name)).catch(function () { return undefined; })]).then(function (forms) {
+      $("form-schema").value = JSON.stringify(forms[0] || {}, null, 2);
+      $("form-ui").value = forms[1] !== undefined ? JSON.stringify(forms[1], null, 2) : "{}";
+      $("form-editor").dataset.form = name;
+      preview();
+    });
+  }
+
+  function parsed(id) {
+    try { return { value: JSON.parse($(id).value || "{}") }; } catch (err) { return { error: err.message }; }
+  }
+
+  function formEdited() {
+    var name = $("form-editor").dataset.form;
+    if (!name) { return; }
+    var schema = parsed("form-schema"), ui = parsed("form-ui");
+    $("form-json-error").textContent = schema.error ? S.badJson + " " + schema.error : ui.error ? S.badJson + " " + ui.error : "";
+    if (schema.error || ui.error) { return; }
+    state.forms[name] = schema.value;
+    if (Object.keys(ui.value).length || state.forms[uiNameOf(name)] !== undefined) { state.forms[uiNameOf(name)] = ui.value; }
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(preview, 300);
+  }
+
+  function preview() {
+    var name = $("form-editor").dataset.form;
+    if (!name) { return; }
+    var box = $("form-preview");
+    api(config.urls.preview, { schema: state.forms[name], ui_schema: state.forms[uiNameOf(name)] || {} }).then(function (body) {
+      if (body.ok) {
+        box.innerHTML = body.html;
+      } else {
+        box.textContent = body.error || S.previewFailed;
+      }
+      box.dataset.updated = String(Date.now());
+    });
+  }
+
+  function newForm() {
+    var base = ($("form-new-name").value || "").trim().replace(/(-schema)?\.json$/, "");
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(base)) { status(S.badFormName, "error"); return; }
+    var name = base + "-schema.json";
+    if (ctx.formNames().indexOf(name) >= 0) { status(S.formExists, "error"); return; }
+    state.forms[name] = { title: base, type: "object", required: [], properties: {} };
+    state.forms[uiNameOf(name)] = { "ui:order": [] };
+    refreshFormList();
+    showForm(name);
+    // The selected user task gets the new form at once.
+    var selected = modeler.get("selection").get()[0];
+    if (selected && /UserTask|ManualTask|StartEvent/.test(selected.type)) {
+      var panel = window.AftersalesPanel;
+      if (!panel.propertyValue(selected.businessObject, "formJsonSchemaFilename")) {
+        setForm(selected, name);
+      }
+    }
+  }
+
+  function setForm(element, name) {
+    // Through the panel's own entry, so that it is one more undoable command.
+    var modeling = modeler.get("modeling"), factory = modeler.get("bpmnFactory");
+    var bo = element.businessObject, ee = bo.get("extensionElements");
+    if (!ee) {
+      ee = factory.create("bpmn:ExtensionElements", { values: [] });
+      ee.$parent = bo;
+      modeling.updateProperties(element, { extensionElements: ee });
+    }
+    var props = window.AftersalesPanel.findExt(bo, "spiffworkflow:Properties");
+    if (!props) {
+      props = factory.create("spiffworkflow:Properties", { properties: [] });
+      props.$parent = ee;
+      modeling.updateModdleProperties(element, ee, { values: ee.get("values").concat([props]) });
+    }
+    var list = props.get("properties").filter(function (p) { return !/^form(Json|Ui)SchemaFilename$/.test(p.name); });
+    [["formJsonSchemaFilename", name], ["formUiSchemaFilename", uiNameOf(name)]].forEach(function (pair) {
+      var p = factory.create("spiffworkflow:Property", { name: pair[0], value: pair[1] });
+      p.$parent = props;
+      list.push(p);
+    });
+    modeling.updateModdleProperties(element, props, { properties: list });
+  }
+
+  // -------------------------------------------------------------- tabs and buttons
+
+  function showTab(name) {
+    document.querySelectorAll("[role=tab]").forEach(function (tab) {
+      var on = tab.dataset.tab === name;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      $(tab.getAttribute("aria-controls")).hidden = !on;
+    });
+    if (name === "dmn" && !dmnOpen && $("dmn-file").value) { openDmn($("dmn-file").value); }
+    if (name === "forms") {
+      var selected = modeler.get("selection").get()[0];
+      var chosen = selected && window.AftersalesPanel.propertyValue(selected.businessObject, "formJsonSchemaFilename");
+      if (chosen) { showForm(chosen); } else if (!$("form-editor").dataset.form && $("form-file").value) { showForm($("form-file").value); }
+    }
+  }
+
+  document.querySelectorAll("[role=tab]").forEach(function (tab) {
+    tab.addEventListener("click", function () { showTab(tab.dataset.tab); });
+  });
+  $("validate").addEventListener("click", function () { validate(); });
+  if ($("deploy")) { $("deploy").addEventListener("click", function () { deploy(false); }); }
+  $("download").addEventListener("click", function () {
+    workingSet(true).then(function () {
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([state.files[state.main]], { type: "application/xml" }));
+      link.download = mainProcessName() + ".bpmn";
+      link.click();
+    });
+  });
+  $("dmn-file").addEventListener("change", function () { openDmn($("dmn-file").value); });
+  $("dmn-new").addEventListener("click", newDmn);
+  $("form-file").addEventListener("change", function () { showForm($("form-file").value); });
+  $("form-new").addEventListener("click", newForm);
+  $("form-schema").addEventListener("input", formEdited);
+  $("form-ui").addEventListener("input", formEdited);
+
+  window.aftersalesModeler = {
+    modeler: modeler, state: state, workingSet: workingSet, validate: validate, deploy: deploy,
+    showForm: showForm, openDmn: openDmn, ready: open()
+  };
+})();
