@@ -169,6 +169,9 @@ def make_client(app):
 
 @pytest.fixture
 def deployed_complaints(users):
+    """Complaint handling, and the satisfaction survey every closed complaint starts."""
+    survey = deploy_files(users["owner"], process_files("satisfaction_survey"))
+    assert survey.status_code == 201, survey.get_json()
     response = deploy_files(users["owner"], complaint_files())
     assert response.status_code == 201, response.get_json()
     return response.get_json()

@@ -63,6 +63,10 @@ def test_resolved_path_closes_case_with_resolution(complaint, manual_clock):
     assert kinds == ["received", "reply", "result"]
     # the terminate end cancelled the 48 h watch; no timer is left
     assert instance["next_timer_due"] is None
+    # closing started the satisfaction survey with the customer's contact
+    survey = complaint.users["admin"].get(f"/api/process-instances/{instance['data']['survey']['instance_id']}").get_json()
+    assert survey["process_key"] == "satisfaction_survey" and survey["status"] == "running"
+    assert survey["data"]["source_case_no"] == complaint.business_key and survey["data"]["customer_phone"] == "138 0000 1234"
     assert complaint.verified() == {"verified": True, "events": len(complaint.history_types())}
 
 

@@ -122,7 +122,7 @@ def test_edited_snapshot_is_named(finished):
 
 
 def test_changed_definition_xml_is_named(finished):
-    row = db.session.execute(text("SELECT id, files FROM definitions")).one()
+    row = db.session.execute(text("SELECT id, files FROM definitions WHERE key = 'complaint_handling'")).one()
     files = row.files if isinstance(row.files, dict) else json.loads(row.files)  # PostgreSQL returns JSON decoded
     name = next(iter(files))
     files[name] = files[name].replace('"PT48H"', '"PT480H"')
