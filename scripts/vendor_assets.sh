@@ -16,3 +16,7 @@ node_modules/.bin/esbuild webapp/static/modeler/vendor-entry.js --bundle --minif
 cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css "$out/modeler/"
 cp node_modules/dmn-js/dist/dmn-modeler.production.min.js "$out/dmn-js/"
 cp -r node_modules/dmn-js/dist/assets "$out/dmn-js/assets"
+
+# The managers' dashboard: Chart.js (its UMD build defines window.Chart).
+mkdir -p "$out/chartjs"
+cp node_modules/chart.js/dist/chart.umd.min.js "$out/chartjs/"
