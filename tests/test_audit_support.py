@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
 from tests.complaint_driver import ComplaintDriver
-from tests.conftest import ApiClient, app_settings, complaint_files, deploy_files
+from tests.conftest import ApiClient, app_settings, complaint_files, deploy_files, process_files
 from tests.test_ui_support import WebClient
 from webapp import create_app
 from webapp.accounts import ensure_roles, issue_token
@@ -59,7 +59,7 @@ def worker() -> int:
 class Template:
     path: Path
     tokens: dict[str, str]
-    finished: int  # a complaint run to its end, the 24 h reply missed (verified after 30 h)
+    finished: int  # a complaint run to its end, the 24 h reply missed (verified after 30 h); it started a survey
     finished_key: str
     running: int  # a complaint still open, replied in time
     end: datetime  # the clock when the template was made
@@ -84,6 +84,8 @@ def audit_template(tmp_path_factory) -> Template:
             for username, roles in STAFF.items():
                 tokens[username] = issue_token(cheap_user(username, roles))
             users = _clients(app, tokens)
+            # complaint handling, and the satisfaction survey every closed complaint starts
+            assert deploy_files(users["owner"], process_files("satisfaction_survey")).status_code == 201
             assert deploy_files(users["owner"], complaint_files()).status_code == 201
             done = ComplaintDriver(users, worker)
             done.start()

@@ -83,7 +83,7 @@ def edit_snapshot(instance_id: int) -> tuple[int, str]:
 
 
 def change_definition_xml(instance_id: int) -> tuple[int, str]:
-    row = db.session.execute(text("SELECT id, files FROM definitions")).one()
+    row = db.session.execute(text("SELECT id, files FROM definitions WHERE key = 'complaint_handling'")).one()
     files = json.loads(row.files)
     name = next(n for n in files if n.endswith(".bpmn"))
     files[name] = files[name].replace('"PT48H"', '"PT480H"')
@@ -118,7 +118,7 @@ def test_untouched_record_verifies_everywhere(world, app_cli):
         assert world.users["auditor"].get(f"/api/process-instances/{instance_id}/verify").get_json()["verified"] is True
     result = app_cli(["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert "2 instances" in result.output and "0 failed" in result.output and "system log:" in result.output
+    assert "3 instances" in result.output and "0 failed" in result.output and "system log:" in result.output
     auditor = world.web("auditor")
     assert 'data-verified="true"' in text_of(auditor.get(f"/audit/cases/{t.finished}/verify"))
     assert 'data-verified="true"' in text_of(auditor.get("/audit/system-log/verify"))
