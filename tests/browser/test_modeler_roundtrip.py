@@ -90,5 +90,7 @@ def test_every_diagram_round_trips_through_the_modeler(live, sign_in, deployed):
         assert body["_status"] == 201 and body["created"] is True, (key, body)
         assert body["version"] == before + 1
         results[key] = _same_execution(live, key, before, before + 1)
+        changes = page.evaluate(f"() => fetch('/processes/api/{key}/diff?a={before}&b={before + 1}').then(r => r.json())")
+        assert (changes["added"], changes["removed"], changes["changed"]) == ([], [], {}), (key, changes)
     assert results == {key: [] for key in KEYS}
     assert errors == []

@@ -20,6 +20,7 @@ from ..engine.parser import BPMN_NS, NS, _executable_process_ids, _meta_problems
 from ..engine.xml_safety import parse_xml
 
 LINE = re.compile(r"line (\d+)")
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 @dataclass
@@ -114,6 +115,12 @@ DI_NAMESPACES = (
     "http://www.omg.org/spec/DD/20100524/DI",
 )
 _SKIPPED_CHILDREN = {"incoming", "outgoing", "flowNodeRef"}
+# Attributes written with BPMN's default value mean the same as no attribute (bpmn-js drops them).
+DEFAULTS = {
+    ("cancelActivity", "true"), ("isInterrupting", "true"), ("isForCompensation", "false"), ("startQuantity", "1"),
+    ("completionQuantity", "1"), ("parallelMultiple", "false"), ("gatewayDirection", "Unspecified"), ("isClosed", "false"),
+    ("isImmediate", "true"), ("instantiate", "false"), ("isSequential", "false"),
+}
 
 
 def _elements(xml: str) -> dict[str, etree._Element]:
@@ -141,7 +148,7 @@ def _lanes(xml: str) -> dict[str, str]:
 def _signature(node, lane: str | None) -> dict[str, str]:
     """What the engine reads of one element: attributes, lane, and its own child content
     (extensions, conditions, event definitions), without its links and nested elements."""
-    parts = {f"@{k}": v for k, v in sorted(node.attrib.items())}
+    parts = {f"@{k}": v for k, v in sorted(node.attrib.items()) if (k, v) not in DEFAULTS}
     if lane:
         parts["lane"] = lane
     for child in node:
@@ -150,9 +157,22 @@ def _signature(node, lane: str | None) -> dict[str, str]:
         local = etree.QName(child.tag).localname
         if local in _SKIPPED_CHILDREN or (child.get("id") and not local.endswith("EventDefinition")):
             continue
-        text = etree.tostring(child, encoding="unicode", with_tail=False)
-        parts[local] = re.sub(r"\s+", " ", re.sub(r'\sid="[^"]*"', "", text)).strip()
+        parts[local] = _canonical(child)
     return parts
+
+
+def _canonical(node) -> str:
+    """An element as the engine reads it: names without prefixes, attributes sorted, without
+    ids and xsi:type, whitespace collapsed (so bpmn-js' way of writing XML is no change)."""
+    bpmn = etree.QName(node).namespace == BPMN_NS
+    attrs = sorted(
+        (etree.QName(k).localname, v)
+        for k, v in node.attrib.items()
+        if etree.QName(k).namespace != XSI and not (bpmn and k == "id") and (k, v) not in DEFAULTS
+    )
+    text = re.sub(r"\s+", " ", (node.text or "").strip())
+    children = "".join(_canonical(c) for c in node if isinstance(c.tag, str))
+    return f"<{etree.QName(node).localname} {attrs}>{text}{children}</>"
 
 
 def diff(xml_a: str, xml_b: str) -> dict:
