@@ -94,3 +94,28 @@ def test_every_diagram_round_trips_through_the_modeler(live, sign_in, deployed):
         assert (changes["added"], changes["removed"], changes["changed"]) == ([], [], {}), (key, changes)
     assert results == {key: [] for key in KEYS}
     assert errors == []
+
+
+def test_panel_shows_what_the_engine_reads_and_dmn_js_opens_decision_tables(live, sign_in, deployed):
+    page = sign_in("owner3")
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(f"{live.url}/processes/warranty_claim/modeler")
+    page.wait_for_selector("body[data-modeler-ready=true]")
+    select = ("(id) => { const m = window.aftersalesModeler.modeler; "
+              "m.get('selection').select(m.get('elementRegistry').get(id)); }")
+    first = "(type) => window.aftersalesModeler.modeler.get('elementRegistry').filter(e => e.type === type)[0].id"
+    page.evaluate(select, page.evaluate(first, "bpmn:ServiceTask"))
+    assert "/" in page.locator("#bio-properties-panel-aftersales-operator").input_value()
+    assert " = " in page.locator("#bio-properties-panel-aftersales-parameters").input_value()
+    page.evaluate(select, page.evaluate(first, "bpmn:BusinessRuleTask"))
+    assert page.locator("#bio-properties-panel-aftersales-decision").input_value()
+    lane = page.evaluate(first, "bpmn:Lane")
+    page.evaluate(select, lane)
+    assert page.locator("#bio-properties-panel-aftersales-lane-role").input_value() == lane
+    page.get_by_role("tab", name="决策表").click()
+    page.wait_for_selector("#dmn-canvas[data-ready]")
+    assert page.locator("#dmn-canvas").get_attribute("data-ready") == "warranty_eligibility.dmn"
+    assert page.locator("#dmn-canvas .tjs-table, #dmn-canvas .djs-container").count() >= 1
+    page.screenshot(path=str(Path(__file__).resolve().parents[2] / "test-artifacts" / "modeler-5-dmn.png"), full_page=True)
+    assert errors == []

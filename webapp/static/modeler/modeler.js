@@ -242,7 +242,8 @@
       option.value = option.textContent = name;
       select.appendChild(option);
     });
-    if (current) { select.value = current; }
+    var own = Object.keys(state.files).filter(function (n) { return /\.dmn$/.test(n); }).sort();
+    if (current) { select.value = current; } else if (own.length) { select.value = own[0]; }
   }
 
   function openDmn(name) {
