@@ -17,6 +17,7 @@ from tests.test_ui_support import COMPLAINT, compiled_translations, signed_in  #
 from webapp.engine import runtime
 from webapp.extensions import db
 from webapp.modeler.checks import diff
+from webapp.models import SystemLogEvent
 
 MAIN = "complaint_handling.bpmn"
 
@@ -108,6 +109,8 @@ def test_deploy_makes_a_version_only_when_the_content_changed(users):
                                                               extra_forms={"complaint-check-schema.json": CHECK_FORM}))
     assert changed.status_code == 201 and changed.get_json()["version"] == 2
     assert users["admin"].post("/processes/api/deploy", working_set()).status_code == 200
+    logged = db.session.scalars(db.select(SystemLogEvent.subject).where(SystemLogEvent.type == "definition_deployed")).all()
+    assert logged == ["complaint_handling v1", "complaint_handling v2"]
 
 
 def test_only_process_owners_and_admins_deploy(users):

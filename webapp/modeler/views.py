@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts import user_for_token
+from ..audit import system_log
 from ..engine import clock, definitions
 from ..engine.errors import DefinitionInvalid, EngineError
 from ..engine.forms import schema_problem
@@ -269,6 +270,7 @@ def api_deploy():
     definition, created = definitions.deploy(
         checks.uploads_of(files, forms), actor=g.modeler_user.username, now=clock.now(), known_operators=set(_operators())
     )
+    system_log.deployed(definition, created, actor=g.modeler_user.username)  # in the deploy's transaction
     db.session.commit()
     body = {"key": definition.key, "version": definition.version, "created": created, "content_hash": definition.content_hash}
     return jsonify(body), 201 if created else 200
