@@ -135,3 +135,18 @@ def test_only_process_owners_and_admins_migrate(users, two_versions):
     response = users["handler"].post(f"/processes/api/instances/{waiting.instance_id}/migrate", {"target": target})
     assert response.status_code == 403
     assert users["admin"].post(f"/processes/api/instances/{waiting.instance_id}/migrate", {"target": target}).status_code == 200
+
+
+def test_a_changed_timer_that_is_already_counting_is_refused(users, run_worker):
+    assert deploy_files(users["owner"], complaint_files()).status_code == 201
+    waiting = ComplaintDriver(users, run_worker)
+    waiting.start()
+    files = {p.name: p.read_bytes() for p in complaint_files()}
+    files["complaint_handling.bpmn"] = files["complaint_handling.bpmn"].replace(b'"PT24H"', b'"PT12H"')
+    data = {f"file{i}": (__import__("io").BytesIO(content), name) for i, (name, content) in enumerate(files.items())}
+    assert users["owner"].post("/api/process-definitions", data=data, content_type="multipart/form-data").status_code == 201
+    target = db.session.scalar(db.select(Definition.id).where(Definition.key == "complaint_handling", Definition.version == 2))
+    response = users["owner"].post(f"/processes/api/instances/{waiting.instance_id}/migrate", {"target": target})
+    assert response.status_code == 409
+    assert "already waiting" in response.get_json()["errors"]["reply_24h"]
+    assert waiting.verified()["verified"] is True

@@ -227,3 +227,10 @@ def test_every_modeler_page_renders_in_both_languages(app, two_versions, locale)
     if found := untranslated(html, locale):
         problems["owner POST migrate"] = found
     assert problems == {}
+
+
+def test_a_new_diagram_from_the_blank_one_deploys(users):
+    blank = (ROOT / "webapp" / "static" / "modeler" / "blank.bpmn").read_text(encoding="utf-8")
+    response = users["owner"].post("/processes/api/deploy", {"files": {"new_process.bpmn": blank}, "forms": {}})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["key"] == "new_process"
