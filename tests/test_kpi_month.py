@@ -1,0 +1,151 @@
+"""Acceptance 1 of the KPI issue: a known month of cases built through the API with the
+controlled clock (tests/test_kpi_support.py lists every case and its outcome); every figure
+checked against the hand-computed values, with the edge cases: a complaint reopened (the
+customer rejected the first solution), timers checked exactly at their deadline, cases
+crossing the month boundary, cases still pending, and the same month judged later."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_kpi_support import EVAL, LATER, month_world
+from webapp.kpi import CODES, cases, compute, compute_all, month_period, trend
+from webapp.kpi.period import Period, parse_period
+
+MARCH = month_period(2026, 3)
+FEBRUARY = month_period(2026, 2)
+APRIL = month_period(2026, 4)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    yield from month_world(tmp_path_factory)
+
+
+@pytest.fixture
+def ctx(world):
+    with world.app.app_context():
+        yield world
+
+
+def fig(code, period=MARCH, **kw):
+    result = compute(code, period, now=kw.pop("now", EVAL), **kw)
+    return result["numerator"], result["denominator"], result["pending"]
+
+
+def numbers(world, rows) -> list[str]:
+    names = {number: name for name, number in world.numbers.items()}
+    return [names.get(r["case_no"], r["case_no"]) for r in rows]
+
+
+def test_complaint_figures_of_march(ctx):
+    assert fig("reply_24h_rate") == (6, 7, 1)  # C3 missed by one second; C2 met exactly at the deadline; C9 pending
+    assert fig("resolve_48h_rate") == (5, 7, 1)  # C3 (50 h) and C8 (still open) missed
+    assert fig("resolution_rate") == (6, 7, 1)  # C8 open past 48 h; C4 (reopened) counts once, resolved
+    assert fig("complaint_rate") == (4, 7, 0)  # C1, C3, C4, C6 service-caused; C5 found untrue; 7 repair orders
+
+
+def test_service_figures_of_march(ctx):
+    assert fig("on_time_service_rate") == (3, 6, 1)  # R1, R3, R5 met; R2, R4, R6 missed; R7 pending; R8 declined
+    assert fig("satisfaction_rate") == (3, 5, 0)  # scores 5, 5, 4 satisfied; 3 and 2 not
+    assert fig("parts_on_time_rate") == (1, 3, 1)  # P1 met; P2 late, P3 overdue; P4 pending
+
+
+def test_values_targets_and_verdicts(ctx):
+    figures = compute_all(MARCH, now=EVAL)
+    assert set(figures) == set(CODES)
+    on_time = figures["on_time_service_rate"]
+    assert on_time["value"] == 0.5 and on_time["target"] == 0.9 and on_time["met_target"] is False
+    complaint = figures["complaint_rate"]
+    assert complaint["value"] == round(4 / 7, 6) and complaint["comparison"] == "<" and complaint["target"] == 0.03
+    assert complaint["met_target"] is False
+    assert figures["satisfaction_rate"]["value"] == 0.6 and figures["satisfaction_rate"]["target"] == 0.85
+    assert figures["reply_24h_rate"]["value"] == round(6 / 7, 6)
+
+
+def test_the_same_month_judged_later(ctx):
+    """At LATER C9's 24 h and R7's on-site deadlines have strictly passed: pending becomes missed."""
+    assert fig("reply_24h_rate", now=LATER) == (6, 8, 0)
+    assert fig("on_time_service_rate", now=LATER) == (3, 7, 0)
+    assert fig("resolution_rate", now=LATER) == (6, 7, 1)  # C9's 48 h are not over yet
+
+
+def test_cases_crossing_the_month_boundary(ctx):
+    """A case counts in the month it was received (China time): C6, received 03-31 23:30 and
+    closed on 04-01, is March's; C7, received 02-28 and closed on 03-01, is February's. A
+    survey counts when it was answered: C7's survey, answered on 03-02, is March's."""
+    march = numbers(ctx, cases("resolve_48h_rate", MARCH, now=EVAL)[0])
+    assert "C6" in march and "C7" not in march
+    assert fig("reply_24h_rate", FEBRUARY) == (1, 1, 0) and fig("resolution_rate", FEBRUARY) == (1, 1, 0)
+    assert fig("reply_24h_rate", APRIL) == (0, 0, 0) and compute("reply_24h_rate", APRIL, now=EVAL)["value"] is None
+    assert "S7" in numbers(ctx, cases("satisfaction_rate", MARCH, now=EVAL)[0])
+    # one day, China time: 03-31 holds C9 and C6 (C6 at 23:30 is 15:30 UTC, still March 31)
+    last_day = Period(MARCH.last, MARCH.last)
+    assert sorted(numbers(ctx, cases("reply_24h_rate", last_day, now=EVAL, outcome=None)[0])) == ["C6", "C9"]
+
+
+def test_drill_down_to_the_cases_behind_a_missed_target(ctx):
+    rows, total = cases("reply_24h_rate", MARCH, outcome="missed", now=EVAL)
+    assert (numbers(ctx, rows), total) == (["C3"], 1)
+    assert rows[0]["escalated"] is True and rows[0]["instance_id"] == ctx.ids["C3"]
+    assert (rows[0]["due_at"] - rows[0]["cohort_at"]).total_seconds() == 24 * 3600  # due = received + 24 h
+    assert (rows[0]["done_at"] - rows[0]["due_at"]).total_seconds() == 1
+    assert numbers(ctx, cases("on_time_service_rate", MARCH, outcome="missed", now=EVAL)[0]) == ["R2", "R4", "R6"]
+    assert numbers(ctx, cases("on_time_service_rate", MARCH, outcome="pending", now=EVAL)[0]) == ["R7"]
+    assert numbers(ctx, cases("complaint_rate", MARCH, outcome="complaint", now=EVAL)[0]) == ["C1", "C3", "C4", "C6"]
+    assert numbers(ctx, cases("parts_on_time_rate", MARCH, outcome="missed", now=EVAL)[0]) == ["P2", "P3"]
+    assert numbers(ctx, cases("satisfaction_rate", MARCH, outcome="missed", now=EVAL)[0]) == ["S3", "SR3"]
+    resolved = {numbers(ctx, [r])[0]: r for r in cases("resolution_rate", MARCH, now=EVAL)[0]}
+    assert resolved["C4"]["reopened"] is True and resolved["C4"]["outcome"] == "met"
+    assert [name for name, r in resolved.items() if r["reopened"]] == ["C4"]
+
+
+def test_timers_checked_exactly_at_the_deadline(ctx):
+    """SpiffWorkflow fires a timer only once its time has strictly passed: C2's reply and R5's
+    arrival, exactly at the deadline, are met and escalated nothing; C3, one second late, is
+    missed and escalated."""
+    reply = {numbers(ctx, [r])[0]: r for r in cases("reply_24h_rate", MARCH, now=EVAL)[0]}
+    assert reply["C2"]["outcome"] == "met" and reply["C2"]["done_at"] == reply["C2"]["due_at"]
+    assert reply["C2"]["escalated"] is False
+    assert reply["C3"]["outcome"] == "missed" and reply["C3"]["escalated"] is True
+    on_time = {numbers(ctx, [r])[0]: r for r in cases("on_time_service_rate", MARCH, now=EVAL)[0]}
+    assert on_time["R5"]["outcome"] == "met" and on_time["R5"]["done_at"] == on_time["R5"]["due_at"]
+    assert on_time["R5"]["escalated"] is False and on_time["R2"]["escalated"] is True
+
+
+def test_team_filter(ctx):
+    assert fig("on_time_service_rate", team="机修一组") == (1, 1, 0)
+    assert fig("on_time_service_rate", team="机修二组") == (0, 1, 0)
+    assert fig("satisfaction_rate", team="机修一组") == (0, 1, 0)  # SR3, the survey of R3
+    not_by_team = compute("reply_24h_rate", MARCH, team="机修一组", now=EVAL)
+    assert not_by_team["value"] is None and not_by_team["by_team"] is False and not_by_team["denominator"] is None
+    from webapp.kpi import teams
+
+    assert teams() == ["机修一组", "机修二组"]
+
+
+def test_trend_by_month_and_week(ctx):
+    months = trend("reply_24h_rate", MARCH, grain="month", count=3, now=EVAL)
+    assert [(m["first"], m["numerator"], m["denominator"]) for m in months] == [
+        ("2026-01-01", 0, 0), ("2026-02-01", 1, 1), ("2026-03-01", 6, 7)]
+    weeks = trend("reply_24h_rate", MARCH, grain="week", count=5, now=EVAL)
+    # Mondays 03-02 .. 03-30; the last week runs to 04-05 and holds C9 (pending) and C6
+    assert [w["first"] for w in weeks] == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"]
+    assert [(w["numerator"], w["denominator"], w["pending"]) for w in weeks] == [
+        (2, 3, 0), (2, 2, 0), (1, 1, 0), (0, 0, 0), (1, 1, 1)]
+
+
+def test_period_parsing():
+    from datetime import date
+
+    from webapp.kpi import PeriodError
+
+    period = parse_period("2026-03-01", "2026-03-31", now=EVAL)
+    assert (period.first, period.last) == (date(2026, 3, 1), date(2026, 3, 31))
+    assert period.start.isoformat() == "2026-02-28T16:00:00+00:00" and period.end.isoformat() == "2026-03-31T16:00:00+00:00"
+    assert parse_period(None, None, now=EVAL) == APRIL  # the current month (China time)
+    for bad, field in ((("2026-3-1", None), "from"), (("2026-03-01", "tomorrow"), "to"), (("2026-02-30", None), "from"),
+                       (("2026-03-31", "2026-03-01"), "to")):
+        with pytest.raises(PeriodError) as err:
+            parse_period(*bad, now=EVAL)
+        assert field in err.value.errors
