@@ -19,14 +19,16 @@ a moment (now, or the time of a replay step).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from ..engine import clock, definitions, history
-from .walk import Run, Step, Walk, cached_walk
+from .walk import Run, Step, Walk, fingerprint
+from .walk import walk as replay_walk
 
 
 @dataclass(frozen=True)
@@ -225,14 +227,29 @@ def _ended(walk: Walk, upto_seq: int | None) -> bool:
     return last.type == "instance_cancelled" or (not last.active and not last.error)
 
 
+_facts_cache: OrderedDict[tuple[str, int, str], Walk] = OrderedDict()
+FACTS_CACHE_SIZE = 20_000
+
+
 def facts(instance) -> Walk:
     """What the deadlines of the case need. When every deadline of the procedure is counted
     from the start to a task's completion, the history events alone tell (no replay);
-    otherwise the case is replayed (cached while its events stay the same)."""
+    otherwise the case is replayed. The facts (steps without their data, the task runs) are
+    kept while the case's events stay exactly the same (their fingerprint)."""
     entries = deadlines_for(instance.definition_id)
     if entries and all(d.within is not None and d.timer is None for d in entries):
         return _events_only(instance)
-    return cached_walk(instance.id)
+    events = history.events_of(instance.id)
+    key = (definitions.database_scope(), instance.id, fingerprint(events))
+    found = _facts_cache.get(key)
+    if found is None:
+        full = replay_walk(instance.id, events)
+        light = [replace(s, payload={}, data={}, changed=[], removed=[]) for s in full.steps]
+        found = Walk(full.instance_id, full.definition_id, full.last_hash, light, full.runs, full.failed_seq)
+        _facts_cache[key] = found
+        while len(_facts_cache) > FACTS_CACHE_SIZE:
+            _facts_cache.popitem(last=False)
+    return found
 
 
 def _events_only(instance) -> Walk:

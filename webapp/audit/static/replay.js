@@ -123,7 +123,14 @@
       })
       .catch(function () {
         box.dataset.ready = "error";
-        box.setAttribute("title", box.dataset.error);
+        if (!document.getElementById("replay-diagram-error")) {
+          var note = document.createElement("p");
+          note.id = "replay-diagram-error";
+          note.className = "notice notice-warn";
+          note.setAttribute("role", "alert");
+          note.textContent = box.dataset.error;
+          box.parentNode.insertBefore(note, box);
+        }
       });
   }
   load();

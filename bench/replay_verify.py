@@ -1,0 +1,250 @@
+"""Replay and verification speed, in history events per second, over many cases; and the cost
+of replaying a long case (1,000 events) against a short one. SQLite, one process, one run.
+
+    .venv/bin/python -m bench.replay_verify [CASES]      # default 10,000
+
+The cases are the 8-step process of bench/engine_throughput.py (tests/fixtures/eight_steps.bpmn).
+One is driven through the engine (every input a command); the others are copies of its events
+under their own instance ids: the same inputs give the same workflow with that instance's task
+ids (uuid5 of the instance), so each copy's snapshots are the template's with the ids replaced,
+and every copy's chain, state hashes and snapshot are computed for it (the bench verifies them
+all, so a copy that would not replay fails the run).
+
+Rows (events per second; ratio against the baseline of the same run):
+  baseline: plain SpiffWorkflow running the same process with the same inputs, in memory;
+  hash chain only: read the events and recompute the chain (what docs/verify_history.py does);
+  replay: rebuild the final state from the events (GET .../replay);
+  audit walk: replay observing every step (the replay page and the deadline audit);
+  verify: chain + replay with every state hash + snapshot + definition hash (audit verify).
+The long case (tests/fixtures/audit_long.bpmn) does one user task in a loop, claimed and
+released in between: 111 rounds of 9 events, 1,000 events; the short one is 1 round, 10 events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+EIGHT = [FIXTURES / "eight_steps.bpmn", FIXTURES / "eight-intake-schema.json"]
+LONG = FIXTURES / "audit_long.bpmn"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+BATCH = 500
+
+
+def drive_eight(settings) -> int:
+    from webapp.engine import runtime
+    from webapp.extensions import db
+    from webapp.models import InboxTask
+    from workers.loop import fetch_job, run_job
+
+    instance_id = runtime.start_instance("eight_steps", {}, actor="bench", business_key="BENCH-000000001").id
+    while True:
+        open_tasks = db.session.execute(
+            db.select(InboxTask.id, InboxTask.bpmn_id).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
+        ).all()
+        if not open_tasks:
+            break
+        for task_id, bpmn_id in open_tasks:
+            runtime.complete_user_task(task_id, {"amount": 500} if bpmn_id == "intake" else {}, actor="bench", roles={"admin"})
+    job = fetch_job("bench", settings)
+    assert run_job(job.id, "bench", settings) == "done"
+    return instance_id
+
+
+def clone(template_id: int, copies: int) -> None:
+    """Copies of the template case under new instance ids (see the module's docstring)."""
+    from webapp.engine import history, replay, serialization
+    from webapp.engine.determinism import instance_namespace
+    from webapp.extensions import db
+    from webapp.models import HistoryEvent, Instance
+
+    template = db.session.get(Instance, template_id)
+    events = history.events_of(template_id)
+    workflow, counter = replay._fresh(template, events)
+    snapshots = []
+    for event in events:
+        counter = replay._apply_event(template, workflow, event, counter)
+        snapshots.append(serialization.dump(workflow))
+    assert snapshots[-1] == template.snapshot
+    old_ns = instance_namespace(template_id)
+    old_ids = [str(uuid.uuid5(old_ns, str(n))) for n in range(1, template.id_counter + 1)]
+    old_key = template.business_key
+    columns = {c.name for c in Instance.__table__.columns}
+    base = {c: getattr(template, c) for c in columns if c not in ("id", "snapshot", "data", "business_key", "last_hash")}
+    next_id = db.session.scalar(db.select(db.func.max(Instance.id))) + 1
+    instance_rows, event_rows = [], []
+    for k in range(next_id, next_id + copies):
+        new_ns = instance_namespace(k)
+        mapping = {old: str(uuid.uuid5(new_ns, str(n))) for n, old in enumerate(old_ids, start=1)}
+        new_key = f"BENCH-{k:09d}"
+
+        def swap(text: str, mapping=mapping, new_key=new_key) -> str:
+            return UUID.sub(lambda m: mapping.get(m.group(0), m.group(0)), text).replace(old_key, new_key)
+
+        prev = history.GENESIS
+        for event, snapshot in zip(events, snapshots, strict=True):
+            task_id = mapping.get(event.task_id, event.task_id) if event.task_id else None
+            row = HistoryEvent(instance_id=k, seq=event.seq, at=event.at, actor=event.actor, type=event.type,
+                               bpmn_id=event.bpmn_id, task_id=task_id,
+                               payload=swap(event.payload), state_hash=hashlib.sha256(swap(snapshot).encode()).hexdigest(),
+                               prev_hash=prev)
+            row.hash = history.chain_hash(prev, row)
+            prev = row.hash
+            event_rows.append({c: getattr(row, c) for c in ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id",
+                                                             "payload", "state_hash", "prev_hash", "hash")})
+        instance_rows.append({**base, "id": k, "business_key": new_key, "snapshot": swap(snapshots[-1]),
+                              "data": json.loads(swap(json.dumps(template.data, ensure_ascii=False))), "last_hash": prev})
+        if len(instance_rows) >= BATCH:
+            _flush(instance_rows, event_rows)
+    _flush(instance_rows, event_rows)
+
+
+def _flush(instance_rows: list, event_rows: list) -> None:
+    from webapp.extensions import db
+    from webapp.models import HistoryEvent, Instance
+
+    if instance_rows:
+        db.session.execute(Instance.__table__.insert(), instance_rows)
+        db.session.execute(HistoryEvent.__table__.insert(), event_rows)
+        db.session.commit()
+    instance_rows.clear()
+    event_rows.clear()
+
+
+def drive_long(rounds: int) -> int:
+    from webapp.engine import runtime
+    from webapp.extensions import db
+    from webapp.models import InboxTask
+
+    roles = {"admin"}
+    instance_id = runtime.start_instance("audit_long", {"rounds": rounds, "round": 0}, actor="bench").id
+    for n in range(1, rounds + 1):
+        query = db.select(InboxTask.id).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
+        task_id = db.session.scalar(query)
+        for _ in range(4):
+            runtime.claim_task(task_id, actor="bench", roles=roles)
+            runtime.release_task(task_id, actor="bench", roles=roles)
+        runtime.complete_user_task(task_id, {"round": n}, actor="bench", roles=roles)
+    return instance_id
+
+
+def rate(ids: list[int], events_per_case: int, fn) -> float:
+    from webapp.extensions import db
+
+    started = time.perf_counter()
+    for instance_id in ids:
+        fn(instance_id)
+        db.session.rollback()
+        db.session.expunge_all()
+    return len(ids) * events_per_case / (time.perf_counter() - started)
+
+
+def chain_only(instance_id: int) -> None:
+    from webapp.engine import history
+
+    prev = history.GENESIS
+    for event in history.events_of(instance_id):
+        assert event.prev_hash == prev and history.chain_hash(prev, event) == event.hash
+        prev = event.hash
+
+
+def verified(instance_id: int) -> None:
+    from webapp.engine import replay
+
+    result = replay.verify(instance_id)
+    assert result["verified"], (instance_id, result)
+
+
+def best_seconds(fn, repeat: int) -> float:
+    from webapp.extensions import db
+
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+        db.session.rollback()
+        db.session.expunge_all()
+    return min(times)
+
+
+def main() -> None:
+    cases = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    from flask_migrate import upgrade
+
+    from bench.engine_throughput import plain_spiff
+    from webapp import create_app
+    from webapp.audit.walk import walk
+    from webapp.engine import clock, definitions, replay
+    from webapp.extensions import db
+    from webapp.models import HistoryEvent, Instance
+    from workers import registry
+    from workers.loop import WorkerSettings
+
+    registry.override("test/echo", lambda session, params: {"echo": params})
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db"})
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision="heads")
+            for files in (EIGHT, [LONG]):
+                definitions.deploy({p.name: p.read_bytes() for p in files}, actor="bench", now=clock.now(),
+                                   known_operators=registry.names())
+            db.session.commit()
+            started = time.perf_counter()
+            template_id = drive_eight(WorkerSettings())
+            clone(template_id, cases - 1)
+            made = time.perf_counter() - started
+            query = db.select(Instance.id).where(Instance.process_key == "eight_steps").order_by(Instance.id)
+            ids = db.session.scalars(query).all()
+            per_case = db.session.scalar(db.select(db.func.count(HistoryEvent.id)).where(HistoryEvent.instance_id == template_id))
+            total_events = db.session.scalar(db.select(db.func.count(HistoryEvent.id)))
+            assert len(ids) == cases
+
+            baseline = plain_spiff(min(cases, 2000)) * per_case
+            rows = [("plain SpiffWorkflow, same inputs, in memory (baseline)", baseline)]
+            rows.append(("hash chain only (read + sha256)", rate(ids, per_case, chain_only)))
+            rows.append(("replay to the last event", rate(ids, per_case, lambda i: replay.replay(i))))
+            rows.append(("audit walk (replay observing every step)", rate(ids, per_case, lambda i: walk(i))))
+            rows.append(("verify (chain, replay, state hashes, snapshot)", rate(ids, per_case, verified)))
+
+            long_started = time.perf_counter()
+            long_id = drive_long(111)
+            long_made = time.perf_counter() - long_started
+            short_ids = [drive_long(1) for _ in range(20)]
+            count = {i: db.session.scalar(db.select(db.func.count(HistoryEvent.id)).where(HistoryEvent.instance_id == i))
+                     for i in (long_id, short_ids[0])}
+            for i in (long_id, *short_ids):
+                verified(i)
+            long_replay = best_seconds(lambda: replay.replay(long_id), 3)
+            long_verify = best_seconds(lambda: verified(long_id), 3)
+            short_replay = best_seconds(lambda: [replay.replay(i) for i in short_ids], 3) / len(short_ids)
+            short_verify = best_seconds(lambda: [verified(i) for i in short_ids], 3) / len(short_ids)
+
+    print(f"Replay and verification: {cases:,} cases of the 8-step process, {per_case} events each "
+          f"({total_events:,} events in the database), SQLite, one process, same run")
+    print(f"(made in {made:.1f} s: one case through the engine, the others copied with their own ids and hashes)")
+    print(f"{'path':<52}{'events/s':>12}{'ratio':>8}")
+    for name, value in rows:
+        print(f"{name:<52}{value:>12,.0f}{value / baseline:>8.2f}")
+    print()
+    n_long, n_short = count[long_id], count[short_ids[0]]
+    print(f"Long case against short (tests/fixtures/audit_long.bpmn; the long one took {long_made:.1f} s through the engine)")
+    print(f"{'case':<30}{'events':>8}{'replay ms':>11}{'µs/event':>10}{'verify ms':>11}{'µs/event':>10}")
+    table = (("short (1 round)", n_short, short_replay, short_verify), ("long (111 rounds)", n_long, long_replay, long_verify))
+    for name, n, rp, vf in table:
+        print(f"{name:<30}{n:>8}{rp * 1000:>11.1f}{rp / n * 1e6:>10.0f}{vf * 1000:>11.1f}{vf / n * 1e6:>10.0f}")
+    print(f"long/short per event: replay x{(long_replay / n_long) / (short_replay / n_short):.2f}, "
+          f"verify x{(long_verify / n_long) / (short_verify / n_short):.2f}; "
+          f"whole case: replay x{long_replay / short_replay:.0f}, verify x{long_verify / short_verify:.0f}")
+
+
+if __name__ == "__main__":
+    main()
