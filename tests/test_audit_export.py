@@ -92,3 +92,19 @@ def test_edited_system_log_export_fails(exported, world):
     assert result.returncode == 1 and "first bad entry 1:" in result.stdout, result.stdout
     result = _check(_edit(log, lambda d: d["events"].pop()))
     assert result.returncode == 1 and "missing" in result.stdout, result.stdout
+
+
+def test_the_snippet_in_the_docs_works(exported, tmp_path):
+    """docs/audit.md's short standard-library snippet, run as printed (on our export's path)."""
+    doc = (SCRIPT.parent / "audit.md").read_text(encoding="utf-8")
+    section = doc.split("## Verify an export yourself", 1)[1]
+    snippet = section.split("```python", 1)[1].split("```", 1)[0]
+    assert "TS-20260302-0001-history.json" in snippet
+    script = tmp_path / "snippet.py"
+    script.write_text(snippet.replace("TS-20260302-0001-history.json", str(exported[0])), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-I", "-S", str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("OK "), result.stdout + result.stderr
+    edited = _edit(exported[0], lambda d: d["events"][2].update(actor="mallory"))
+    script.write_text(snippet.replace("TS-20260302-0001-history.json", str(edited)), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-I", "-S", str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "AssertionError: event 3" in result.stderr, result.stderr
