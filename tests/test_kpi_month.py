@@ -149,3 +149,43 @@ def test_period_parsing():
         with pytest.raises(PeriodError) as err:
             parse_period(*bad, now=EVAL)
         assert field in err.value.errors
+
+
+# ---------------------------------------------------------------- GET /api/kpis
+
+
+def test_api_returns_every_figure_for_the_period(world):
+    response = world.clients["manager"].get("/api/kpis?from=2026-03-01&to=2026-03-31")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["period"]["from"] == "2026-03-01" and body["period"]["to"] == "2026-03-31"
+    assert body["period"]["time_zone"] == "Asia/Shanghai" and body["period"]["as_of"].startswith("2026-04-01T04:30:00")
+    expected = {
+        "on_time_service_rate": (3, 6, 0.9), "satisfaction_rate": (3, 5, 0.85), "complaint_rate": (4, 7, 0.03),
+        "resolution_rate": (6, 7, 0.9), "reply_24h_rate": (6, 7, 0.9), "resolve_48h_rate": (5, 7, 0.9),
+        "parts_on_time_rate": (1, 3, 0.9),
+    }
+    for code, (numerator, denominator, target) in expected.items():
+        got = body[code]
+        assert (got["numerator"], got["denominator"], got["target"]) == (numerator, denominator, target), code
+        assert got["value"] == round(numerator / denominator, 6), code
+    team = world.clients["gm"].get("/api/kpis?from=2026-03-01&to=2026-03-31&team=机修二组").get_json()
+    assert (team["on_time_service_rate"]["numerator"], team["on_time_service_rate"]["denominator"]) == (0, 1)
+    assert team["reply_24h_rate"]["value"] is None
+
+
+def test_api_bad_dates_are_400_with_the_field_and_reason(world):
+    client = world.clients["auditor"]
+    for query, field in (("from=2026-13-01&to=2026-03-31", "from"), ("from=2026-03-01&to=31.03.2026", "to"),
+                         ("from=2026-03-31&to=2026-03-01", "to"), ("from=yesterday", "from")):
+        response = client.get(f"/api/kpis?{query}")
+        assert response.status_code == 400, query
+        body = response.get_json()
+        assert body["error"] == "invalid period" and field in body["errors"], (query, body)
+    assert client.get("/api/kpis").status_code == 200  # no dates: the current month
+
+
+def test_api_needs_a_token_and_a_managers_role(world):
+    assert world.app.test_client().get("/api/kpis").status_code == 401
+    response = world.clients["agent"].get("/api/kpis?from=2026-03-01&to=2026-03-31")
+    assert response.status_code == 403 and "role" in response.get_json()["errors"]
