@@ -174,3 +174,11 @@ def test_system_log_page_filters_and_export(world):
     assert document["events"][-1]["hash"] == document["head"]["last_hash"]
     csv_text = auditor.get("/audit/system-log/export.csv?type=login").get_data(as_text=True)
     assert csv_text.count("\n") == 1 + len(_entries("login"))
+    # a typed user name that a spreadsheet would run as a formula is defused in the CSV (kept as is in JSON)
+    client = support.WebClient(world.app)
+    client.get("/login")
+    client.post("/login", {"username": "=HYPERLINK(\"http://x\")", "password": "x"})
+    csv_text = auditor.get("/audit/system-log/export.csv?type=login_failed").get_data(as_text=True)
+    assert "'=HYPERLINK" in csv_text and ",=HYPERLINK" not in csv_text
+    document = json.loads(auditor.get("/audit/system-log/export.json").get_data())
+    assert document["events"][-1]["actor"] == '=HYPERLINK("http://x")'

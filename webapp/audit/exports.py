@@ -116,10 +116,18 @@ def case_json_bytes(instance: Instance) -> bytes:
     return _dump(case_document(instance))
 
 
-def _csv(rows: list[list]) -> str:
+def _cell(value):
+    """Text that a spreadsheet would run as a formula (a typed user name such as "=HYPERLINK(...)"
+    in a failed sign-in) gets a leading apostrophe; the JSON export keeps every value as stored."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: list[list]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerows(rows)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
     return "\ufeff" + out.getvalue()  # the BOM lets spreadsheet programs read the Chinese text as UTF-8
 
 
@@ -131,7 +139,7 @@ def case_csv(instance: Instance) -> str:
         name = (elements.get(e.bpmn_id or "") or {}).get("name") or ""
         rows.append([e.instance_id, instance.business_key, e.seq, e.at, e.actor, e.type, e.bpmn_id or "", name, e.task_id or "",
                      e.payload, e.state_hash, e.prev_hash, e.hash])
-    return _csv(rows)
+    return to_csv(rows)
 
 
 def log_dict(entry: SystemLogEvent) -> dict:
@@ -154,4 +162,4 @@ def system_log_csv(query) -> str:
     rows = [["seq", "at", "actor", "type", "subject", "payload", "prev_hash", "hash"]]
     for e in db.session.scalars(query.order_by(SystemLogEvent.seq)):
         rows.append([e.seq, e.at, e.actor, e.type, e.subject, e.payload, e.prev_hash, e.hash])
-    return _csv(rows)
+    return to_csv(rows)

@@ -4,9 +4,7 @@ the system log, the deadline audit. Every page is read-only and needs the audito
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from datetime import datetime, time, timedelta
 from functools import wraps
@@ -565,14 +563,11 @@ def deadlines_page():
 def deadlines_csv():
     _from, _to, start, end = _period()
     rows, _truncated = deadline_rows(start, end, request.args.get("process", ""))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["case", "process", "version", "deadline", "responsible_role", "due_at", "done_at", "status", "runs",
-                     "missed_runs"])
+    table = [["case", "process", "version", "deadline", "responsible_role", "due_at", "done_at", "status", "runs", "missed_runs"]]
     for row in rows:
         instance, o = row["instance"], row["outcome"]
-        writer.writerow([instance.business_key, instance.process_key, instance.definition.version, o.code, o.role or "",
-                         clock.to_iso(o.due) if o.due else "", clock.to_iso(o.done_at) if o.done_at else "",
-                         o.status, o.runs, o.missed_runs])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+        table.append([instance.business_key, instance.process_key, instance.definition.version, o.code, o.role or "",
+                      clock.to_iso(o.due) if o.due else "", clock.to_iso(o.done_at) if o.done_at else "",
+                      o.status, o.runs, o.missed_runs])
+    return Response(exports.to_csv(table), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="deadlines.csv"'})
