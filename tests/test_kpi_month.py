@@ -189,3 +189,48 @@ def test_api_needs_a_token_and_a_managers_role(world):
     assert world.app.test_client().get("/api/kpis").status_code == 401
     response = world.clients["agent"].get("/api/kpis?from=2026-03-01&to=2026-03-31")
     assert response.status_code == 403 and "role" in response.get_json()["errors"]
+
+
+# ---------------------------------------------------------------- monitoring and the monthly report
+
+
+def test_monitoring_counts_and_times(ctx):
+    from webapp.kpi import monitoring
+
+    rows = {(r["key"], r["version"]): r for r in monitoring.overview()}
+    complaints = rows[("complaint_handling", 1)]
+    assert (complaints["running"], complaints["completed"], complaints["cancelled"]) == (2, 7, 0)  # C8, C9 open
+    repairs = rows[("repair_dispatch", 1)]
+    assert repairs["running"] == 7 and repairs["completed"] == 1  # R8 declined and ended
+    heat = monitoring.heatmap(complaints["definition_id"])
+    assert heat["verify_complaint"]["completed"] == 8 and heat["verify_complaint"]["active"] == 1  # C9 waits
+    assert heat["close_case"]["completed"] == 7
+    assert heat["confirm_with_customer"]["completed"] == 8  # C4 twice
+    assert heat["supervise_overdue"]["active"] == 1  # C8's 48 h watch
+    march = monitoring.heatmap(complaints["definition_id"], MARCH.start, MARCH.end)
+    assert march["close_case"]["completed"] == 6  # C7 (closed 03-01), C1..C5; C6 closed in April does not count
+    waiting = monitoring.oldest_waiting()
+    assert all(w["rn"] <= 5 for w in waiting)
+    assert [w["business_key"] for w in waiting if w["role"] == "complaint_handler"][:1] == [ctx.numbers["C8"]]
+    times = {(t["process_key"], t["bpmn_id"]): t for t in monitoring.task_times(MARCH.start, MARCH.end)}
+    verify = times[("complaint_handling", "verify_complaint")]
+    # replies in March: C7 11 h, C1 2 h, C2 24 h, C3 24 h 1 s, C4 1 h, C5 1 h, C8 3 h
+    assert verify["count"] == 7 and verify["p90_seconds"] == 24 * 3600 + 1
+    assert verify["avg_seconds"] == pytest.approx((11 + 2 + 24 + 24 + 1 + 1 + 3) * 3600 / 7 + 1 / 7)
+    cases_ = {c["process_key"]: c for c in monitoring.case_times(MARCH.start, MARCH.end)}
+    assert cases_["complaint_handling"]["count"] == 6  # C7, C1, C2, C3, C4, C5 completed in March
+    assert cases_["complaint_handling"]["max_seconds"] == 50 * 3600
+
+
+def test_monthly_report_data(ctx):
+    from webapp.kpi import report
+
+    data = report.monthly(MARCH, now=EVAL)
+    assert data["figures"]["on_time_service_rate"]["denominator"] == 6
+    volumes = {v["process_key"]: v for v in data["volumes"]}
+    # started in March: C1-C6, C8, C9; completed in March: C7 (closed 03-01), C1-C5
+    assert volumes["complaint_handling"]["started"] == 8 and volumes["complaint_handling"]["completed"] == 6
+    assert volumes["repair_dispatch"]["started"] == 8 and volumes["parts_return"]["started"] == 4
+    assert data["faults"] == [{"fault_category": "body", "orders": 8}]
+    reasons = {e["reason"]: e["count"] for e in data["escalations"]}
+    assert reasons["reply_24h"] == 1 and reasons["customer_disagrees"] == 1 and reasons["bench_deadline"] == 1

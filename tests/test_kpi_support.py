@@ -375,8 +375,9 @@ def month_world(tmp_path_factory):
                 assert response.status_code == 201, response.get_json()
             world.build()
             db.session.remove()
-            yield world
-            db.session.rollback()
+        # no app context is held while the tests run: each request and each test pushes its own
+        yield world
+        with app.app_context():
             _every_instance_replays_to_its_snapshot()
             db.session.remove()
             db.engine.dispose()
