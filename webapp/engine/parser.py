@@ -200,9 +200,8 @@ def _structure_problems(root, known_roles: set[str] | None = None) -> dict[str, 
                 continue
             bare = [flow.get("id") for flow in outgoing if flow.find("bpmn:conditionExpression", NS) is None]
             if bare:
-                problems[gateway.get("id")] = (
-                    f"diverging gateway has no default flow and {', '.join(bare)} {'has' if len(bare) == 1 else 'have'} no condition"
-                )
+                verb = "has" if len(bare) == 1 else "have"
+                problems[gateway.get("id")] = f"diverging gateway has no default flow and {', '.join(bare)} {verb} no condition"
     for tag, parse in _TIMER_PARSERS.items():
         for expr in root.iterfind(f".//bpmn:{tag}", NS):
             owner = expr.getparent().getparent()
