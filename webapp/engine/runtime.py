@@ -157,7 +157,7 @@ def claim_task(task_id: str, *, actor: str, roles: set[str], commit: bool = True
     check_may_work_on(row, actor, roles)
     if row.assignee != actor:
         row.assignee = actor
-        _append_task_event(row, "task_claimed", {"assignee": actor}, actor)
+        _append_passive(row.instance, "task_claimed", {"assignee": actor}, bpmn_id=row.bpmn_id, task_id=row.id, actor=actor)
     _finish(row.instance, commit)
     return row
 
@@ -168,7 +168,8 @@ def release_task(task_id: str, *, actor: str, roles: set[str], commit: bool = Tr
         raise Forbidden("only the assignee or a manager may release a task", {"assignee": row.assignee or ""})
     if row.assignee is not None:
         previous, row.assignee = row.assignee, None
-        _append_task_event(row, "task_released", {"previous_assignee": previous}, actor)
+        payload = {"previous_assignee": previous}
+        _append_passive(row.instance, "task_released", payload, bpmn_id=row.bpmn_id, task_id=row.id, actor=actor)
     _finish(row.instance, commit)
     return row
 
@@ -179,7 +180,7 @@ def assign_task(task_id: str, username: str, *, actor: str, assignee_roles: set[
     if row.role and row.role not in assignee_roles and "admin" not in assignee_roles:
         raise FormInvalid(f"{username} does not hold role {row.role}", {"username": f"lacks role {row.role}"})
     row.assignee = username
-    _append_task_event(row, "task_assigned", {"assignee": username}, actor)
+    _append_passive(row.instance, "task_assigned", {"assignee": username}, bpmn_id=row.bpmn_id, task_id=row.id, actor=actor)
     _finish(row.instance, commit)
     return row
 
@@ -200,22 +201,6 @@ def _open_task(task_id: str) -> InboxTask:
     if row.state != "open":
         raise Conflict("task is already completed / 任务已被处理", {"task": row.state})
     return row
-
-
-def _append_task_event(row: InboxTask, type: str, payload: dict, actor: str) -> None:
-    instance = row.instance
-    now = clock.now()
-    history.append(
-        instance,
-        at=clock.to_iso(now),
-        actor=actor,
-        type=type,
-        payload=payload,
-        state_hash=state_hash(instance.snapshot),
-        bpmn_id=row.bpmn_id,
-        task_id=row.id,
-    )
-    instance.updated_at = now
 
 
 def complete_service_task(job: Job, result: object, *, actor: str, commit: bool = True) -> Instance:
@@ -244,7 +229,7 @@ def record_service_failure(
         job.status = "incident"
         instance.incident_count += 1
     payload = {"error": error, "attempt": job.attempts, "retry_at": clock.to_iso(job.run_at) if retry else None}
-    _append_passive(instance, "service_failed" if retry else "incident_raised", payload, job, actor, now)
+    _append_passive(instance, "service_failed" if retry else "incident_raised", payload, **_job_source(job), actor=actor, now=now)
     _finish(instance, commit)
     return job
 
@@ -255,7 +240,7 @@ def retry_incident(job: Job, *, actor: str, commit: bool = True) -> Job:
     now = clock.now()
     job.status, job.attempts, job.run_at = "ready", 0, now
     instance.incident_count = max(instance.incident_count - 1, 0)
-    _append_passive(instance, "incident_retried", {"previous_error": job.last_error}, job, actor, now)
+    _append_passive(instance, "incident_retried", {"previous_error": job.last_error}, **_job_source(job), actor=actor, now=now)
     _finish(instance, commit)
     return job
 
@@ -265,9 +250,14 @@ def skip_incident(job: Job, result: object, *, actor: str, commit: bool = True) 
     instance = _incident_instance(job)
     now = clock.now()
     instance.incident_count = max(instance.incident_count - 1, 0)
-    _append_passive(instance, "incident_skipped", {"previous_error": job.last_error, "result": result}, job, actor, now)
+    payload = {"previous_error": job.last_error, "result": result}
+    _append_passive(instance, "incident_skipped", payload, **_job_source(job), actor=actor, now=now)
     job.status = "ready"  # complete_service_task marks it done
     return complete_service_task(job, result, actor=actor, commit=commit)
+
+
+def _job_source(job: Job) -> dict:
+    return {"bpmn_id": job.bpmn_id, "task_id": job.task_id}
 
 
 def _incident_instance(job: Job) -> Instance:
@@ -376,7 +366,12 @@ def _touched_workflows() -> dict:
     return db.session.info.setdefault("touched_workflows", {})
 
 
-def _append_passive(instance: Instance, type: str, payload: dict, job: Job, actor: str, now: datetime) -> None:
+def _append_passive(
+    instance: Instance, type: str, payload: dict, *, bpmn_id: str, task_id: str, actor: str, now: datetime | None = None
+) -> None:
+    """An event that records something about the case without giving the workflow input
+    (a claim, a failed attempt, an incident action): the state hash stays the same."""
+    now = now or clock.now()
     history.append(
         instance,
         at=clock.to_iso(now),
@@ -384,8 +379,8 @@ def _append_passive(instance: Instance, type: str, payload: dict, job: Job, acto
         type=type,
         payload=payload,
         state_hash=state_hash(instance.snapshot),
-        bpmn_id=job.bpmn_id,
-        task_id=job.task_id,
+        bpmn_id=bpmn_id,
+        task_id=task_id,
     )
     instance.updated_at = now
 
