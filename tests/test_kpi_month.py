@@ -234,3 +234,109 @@ def test_monthly_report_data(ctx):
     assert data["faults"] == [{"fault_category": "body", "orders": 8}]
     reasons = {e["reason"]: e["count"] for e in data["escalations"]}
     assert reasons["reply_24h"] == 1 and reasons["customer_disagrees"] == 1 and reasons["bench_deadline"] == 1
+
+
+# ---------------------------------------------------------------- the dashboard's pages
+
+
+def _web(world, username: str, locale: str = "zh_CN"):
+    from tests.test_ui_support import WebClient
+    from webapp.ui.i18n import compile_catalogs
+
+    compile_catalogs()
+    client = WebClient(world.app, username)
+    assert client.login(username).status_code == 302
+    client.get(f"/lang/{locale}")
+    return client
+
+
+def _pages(world) -> list[str]:
+    from webapp.models import Definition
+
+    with world.app.app_context():
+        definition_id = db_scalar(Definition)
+    march = "from=2026-03-01&to=2026-03-31"
+    return [
+        f"/dashboard/?{march}", f"/dashboard/?{march}&team=机修一组&grain=week", "/dashboard/?from=2026-02-31",
+        f"/dashboard/figures/reply_24h_rate?{march}&outcome=missed", f"/dashboard/figures/complaint_rate?{march}",
+        f"/dashboard/figures/on_time_service_rate?{march}&team=机修二组", f"/dashboard/processes?{march}",
+        f"/dashboard/processes/{definition_id}?{march}", "/dashboard/report?month=2026-03", "/dashboard/report?month=13",
+    ]
+
+
+def db_scalar(model):
+    from webapp.extensions import db
+
+    return db.session.scalar(db.select(model.id).where(model.key == "complaint_handling"))
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_every_dashboard_page_renders_in_both_languages(world, locale):
+    from tests.test_ui_i18n import untranslated
+
+    client = _web(world, "manager", locale)
+    problems = {}
+    for url in _pages(world):
+        response = client.get(url)
+        assert response.status_code in (200, 400), (url, response.status_code)
+        html = response.get_data(as_text=True)
+        if found := untranslated(html, locale):
+            problems[url] = found
+    assert problems == {}
+
+
+def test_dashboard_shows_the_figures_and_links_to_the_cases_behind_them(world):
+    client = _web(world, "gm")
+    html = client.get("/dashboard/?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert 'id="kpi-reply_24h_rate"' in html and "85.7 %" in html and "7 件中 6 件达成" in html
+    assert "/dashboard/figures/reply_24h_rate?from=2026-03-01&amp;to=2026-03-31&amp;outcome=missed" in html
+    assert "vendor/chartjs/chart.umd.min.js" in html and 'data-chart="' in html
+    page = client.get("/dashboard/figures/reply_24h_rate?from=2026-03-01&to=2026-03-31&outcome=missed").get_data(as_text=True)
+    assert f'href="/cases/{world.ids["C3"]}"' in page and world.numbers["C3"] in page and world.numbers["C1"] not in page
+    bad = client.get("/dashboard/?from=2026-02-31&to=2026-03-31")
+    assert bad.status_code == 400 and "不是有效日期" in bad.get_data(as_text=True)
+
+
+def test_who_may_see_the_dashboard(world):
+    from tests.test_ui_support import WebClient
+
+    for username in ("manager", "gm", "auditor", "admin"):
+        assert _web(world, username).get("/dashboard/").status_code == 200, username
+        assert "管理看板" in _web(world, username).get("/").get_data(as_text=True)
+    agent = _web(world, "agent")
+    assert agent.get("/dashboard/").status_code == 403 and agent.client.get("/dashboard/report.pdf").status_code == 403
+    assert "管理看板" not in agent.get("/").get_data(as_text=True)
+    assert WebClient(world.app).get("/dashboard/").status_code == 302  # to the sign-in page
+
+
+def test_heat_map_json(world):
+    client = _web(world, "manager")
+    from webapp.models import Definition
+
+    with world.app.app_context():
+        definition_id = db_scalar(Definition)
+    body = client.get(f"/dashboard/processes/{definition_id}/heatmap.json?from=2026-03-01&to=2026-03-31").get_json()
+    assert "<bpmn:definitions" in body["xml"]
+    assert body["elements"]["verify_complaint"] == {"active": 1, "incidents": 0, "completed": 7}
+
+
+def test_monthly_report_page_pdf_and_excel(world):
+    import io
+
+    from openpyxl import load_workbook
+
+    client = _web(world, "gm")
+    html = client.get("/dashboard/report?month=2026-03").get_data(as_text=True)
+    assert "月度服务报告 2026-03" in html and "呈总经理" in html and 'data-code="on_time_service_rate"' in html
+    pdf = client.client.get("/dashboard/report.pdf?month=2026-03")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert b"STSong-Light" in pdf.data
+    xlsx = client.client.get("/dashboard/report.xlsx?month=2026-03")
+    assert xlsx.status_code == 200
+    book = load_workbook(io.BytesIO(xlsx.data))
+    assert book.sheetnames[:2] == ["figures", "on_time_service_rate"]
+    figures = {row[1]: row for row in book["figures"].iter_rows(min_row=3, values_only=True)}
+    assert figures["reply_24h_rate"][3:5] == (6, 7)
+    reply_rows = list(book["reply_24h_rate"].iter_rows(min_row=3, values_only=True))
+    assert len(reply_rows) == 8  # the seven decided and C9 pending
+    assert {r[0]: r[6] for r in reply_rows}[world.numbers["C3"]] == "未达成"

@@ -53,6 +53,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.register_blueprint(ui_bp)
     app.register_blueprint(__import__("webapp.audit", fromlist=["blueprint"]).blueprint())  # auditors' pages (issue 7)
     app.register_blueprint(__import__("webapp.modeler", fromlist=["bp"]).bp)  # process owners' modeler (issue 6)
+    app.register_blueprint(__import__("webapp.dashboard", fromlist=["bp"]).bp)  # managers' dashboard (issue 8)
     register_cli(app)
     return app
 
