@@ -169,6 +169,20 @@ def test_auditor_steps_through_a_finished_complaint(live, sign_in, finished):
     assert "记录未被篡改" in auditor.locator("#verify-result h2").inner_text()
     _shot(auditor, "3-verified")
 
+    # the printable report, the deadline audit and the system log, for the record
+    auditor.goto(f"{live.url}/audit/cases/{instance_id}/report")
+    assert auditor.locator('tr[data-deadline="reply_24h"]').get_attribute("data-status") == "met"
+    _shot(auditor, "5-report")
+    auditor.emulate_media(media="print")
+    _shot(auditor, "5-report-print")
+    auditor.emulate_media(media="screen")
+    auditor.goto(f"{live.url}/audit/deadlines?from=2026-03-01&to=2026-03-31")
+    assert auditor.locator("tr[data-deadline]").count() >= 2
+    _shot(auditor, "6-deadlines")
+    auditor.goto(f"{live.url}/audit/system-log")
+    assert auditor.locator('tr[data-type="login"]').count() >= 1
+    _shot(auditor, "7-system-log")
+
 
 def test_auditor_opens_no_task_or_admin_page(live, sign_in, finished):
     instance_id = live.query(lambda: runtime.start_instance("complaint_handling", REGISTER, actor="agent").id)
