@@ -157,3 +157,22 @@ def test_registry_names_what_the_diagrams_have():
                 assert boundary.get("id") in named, (key, boundary.get("id"))
         if list(tree.iter(f"{BPMN}timerEventDefinition")):
             assert key in keys, key
+
+
+def test_every_deployed_procedure_has_its_deadlines(world):
+    """All of processes/ deployed: each procedure's deadlines are the registry's entries, no
+    boundary timer is left to its diagram name, and each entry's role is a known role."""
+    from webapp.accounts import ROLES
+    from webapp.engine import definitions as engine_definitions
+    from workers import registry
+
+    results = engine_definitions.deploy_directory(PROCESSES, actor="test", now=clock.now(), known_operators=registry.names())
+    db.session.commit()
+    roles = {code for code, _zh, _en in ROLES}
+    for definition, _created in results:
+        entries = deadlines.deadlines_for(definition.id)
+        assert [e for e in entries if e.from_diagram] == [], definition.key
+        assert {e.code for e in entries} == {e.code for e in deadlines.REGISTRY if e.process == definition.key}
+        meta = engine_definitions.info(definition.id).meta
+        for entry in entries:
+            assert deadlines._role(entry, meta) in roles, (definition.key, entry.code)
