@@ -33,7 +33,7 @@ from ..models import (
 )
 from ..models.types import UTCDateTime
 from .period import Bucket, Period, buckets
-from .sql import history_ts, within
+from .sql import analytic, history_ts, within
 
 MET, MISSED, PENDING, VOID = "met", "missed", "pending", "void"
 COMPLAINT, SERVICE = "complaint", "service"
@@ -229,31 +229,40 @@ def _on_time_service(ctx: Ctx) -> Select:
     in_period = [ro.received_at >= ctx.start, ro.received_at < ctx.end, ro.status != "declined"]
     if ctx.team:
         in_period.append(ro.team == ctx.team)
+    orders = (
+        select(ro.id, ro.number, ro.instance_id, ro.received_at, ro.team, ro.service_mode, ro.bench_due_at,
+               ro.bench_finished_at, ro.promised_finish_at, i.ended_at)
+        .outerjoin(i, i.id == ro.instance_id)
+        .where(*in_period)
+        .cte("orders")
+    )
+    o = orders.c
     # 完工通知: the first completion of the workshop's notify_customer task, from the history
     notified = (
-        select(history_ts(func.min(h.at)))
-        .where(h.instance_id == ro.instance_id, h.type == "task_completed", h.bpmn_id == "notify_customer")
-        .scalar_subquery()
+        select(h.instance_id, func.min(h.at).label("at"))
+        .where(h.bpmn_id == "notify_customer", h.type == "task_completed",
+               h.instance_id.in_(select(o.instance_id).where(o.service_mode == "workshop")))
+        .group_by(h.instance_id)
+        .subquery("notified")
     )
     answer = (
-        select(ro.id.label("order_id"), fsr.response_due_at.label("due"), fsr.responded_at.label("done"))
-        .join(fsr, fsr.order_id == ro.id)
-        .where(*in_period, fsr.response_rule.in_(ANSWER_RULES))
+        select(o.id.label("order_id"), fsr.response_due_at.label("due"), fsr.responded_at.label("done"))
+        .join(fsr, fsr.order_id == o.id)
+        .where(fsr.response_rule.in_(ANSWER_RULES))
     )
-    arrival = (
-        select(ro.id, fsr.onsite_due_at, fsr.arrived_at)
-        .outerjoin(fsr, fsr.order_id == ro.id)
-        .where(*in_period, ro.service_mode == "field")
+    arrival = select(o.id, fsr.onsite_due_at, fsr.arrived_at).outerjoin(fsr, fsr.order_id == o.id).where(
+        o.service_mode == "field")
+    bench = select(o.id, o.bench_due_at, o.bench_finished_at).where(o.service_mode == "bench")
+    workshop = (
+        select(o.id, o.promised_finish_at, history_ts(notified.c.at))
+        .outerjoin(notified, notified.c.instance_id == o.instance_id)
+        .where(o.service_mode == "workshop")
     )
-    bench = select(ro.id, ro.bench_due_at, ro.bench_finished_at).where(*in_period, ro.service_mode == "bench")
-    workshop = select(ro.id, ro.promised_finish_at, notified).where(*in_period, ro.service_mode == "workshop")
     cm = union_all(answer, arrival, bench, workshop).subquery("commitments")
-    state = _deadline_outcome(cm.c.due, cm.c.done, i.ended_at, ctx.now)
     per = (
-        select(cm.c.order_id, cm.c.due, cm.c.done, state.label("state"))
-        .select_from(cm)
-        .join(ro, ro.id == cm.c.order_id)
-        .outerjoin(i, i.id == ro.instance_id)
+        select(cm.c.order_id, cm.c.due, cm.c.done,
+               _deadline_outcome(cm.c.due, cm.c.done, o.ended_at, ctx.now).label("state"))
+        .join(orders, o.id == cm.c.order_id)
         .subquery("commitment_states")
     )
 
@@ -268,18 +277,18 @@ def _on_time_service(ctx: Ctx) -> Select:
     )
     return (
         select(
-            ro.number.label("case_no"),
-            ro.instance_id.label("instance_id"),
+            o.number.label("case_no"),
+            o.instance_id.label("instance_id"),
             literal("repair_dispatch").label("process_key"),
-            ro.received_at.label("cohort_at"),
-            _team(ro.team).label("team"),
+            o.received_at.label("cohort_at"),
+            _team(o.team).label("team"),
             outcome.label("outcome"),
             func.min(per.c.due).label("due_at"),
             func.max(per.c.done).label("done_at"),
         )
         .select_from(per)
-        .join(ro, ro.id == per.c.order_id)
-        .group_by(ro.id, ro.number, ro.instance_id, ro.received_at, ro.team)
+        .join(orders, o.id == per.c.order_id)
+        .group_by(o.id, o.number, o.instance_id, o.received_at, o.team)
     )
 
 
@@ -399,6 +408,7 @@ def compute(code: str, period: Period, *, team: str | None = None, now: datetime
         return _result(figure, None, None, None, applies=False)
     ctx = Ctx(period.start, period.end, now or clock.now(), team or None)
     units = figure.build(ctx).subquery("units")
+    analytic(db.session)
     numerator, denominator, pending = db.session.execute(select(*_counts(units, figure))).one()
     return _result(figure, int(numerator), int(denominator), int(pending), applies=True)
 
@@ -422,6 +432,7 @@ def trend(code: str, period: Period, *, grain: str = "month", count: int = 12, t
         tagged = select(which.label("bucket"), units.c.outcome).subquery("tagged")
         numerator, denominator, pending = _counts(tagged, figure)
         query = select(tagged.c.bucket, numerator, denominator, pending).group_by(tagged.c.bucket)
+        analytic(db.session)
         rows = {int(b): (int(n), int(d), int(p)) for b, n, d, p in db.session.execute(query)}
     out = []
     for n, span in enumerate(spans):
@@ -441,6 +452,7 @@ def cases(code: str, period: Period, *, team: str | None = None, outcome: str | 
     ctx = Ctx(period.start, period.end, now or clock.now(), team or None)
     units = figure.build(ctx).subquery("units")
     where = [units.c.outcome == outcome] if outcome else [units.c.outcome != VOID]
+    analytic(db.session)
     total = db.session.scalar(select(func.count()).select_from(units).where(*where))
     escalated = exists().where(Escalation.case_number == units.c.case_no)
     reopened = exists().where(Escalation.case_number == units.c.case_no, Escalation.reason == "customer_disagrees")

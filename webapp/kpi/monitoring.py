@@ -18,13 +18,14 @@ from sqlalchemy.orm import aliased
 from ..engine import clock
 from ..extensions import db
 from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
-from .sql import epoch_seconds
+from .sql import analytic, epoch_seconds
 
 COMPLETION_EVENTS = ("task_completed", "service_completed")
 
 
 def overview() -> list[dict]:
     """Per process and version: running, completed, cancelled, with incidents."""
+    analytic(db.session)
     d, i = Definition, Instance
     counts = (
         select(
@@ -66,6 +67,7 @@ def heatmap(definition_id: int, start: datetime | None = None, end: datetime | N
     in [start, end) when given (the history's `at`), else all of them."""
     i = aliased(Instance)
     out: dict[str, dict] = {}
+    analytic(db.session)
 
     def put(bpmn_id: str, key: str, n: int) -> None:
         out.setdefault(bpmn_id, {"active": 0, "incidents": 0, "completed": 0})[key] += int(n)
@@ -106,6 +108,7 @@ def heatmap(definition_id: int, start: datetime | None = None, end: datetime | N
 
 def oldest_waiting(per_role: int = 5) -> list[dict]:
     """The oldest open user tasks of each role (the role's queue), oldest first."""
+    analytic(db.session)
     t, i = InboxTask, aliased(Instance)
     ranked = (
         select(
@@ -124,6 +127,7 @@ def oldest_waiting(per_role: int = 5) -> list[dict]:
 
 def _stats(durations, keys: list) -> list[dict]:
     """count, average and p90 (nearest rank: the ceil(0.9 n)-th smallest) of `seconds` per key."""
+    analytic(db.session)
     cols = [durations.c[k] for k in keys]
     ranked = select(
         *cols, durations.c.seconds,

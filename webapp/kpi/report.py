@@ -13,12 +13,14 @@ from ..extensions import db
 from ..models import CorrectiveAction, Definition, Escalation, Instance, RepairOrder
 from .figures import compute_all
 from .period import Period
+from .sql import analytic
 
 TOP_FAULTS = 5
 
 
 def volumes(period: Period) -> list[dict]:
     """Per procedure: started, completed and cancelled in the period; open at its end."""
+    analytic(db.session)
     i = Instance
     start, end = period.start, period.end
     in_period = and_(i.started_at >= start, i.started_at < end)
@@ -49,6 +51,7 @@ def _process_names() -> dict[str, str]:
 
 def fault_categories(period: Period, limit: int = TOP_FAULTS) -> list[dict]:
     """Repair orders received in the period by fault category, most frequent first."""
+    analytic(db.session)
     r = RepairOrder
     query = (
         select(r.fault_category, func.count().label("orders"))
@@ -62,6 +65,7 @@ def fault_categories(period: Period, limit: int = TOP_FAULTS) -> list[dict]:
 
 def corrective_actions(period: Period) -> dict:
     """纠正和预防措施: opened and closed in the period, open at its end, overdue at its end."""
+    analytic(db.session)
     ca = CorrectiveAction
     start, end = period.start, period.end
     open_at_end = and_(ca.opened_at < end, or_(ca.closed_at.is_(None), ca.closed_at >= end))
@@ -84,6 +88,7 @@ def corrective_actions(period: Period) -> dict:
 
 def escalations(period: Period) -> list[dict]:
     """Missed deadlines and other escalations in the period, by reason."""
+    analytic(db.session)
     e = Escalation
     query = (
         select(e.reason, func.count().label("count"))

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, literal_column
+from sqlalchemy import Float, literal_column, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean
@@ -87,3 +87,11 @@ def _epoch_sqlite(element, compiler, **kw):
 def _epoch_default(element, compiler, **kw):
     (x,) = _args(element, compiler, **kw)
     return f"CAST(EXTRACT(EPOCH FROM {x}) AS DOUBLE PRECISION)"
+
+
+def analytic(session) -> None:
+    """Before the dashboard's queries on PostgreSQL: no JIT compilation for the rest of this
+    transaction. Their cost estimates pass jit_above_cost, and compiling takes ~100 ms, more
+    than the queries themselves (bench/kpi_queries.py)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
