@@ -69,7 +69,9 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
         create_user("bench", "bench", ["admin"])
         definitions.deploy(
             {DIAGRAM.name: DIAGRAM.read_bytes(), FORM.name: FORM.read_bytes()},
-            actor="bench", now=clock.now(), known_operators=registry.names(),
+            actor="bench",
+            now=clock.now(),
+            known_operators=registry.names(),
         )
         db.session.commit()
         roles = {"admin"}
@@ -79,7 +81,9 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
             instance_id = instance.id
             while True:
                 tasks = db.session.execute(
-                    db.select(InboxTask.id, InboxTask.bpmn_id).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
+                    db.select(InboxTask.id, InboxTask.bpmn_id).where(
+                        InboxTask.instance_id == instance_id, InboxTask.state == "open"
+                    )
                 ).all()
                 if not tasks:
                     break

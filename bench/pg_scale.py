@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -90,7 +90,9 @@ def _child(mode: str, url: str, worker_id: str, count: int) -> None:
                 select(InboxTask.id, InboxTask.bpmn_id).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
             ).all():
                 for task_id, bpmn_id in tasks:
-                    runtime.complete_user_task(task_id, {"amount": 500} if bpmn_id == "intake" else {}, actor=worker_id, roles={"admin"})
+                    runtime.complete_user_task(
+                        task_id, {"amount": 500} if bpmn_id == "intake" else {}, actor=worker_id, roles={"admin"}
+                    )
             job = fetch_job(worker_id, settings)
             run_job(job.id, worker_id, settings)
 
@@ -99,7 +101,9 @@ def _run_processes(mode: str, url: str, processes: int, per_process: int) -> flo
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
     children = [
-        subprocess.Popen([sys.executable, "-m", "bench.pg_scale", "--child", mode, url, f"p{i}", str(per_process)], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.pg_scale", "--child", mode, url, f"p{i}", str(per_process)], cwd=ROOT, env=env
+        )
         for i in range(processes)
     ]
     for child in children:
@@ -138,7 +142,8 @@ def main() -> None:
     print(f"PostgreSQL, {jobs} jobs and {instances} instances of the 8-step process per row; ratios vs 1 process")
     print(f"{'processes':>10}{'jobs/s':>12}{'ratio':>8}{'instances/s':>14}{'ratio':>8}")
     for processes, job_rate, instance_rate in rows:
-        print(f"{processes:>10}{job_rate:>12.1f}{job_rate / base_jobs:>8.2f}{instance_rate:>14.1f}{instance_rate / base_instances:>8.2f}")
+        job_ratio, instance_ratio = job_rate / base_jobs, instance_rate / base_instances
+        print(f"{processes:>10}{job_rate:>12.1f}{job_ratio:>8.2f}{instance_rate:>14.1f}{instance_ratio:>8.2f}")
     print(f"(machine: {os.cpu_count()} cores; more processes than cores cannot scale further)")
 
 

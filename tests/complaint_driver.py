@@ -74,7 +74,9 @@ class ComplaintDriver:
         self.complete("propose_solution", {"solution": "免费上门更换电容并延长保修三个月。"}, "handler")
 
     def confirm(self, agrees: bool) -> None:
-        self.complete("confirm_with_customer", {"customer_agrees": agrees, "customer_comment": "好的" if agrees else "不接受"}, "handler")
+        self.complete(
+            "confirm_with_customer", {"customer_agrees": agrees, "customer_comment": "好的" if agrees else "不接受"}, "handler"
+        )
 
     def carry_out_and_close(self, satisfied: bool = True, score: int = 5) -> None:
         self.complete("carry_out_solution", {"action_taken": "已上门更换电容，试机正常。"}, "handler")

@@ -20,7 +20,10 @@ def _case(number: str) -> ComplaintCase:
 
 
 def _escalations(number: str) -> list[str]:
-    return [e.reason for e in db.session.scalars(db.select(Escalation).where(Escalation.case_number == number).order_by(Escalation.id))]
+    return [
+        e.reason
+        for e in db.session.scalars(db.select(Escalation).where(Escalation.case_number == number).order_by(Escalation.id))
+    ]
 
 
 def test_registering_creates_customer_case_and_first_contact(complaint, manual_clock):

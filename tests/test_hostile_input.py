@@ -30,10 +30,10 @@ def _deploy_text(client, xml: str, name: str = "eight_steps.bpmn"):
 @pytest.mark.parametrize(
     ("where", "replacement", "element", "says"),
     [
-        ("script", "total = __import__('os').system('id')", "compute", "starts with \"_\""),
+        ("script", "total = __import__('os').system('id')", "compute", 'starts with "_"'),
         ("script", "total = open('/etc/passwd').read()", "compute", "open"),
         ("script", "total = ().__class__.__bases__[0].__subclasses__()", "compute", "__class__"),
-        ("condition", "__import__('os').popen('id').read() == ''", "f_quick", "starts with \"_\""),
+        ("condition", "__import__('os').popen('id').read() == ''", "f_quick", 'starts with "_"'),
         ("condition", "open('/etc/passwd') is None", "f_quick", "open"),
         ("condition", "len(().__class__.__bases__[0].__subclasses__()) > 0", "f_quick", "__subclasses__"),
     ],
@@ -54,7 +54,9 @@ def test_hostile_code_is_refused_at_deploy(users, where, replacement, element, s
 
 
 def test_format_string_escape_fails_at_run_time_and_changes_nothing(users, run_worker):
-    xml = EIGHT.replace("<bpmn:script>total = amount * 2</bpmn:script>", "<bpmn:script>total = '{0.__class__}'.format(amount)</bpmn:script>")
+    xml = EIGHT.replace(
+        "<bpmn:script>total = amount * 2</bpmn:script>", "<bpmn:script>total = '{0.__class__}'.format(amount)</bpmn:script>"
+    )
     assert _deploy_text(users["owner"], xml).status_code == 201
     agent, tech = users["agent"], users["tech"]
     iid = agent.post("/api/process-instances", {"process_key": "eight_steps", "data": {}}).get_json()["id"]
@@ -92,7 +94,13 @@ BOMB = """<?xml version="1.0"?>
         (BOMB, "DOCTYPE"),
         ("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><bpmn:process", "malformed XML"),
         ("not xml at all", "malformed XML"),
-        (EIGHT.replace('<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="intake"/>', '<bpmn:sequenceFlow id="f1" sourceRef="start"/>'), "targetRef"),
+        (
+            EIGHT.replace(
+                '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="intake"/>',
+                '<bpmn:sequenceFlow id="f1" sourceRef="start"/>',
+            ),
+            "targetRef",
+        ),
     ],
 )
 def test_hostile_or_broken_xml_is_refused(users, xml, says):
@@ -122,7 +130,10 @@ def test_wrong_types_in_form_data_are_refused_per_field(users, deployed_complain
     before = _counts()
     r = users["agent"].post(
         "/api/process-instances",
-        {"process_key": "complaint_handling", "data": {**REGISTER, "customer_phone": 12345, "channel": "pigeon", "description": ""}},
+        {
+            "process_key": "complaint_handling",
+            "data": {**REGISTER, "customer_phone": 12345, "channel": "pigeon", "description": ""},
+        },
     )
     assert r.status_code == 422
     errors = r.get_json()["errors"]
@@ -140,7 +151,9 @@ def test_wrong_types_in_form_data_are_refused_per_field(users, deployed_complain
     assert set(r.get_json()["errors"]) == {"category", "verified", "reply_to_customer"}
     assert _counts() == before
     assert users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": "nope"}).status_code == 400
-    assert users["handler"].post(f"/api/tasks/{task['id']}/complete", data="{", content_type="application/json").status_code == 400
+    assert (
+        users["handler"].post(f"/api/tasks/{task['id']}/complete", data="{", content_type="application/json").status_code == 400
+    )
     assert _counts() == before
 
 

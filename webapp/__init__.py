@@ -42,10 +42,9 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     from .api import bp as api_bp
     from .cli import register_cli
+    from .health import bp as health_bp
     from .ui import bp as ui_bp
     from .ui import init_ui
-
-    from .health import bp as health_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)

@@ -12,6 +12,21 @@ from .engine import (  # noqa: F401
     PendingMessage,
 )
 from .records import ComplaintCase, ContactLog, Customer, Escalation  # noqa: F401
+
 from .quality import CorrectiveAction, CustomerFile, FollowUp, FollowUpCall, FollowUpRequest, ReturnRequest, SafetyFinding, SafetyInspection, SafetyRectification, SatisfactionSurvey  # noqa: F401,E402,E501  # isort: skip
-from .service import ClaimPart, FieldServiceReport, Inspection, Part, PartsReturn, QualityFeedback, RepairOrder, ReturnedPart, ServiceApproval, StockMove, Vehicle, WarrantyClaim  # noqa: F401,E402,E501
+from .service import (  # noqa: F401,E402,E501
+    ClaimPart,
+    FieldServiceReport,
+    Inspection,
+    Part,
+    PartsReturn,
+    QualityFeedback,
+    RepairOrder,
+    ReturnedPart,
+    ServiceApproval,
+    StockMove,
+    Vehicle,
+    WarrantyClaim,
+)
+
 from .audit import SystemLogEvent, SystemLogHead  # noqa: F401,E402  # isort: skip
