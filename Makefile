@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: run test install assets browser-deps pg-deps lint bench bench-pg serve worker clean
+.PHONY: run test install assets browser-deps pg-deps lint bench bench-audit bench-pg serve worker clean
 
 # ---------------------------------------------------------------- installation
 $(BIN)/activate:
@@ -69,7 +69,8 @@ run: install
 # The whole suite on SQLite, then the engine, worker and concurrency tests again on a
 # real PostgreSQL server (plus the PostgreSQL-only scale-out tests).
 PG_TESTS := tests/test_engine_smoke.py tests/test_complaint_paths.py tests/test_history_integrity.py \
-	tests/test_hostile_input.py tests/test_concurrency.py tests/test_incidents.py tests/postgres
+	tests/test_hostile_input.py tests/test_concurrency.py tests/test_incidents.py tests/test_decisions.py \
+	tests/test_messages_and_versions.py tests/test_audit_concurrency.py tests/test_audit_backend.py tests/postgres
 
 test: install browser-deps pg-deps
 	$(BIN)/ruff check .
@@ -86,6 +87,9 @@ worker: install
 
 bench: install
 	$(BIN)/python -m bench.engine_throughput
+
+bench-audit: install
+	$(BIN)/python -m bench.replay_verify
 
 bench-pg: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \

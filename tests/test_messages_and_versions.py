@@ -62,6 +62,14 @@ def test_early_message_is_kept_until_the_instance_waits(payments):
     assert types == ["instance_started", "task_completed", "message_received"]
 
 
+def test_auditors_cannot_send_messages(payments):
+    iid = _start(payments, "SP-AUDIT")
+    _submit(payments, iid)
+    r = payments["auditor"].post("/api/messages", {"name": "payment_received", "correlation": {"business_key": "SP-AUDIT"}})
+    assert r.status_code == 403
+    assert _instance(payments, iid)["status"] == "running"
+
+
 def test_message_for_nobody_is_refused_clearly_when_malformed(payments):
     r = payments["admin"].post("/api/messages", {"correlation": {}})
     assert r.status_code == 400 and "name" in r.get_json()["errors"]

@@ -235,6 +235,8 @@ def assign_task(task_id: str):
 @bp.post("/messages")
 @token_required
 def send_message():
+    if g.api_user.role_codes <= {"auditor"}:
+        raise Forbidden("auditors read; they do not send messages to cases", {"role": "auditor"})
     body = MessageIn().load(_json_body())
     delivered = runtime.deliver_message(body["name"], body["correlation"], body["payload"], actor=_actor())
     return jsonify({"delivered_to": delivered, "buffered": not delivered}), 202
