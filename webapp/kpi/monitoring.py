@@ -125,12 +125,13 @@ def oldest_waiting(per_role: int = 5) -> list[dict]:
     return [dict(row) for row in db.session.execute(query).mappings()]
 
 
-def _stats(durations, keys: list) -> list[dict]:
-    """count, average and p90 (nearest rank: the ceil(0.9 n)-th smallest) of `seconds` per key."""
+def _stats(durations, keys: list, carry: tuple[str, ...] = ()) -> list[dict]:
+    """count, average and p90 (nearest rank: the ceil(0.9 n)-th smallest) of `seconds` per key;
+    `carry` columns come along (their largest value per key)."""
     analytic(db.session)
     cols = [durations.c[k] for k in keys]
     ranked = select(
-        *cols, durations.c.seconds,
+        *cols, *[durations.c[c] for c in carry], durations.c.seconds,
         func.row_number().over(partition_by=cols, order_by=durations.c.seconds).label("rn"),
         func.count().over(partition_by=cols).label("n"),
     ).subquery("ranked")
@@ -138,6 +139,7 @@ def _stats(durations, keys: list) -> list[dict]:
     query = (
         select(
             *rcols,
+            *[func.max(ranked.c[c]).label(c) for c in carry],
             func.count().label("count"),
             func.avg(ranked.c.seconds).label("avg_seconds"),
             func.min(case((ranked.c.rn * 10 >= ranked.c.n * 9, ranked.c.seconds))).label("p90_seconds"),
@@ -168,7 +170,7 @@ def task_times(start: datetime, end: datetime, definition_id: int | None = None)
     )
     if definition_id is not None:
         query = query.where(i.definition_id == definition_id)
-    return _stats(query.subquery("durations"), ["process_key", "bpmn_id", "name"])
+    return _stats(query.subquery("durations"), ["process_key", "bpmn_id"], carry=("name",))
 
 
 def case_times(start: datetime, end: datetime) -> list[dict]:
