@@ -13,6 +13,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS
 from webapp.extensions import db
@@ -61,10 +62,11 @@ def test_complaint_from_registration_to_the_managers_escalation(live, sign_in):
     assert row.count() == 1 and "张伟" in row.inner_text() and "分类核实并答复客户" in row.inner_text()
     handler.fill("#q", number)
     handler.get_by_role("button", name="搜索").click()
-    assert handler.locator("tr.task-row").count() == 1
+    handler.wait_for_url(re.compile(r"\?q=TS-"))
+    expect(handler.locator("tr.task-row")).to_have_count(1)
     row.get_by_role("button", name=re.compile("^认领")).click()
-    assert "已认领任务。" in handler.locator(".flashes").inner_text()
-    assert "handler" in handler.locator(f'tr[data-case="{number}"]').inner_text()
+    expect(handler.locator(".flashes")).to_contain_text("已认领任务。")
+    expect(handler.locator(f'tr[data-case="{number}"]')).to_contain_text("handler")
     _shot(handler, "2-inbox")
     handler.locator(f'tr[data-case="{number}"] a.task-link').click()
     handler.wait_for_url(re.compile(r"/tasks/"))
@@ -102,6 +104,7 @@ def test_complaint_from_registration_to_the_managers_escalation(live, sign_in):
 
     live.drain()  # 记录答复 runs; the process moves on to 分析原因确定责任
     handler.reload()
+    expect(handler.locator(".case-tasks")).to_contain_text("分析原因确定责任")
     tasks = handler.locator(".case-tasks").inner_text()
     assert "分析原因确定责任" in tasks and "分类核实并答复客户" not in tasks
     timeline = handler.locator(".timeline").inner_text()
@@ -140,7 +143,7 @@ def test_complaint_from_registration_to_the_managers_escalation(live, sign_in):
 
 def test_phone_layout_and_english_one_click_away(live, sign_in):
     phone = sign_in("handler", viewport={"width": 390, "height": 844})
-    assert phone.locator("h1").inner_text() == "待办"
+    expect(phone.locator("h1")).to_have_text("待办")
     assert not phone.locator(".mainnav").is_visible()  # folded behind 菜单
     phone.get_by_text("菜单").click()
     assert phone.locator(".mainnav").is_visible()
@@ -148,13 +151,13 @@ def test_phone_layout_and_english_one_click_away(live, sign_in):
     assert phone.evaluate(no_sideways_scroll)
     _shot(phone, "7-phone-inbox")
     phone.get_by_role("link", name="English").click()
-    assert phone.locator("h1").inner_text() == "Inbox"
+    expect(phone.locator("h1")).to_have_text("Inbox")
     phone.get_by_text("Menu").click()
     phone.get_by_role("link", name="My cases").click()
-    assert phone.locator("h1").inner_text() == "My cases"
+    expect(phone.locator("h1")).to_have_text("My cases")
     assert phone.evaluate(no_sideways_scroll)
     phone.get_by_role("link", name="中文").click()
-    assert phone.locator("h1").inner_text() == "我的工单"
+    expect(phone.locator("h1")).to_have_text("我的工单")
 
 
 def test_start_form_errors_take_the_focus(live, sign_in):
@@ -201,7 +204,7 @@ def test_lines_are_added_and_removed_in_the_page(live, sign_in):
     add = tech.get_by_role("button", name="添加一行")
     add.click()
     add.click()
-    assert tech.locator("fieldset[data-rows] tbody tr.row-line").count() == 3
+    expect(tech.locator("fieldset[data-rows] tbody tr.row-line")).to_have_count(3)
     tech.fill("#f-parts-1-part_no", "XX-999")
     tech.fill("#f-parts-2-part_no", "CD-200")
     tech.fill("#f-parts-2-qty", "1")
