@@ -16,9 +16,8 @@ from lxml import etree
 
 from tests.complaint_driver import VERIFY, ComplaintDriver
 from tests.conftest import complaint_files, deploy_files
-from webapp.engine import history
+from webapp.engine import history, migration
 from webapp.extensions import db
-from webapp.modeler import migration
 from webapp.models import Definition, InboxTask, Instance
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -15,17 +15,20 @@ A migration is a command like any other (one transaction, one history event
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
-from ..audit import system_log
-from ..engine import clock, definitions, runtime, serialization
-from ..engine.determinism import engine_moment
-from ..engine.errors import Conflict, EngineError, NotFound
 from ..extensions import db
 from ..models import InboxTask, Instance
+from . import clock, definitions, runtime, serialization
+from .determinism import engine_moment
+from .errors import Conflict, EngineError, NotFound
+
+# Called in the migration's transaction (the caller's audit log, for one).
+OnMigrated = Callable[[Instance, dict], None]
 
 EVENT_TYPE = "instance_migrated"
 _RAN = TaskState.COMPLETED | TaskState.STARTED | TaskState.ERROR
@@ -174,7 +177,9 @@ def plan(instance: Instance, target_id: int) -> Plan:
     return result
 
 
-def migrate_instance(instance_id: int, target_id: int, *, actor: str, commit: bool = True) -> Instance:
+def migrate_instance(
+    instance_id: int, target_id: int, *, actor: str, commit: bool = True, on_migrated: OnMigrated | None = None
+) -> Instance:
     """One command: the instance moves to the target version, recorded as an event."""
     instance = db.session.get(Instance, instance_id)
     if instance is None:
@@ -189,7 +194,8 @@ def migrate_instance(instance_id: int, target_id: int, *, actor: str, commit: bo
     instance.definition_id = target.id  # the projection reads lanes and forms of the new version
     runtime._execute(instance, workflow, [runtime.Input(EVENT_TYPE, payload)], actor=actor, now=clock.now())
     _refresh_open_tasks(instance, target)
-    system_log.instance_migrated(instance, payload, actor=actor)
+    if on_migrated is not None:
+        on_migrated(instance, payload)
     return runtime._finish(instance, commit)
 
 
@@ -209,12 +215,14 @@ def _refresh_open_tasks(instance: Instance, target: definitions.DefinitionInfo) 
         row.form_ui_schema = form.get("ui_schema")
 
 
-def migrate_many(instance_ids: list[int], target_id: int, *, actor: str) -> dict[int, dict]:
+def migrate_many(
+    instance_ids: list[int], target_id: int, *, actor: str, on_migrated: OnMigrated | None = None
+) -> dict[int, dict]:
     """Each instance in its own transaction; returns {id: {"migrated": bool, "reasons": {...}}}."""
     results: dict[int, dict] = {}
     for instance_id in instance_ids:
         try:
-            migrate_instance(instance_id, target_id, actor=actor)
+            migrate_instance(instance_id, target_id, actor=actor, on_migrated=on_migrated)
             results[instance_id] = {"migrated": True, "reasons": {}}
         except EngineError as err:
             db.session.rollback()

@@ -103,10 +103,10 @@ def _cancelled(workflow, task_id, payload):
 
 
 def _migrated(workflow, task_id, payload):
-    """The instance moved to another version of its process (webapp/modeler/migration.py):
-    from here on the workflow runs on that version's spec, in replay as it did live."""
-    from ..modeler.migration import migrate_in_place
+    """The instance moved to another version of its process (engine/migration.py): from
+    here on the workflow runs on that version's spec, in replay as it did live."""
     from .definitions import info, spec_for
+    from .migration import migrate_in_place
 
     spec, subprocess_specs = spec_for(info(int(payload["to"]["id"])))
     migrate_in_place(workflow, spec, subprocess_specs)

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from ..accounts import user_for_token
 from ..audit import system_log
-from ..engine import clock, definitions
+from ..engine import clock, definitions, migration
 from ..engine.errors import DefinitionInvalid, EngineError
 from ..engine.forms import schema_problem
 from ..extensions import db
@@ -26,9 +26,14 @@ from ..models import Definition, Instance
 from ..ui import csrf
 from ..ui.common import all_roles, display_names, role_name
 from ..ui.i18n import user_zone
-from . import bp, checks, migration
+from . import bp, checks
 
 OWNER_ROLES = ("process_owner", "admin")
+
+
+def _logged(actor: str):
+    """Each migration goes to the system log in its own transaction."""
+    return lambda instance, versions: system_log.instance_migrated(instance, versions, actor=actor)
 
 
 def may_change(user) -> bool:
@@ -361,7 +366,7 @@ def migrate_selected(key: str):
         abort(403)
     target = _version(key, request.form.get("to", type=int) or 0)
     ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
-    results = migration.migrate_many(ids, target.id, actor=current_user.username)
+    results = migration.migrate_many(ids, target.id, actor=current_user.username, on_migrated=_logged(current_user.username))
     moved = [i for i, r in results.items() if r["migrated"]]
     refused = [i for i, r in results.items() if not r["migrated"]]
     if moved:
@@ -377,7 +382,8 @@ def migrate_selected(key: str):
 @api(change=True)
 def api_migrate_instance(instance_id: int):
     target = int(_body().get("target") or 0)
-    instance = migration.migrate_instance(instance_id, target, actor=g.modeler_user.username)
+    actor = g.modeler_user.username
+    instance = migration.migrate_instance(instance_id, target, actor=actor, on_migrated=_logged(actor))
     return jsonify({"migrated": True, "id": instance.id, "definition_id": instance.definition_id})
 
 
@@ -392,5 +398,5 @@ def api_migrate_all(key: str):
     from_version = body.get("from_version")
     instances = _running_elsewhere(key, target)
     ids = [i.id for i in instances if from_version is None or i.definition.version == int(from_version)]
-    results = migration.migrate_many(ids, target.id, actor=g.modeler_user.username)
+    results = migration.migrate_many(ids, target.id, actor=g.modeler_user.username, on_migrated=_logged(g.modeler_user.username))
     return jsonify({"target": {"id": target.id, "version": target.version}, "results": {str(k): v for k, v in results.items()}})
