@@ -231,7 +231,7 @@ def _on_time_service(ctx: Ctx) -> Select:
         in_period.append(ro.team == ctx.team)
     orders = (
         select(ro.id, ro.number, ro.instance_id, ro.received_at, ro.team, ro.service_mode, ro.bench_due_at,
-               ro.bench_finished_at, ro.promised_finish_at, i.ended_at)
+               ro.bench_finished_at, ro.promised_finish_at, i.ended_at.label("ended_at"))
         .outerjoin(i, i.id == ro.instance_id)
         .where(*in_period)
         .cte("orders")
@@ -245,29 +245,25 @@ def _on_time_service(ctx: Ctx) -> Select:
         .group_by(h.instance_id)
         .subquery("notified")
     )
+    carried = (o.id.label("order_id"), o.number, o.instance_id, o.received_at, o.team, o.ended_at)
     answer = (
-        select(o.id.label("order_id"), fsr.response_due_at.label("due"), fsr.responded_at.label("done"))
+        select(*carried, fsr.response_due_at.label("due"), fsr.responded_at.label("done"))
         .join(fsr, fsr.order_id == o.id)
         .where(fsr.response_rule.in_(ANSWER_RULES))
     )
-    arrival = select(o.id, fsr.onsite_due_at, fsr.arrived_at).outerjoin(fsr, fsr.order_id == o.id).where(
+    arrival = select(*carried, fsr.onsite_due_at, fsr.arrived_at).outerjoin(fsr, fsr.order_id == o.id).where(
         o.service_mode == "field")
-    bench = select(o.id, o.bench_due_at, o.bench_finished_at).where(o.service_mode == "bench")
+    bench = select(*carried, o.bench_due_at, o.bench_finished_at).where(o.service_mode == "bench")
     workshop = (
-        select(o.id, o.promised_finish_at, history_ts(notified.c.at))
+        select(*carried, o.promised_finish_at, history_ts(notified.c.at))
         .outerjoin(notified, notified.c.instance_id == o.instance_id)
         .where(o.service_mode == "workshop")
     )
     cm = union_all(answer, arrival, bench, workshop).subquery("commitments")
-    per = (
-        select(cm.c.order_id, cm.c.due, cm.c.done,
-               _deadline_outcome(cm.c.due, cm.c.done, o.ended_at, ctx.now).label("state"))
-        .join(orders, o.id == cm.c.order_id)
-        .subquery("commitment_states")
-    )
+    state = _deadline_outcome(cm.c.due, cm.c.done, cm.c.ended_at, ctx.now)
 
     def count(outcome: str):
-        return func.sum(case((per.c.state == outcome, 1), else_=0))
+        return func.sum(case((state == outcome, 1), else_=0))
 
     outcome = case(
         (count(MISSED) > 0, MISSED),
@@ -275,21 +271,16 @@ def _on_time_service(ctx: Ctx) -> Select:
         (count(MET) > 0, MET),
         else_=VOID,
     )
-    return (
-        select(
-            o.number.label("case_no"),
-            o.instance_id.label("instance_id"),
-            literal("repair_dispatch").label("process_key"),
-            o.received_at.label("cohort_at"),
-            _team(o.team).label("team"),
-            outcome.label("outcome"),
-            func.min(per.c.due).label("due_at"),
-            func.max(per.c.done).label("done_at"),
-        )
-        .select_from(per)
-        .join(orders, o.id == per.c.order_id)
-        .group_by(o.id, o.number, o.instance_id, o.received_at, o.team)
-    )
+    return select(
+        cm.c.number.label("case_no"),
+        cm.c.instance_id.label("instance_id"),
+        literal("repair_dispatch").label("process_key"),
+        cm.c.received_at.label("cohort_at"),
+        _team(cm.c.team).label("team"),
+        outcome.label("outcome"),
+        func.min(cm.c.due).label("due_at"),
+        func.max(cm.c.done).label("done_at"),
+    ).group_by(cm.c.order_id, cm.c.number, cm.c.instance_id, cm.c.received_at, cm.c.team)
 
 
 # ---------------------------------------------------------------- surveys (满意度调查)

@@ -127,27 +127,43 @@ def oldest_waiting(per_role: int = 5) -> list[dict]:
 
 def _stats(durations, keys: list, carry: tuple[str, ...] = ()) -> list[dict]:
     """count, average and p90 (nearest rank: the ceil(0.9 n)-th smallest) of `seconds` per key;
-    `carry` columns come along (their largest value per key)."""
+    `carry` columns come along (their largest value per key). PostgreSQL has the ordered-set
+    aggregate percentile_disc (the same nearest rank); SQLite ranks with window functions."""
     analytic(db.session)
-    cols = [durations.c[k] for k in keys]
-    ranked = select(
-        *cols, *[durations.c[c] for c in carry], durations.c.seconds,
-        func.row_number().over(partition_by=cols, order_by=durations.c.seconds).label("rn"),
-        func.count().over(partition_by=cols).label("n"),
-    ).subquery("ranked")
-    rcols = [ranked.c[k] for k in keys]
-    query = (
-        select(
-            *rcols,
-            *[func.max(ranked.c[c]).label(c) for c in carry],
-            func.count().label("count"),
-            func.avg(ranked.c.seconds).label("avg_seconds"),
-            func.min(case((ranked.c.rn * 10 >= ranked.c.n * 9, ranked.c.seconds))).label("p90_seconds"),
-            func.max(ranked.c.seconds).label("max_seconds"),
+    if db.session.get_bind().dialect.name == "postgresql":
+        cols = [durations.c[k] for k in keys]
+        query = (
+            select(
+                *cols,
+                *[func.max(durations.c[c]).label(c) for c in carry],
+                func.count().label("count"),
+                func.avg(durations.c.seconds).label("avg_seconds"),
+                func.percentile_disc(0.9).within_group(durations.c.seconds).label("p90_seconds"),
+                func.max(durations.c.seconds).label("max_seconds"),
+            )
+            .group_by(*cols)
+            .order_by(*cols)
         )
-        .group_by(*rcols)
-        .order_by(*rcols)
-    )
+    else:
+        cols = [durations.c[k] for k in keys]
+        ranked = select(
+            *cols, *[durations.c[c] for c in carry], durations.c.seconds,
+            func.row_number().over(partition_by=cols, order_by=durations.c.seconds).label("rn"),
+            func.count().over(partition_by=cols).label("n"),
+        ).subquery("ranked")
+        rcols = [ranked.c[k] for k in keys]
+        query = (
+            select(
+                *rcols,
+                *[func.max(ranked.c[c]).label(c) for c in carry],
+                func.count().label("count"),
+                func.avg(ranked.c.seconds).label("avg_seconds"),
+                func.min(case((ranked.c.rn * 10 >= ranked.c.n * 9, ranked.c.seconds))).label("p90_seconds"),
+                func.max(ranked.c.seconds).label("max_seconds"),
+            )
+            .group_by(*rcols)
+            .order_by(*rcols)
+        )
     out = []
     for row in db.session.execute(query).mappings():
         item = dict(row)
