@@ -24,6 +24,7 @@ from .sandbox import RestrictedScriptEngine
 
 _script_engine = RestrictedScriptEngine()
 log = logging.getLogger("aftersales.engine")
+_CONFLICT = "the case was changed by someone else at the same moment; reload / 工单已被他人修改"
 
 
 def configure(*, script_time_limit: float | None = None, max_attempts: int | None = None) -> None:
@@ -334,16 +335,22 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
             instance.id_counter = moment.id_counter
             snapshot = serialization.dump(workflow)
             instance.snapshot = snapshot
-            event = history.append(
-                instance,
-                at=at,
-                actor=actor,
-                type=entry.type,
-                payload=entry.payload,
-                state_hash=state_hash(snapshot),
-                bpmn_id=entry.bpmn_id,
-                task_id=entry.task_id,
-            )
+            try:
+                event = history.append(
+                    instance,
+                    at=at,
+                    actor=actor,
+                    type=entry.type,
+                    payload=entry.payload,
+                    state_hash=state_hash(snapshot),
+                    bpmn_id=entry.bpmn_id,
+                    task_id=entry.task_id,
+                )
+            except IntegrityError:
+                # Another command took this sequence number first (PostgreSQL waits on the
+                # unique index until that one commits): the caller must reload.
+                db.session.rollback()
+                raise Conflict(_CONFLICT) from None
             log.info(entry.type, extra={"instance": instance.id, "seq": event.seq, "task": entry.task_id, "actor": actor})
             after = projection.scan(workflow)
             projection.project(
@@ -390,12 +397,9 @@ def _finish(instance: Instance, commit: bool) -> Instance:
         db.session.flush()
         for touched, workflow in db.session.info.pop("touched_workflows", {}).values():
             workflow_cache.stage(db.session, definitions.database_scope(), touched.id, touched.version, workflow)
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
         db.session.rollback()
-        raise Conflict("the case was changed by someone else at the same moment; reload / 工单已被他人修改") from None
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("the case was changed by someone else at the same moment; reload / 工单已被他人修改") from None
+        raise Conflict(_CONFLICT) from None
     if commit:
         _commit()
     return instance
@@ -406,7 +410,7 @@ def _commit() -> None:
         db.session.commit()
     except (StaleDataError, IntegrityError):
         db.session.rollback()
-        raise Conflict("the case was changed by someone else at the same moment; reload") from None
+        raise Conflict(_CONFLICT) from None
 
 
 def _matches(wanted: dict, have: dict) -> bool:
