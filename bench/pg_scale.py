@@ -4,6 +4,7 @@ worker processes, ratios against the single process measured in the same run.
     DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m bench.pg_scale [jobs] [instances]
     make bench-pg      # starts a throwaway PostgreSQL, runs this, stops it
 
+Each process imports and connects before the clock starts.
 jobs/s: W processes of the real worker loop drain the same number of waiting jobs
 (one service task each, the handler writing one row; fetch with SKIP LOCKED and a lease,
 handler + completion + next step in one transaction).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,8 +70,9 @@ def _create_jobs(url: str, n: int) -> None:
         db.session.commit()
 
 
-def _child(mode: str, url: str, worker_id: str, count: int) -> None:
-    """One benchmark process: drain jobs until none is left, or run `count` instances."""
+def _child(mode: str, url: str, worker_id: str, count: int, gate: str) -> None:
+    """One benchmark process: drain jobs until none is left, or run `count` instances.
+    It imports and connects first, then waits at the gate, so start-up is not timed."""
     from webapp.engine import runtime
     from webapp.extensions import db
     from webapp.models import InboxTask
@@ -80,35 +83,42 @@ def _child(mode: str, url: str, worker_id: str, count: int) -> None:
     registry.override("test/echo", lambda session, params: {"echo": params})
     settings = WorkerSettings(lease_seconds=60)
     with _app(url).app_context():
-        if mode == "jobs":
-            while (job := fetch_job(worker_id, settings)) is not None:
-                run_job(job.id, worker_id, settings)
-            return
-        for _ in range(count):
-            instance_id = runtime.start_instance("eight_steps", {}, actor=worker_id).id
-            while tasks := db.session.execute(
-                select(InboxTask.id, InboxTask.bpmn_id).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
-            ).all():
-                for task_id, bpmn_id in tasks:
-                    runtime.complete_user_task(
-                        task_id, {"amount": 500} if bpmn_id == "intake" else {}, actor=worker_id, roles={"admin"}
-                    )
-            job = fetch_job(worker_id, settings)
+        db.session.execute(select(1))
+        db.session.rollback()
+        Path(gate, f"ready-{worker_id}").touch()
+        while not Path(gate, "go").exists():
+            time.sleep(0.01)
+        if mode == "instances":
+            for _ in range(count):
+                instance_id = runtime.start_instance("eight_steps", {}, actor=worker_id).id
+                while tasks := db.session.execute(
+                    select(InboxTask.id, InboxTask.bpmn_id).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
+                ).all():
+                    for task_id, bpmn_id in tasks:
+                        data = {"amount": 500} if bpmn_id == "intake" else {}
+                        runtime.complete_user_task(task_id, data, actor=worker_id, roles={"admin"})
+                if (job := fetch_job(worker_id, settings)) is not None:  # any waiting job, maybe another process's
+                    run_job(job.id, worker_id, settings)
+        while (job := fetch_job(worker_id, settings)) is not None:
             run_job(job.id, worker_id, settings)
 
 
 def _run_processes(mode: str, url: str, processes: int, per_process: int) -> float:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    started = time.perf_counter()
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench.pg_scale", "--child", mode, url, f"p{i}", str(per_process)], cwd=ROOT, env=env
-        )
-        for i in range(processes)
-    ]
-    for child in children:
-        assert child.wait() == 0
-    return time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as gate:
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.pg_scale", "--child", mode, url, f"p{i}", str(per_process), gate], cwd=ROOT, env=env
+            )
+            for i in range(processes)
+        ]
+        while len(list(Path(gate).glob("ready-*"))) < processes:
+            time.sleep(0.01)
+        started = time.perf_counter()
+        Path(gate, "go").touch()
+        for child in children:
+            assert child.wait() == 0
+        return time.perf_counter() - started
 
 
 def _count_done(url: str) -> tuple[int, int]:
@@ -149,6 +159,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        _child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6])
     else:
         main()

@@ -34,7 +34,9 @@ def live_url(app):
 
 def _post(url: str, token: str, body: dict) -> int:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST",
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
@@ -105,7 +107,8 @@ def test_worker_killed_mid_job_runs_again_after_its_lease(app, users, deployed_c
         env.pop("SLOW_OPERATOR")
         healthy = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "webapp", "worker", "--id", "healthy"],
-            cwd=ROOT, env={**env, "WORKER_POLL_SECONDS": "0.1"},
+            cwd=ROOT,
+            env={**env, "WORKER_POLL_SECONDS": "0.1"},
         )
         try:
             deadline = time.time() + 30
@@ -129,3 +132,36 @@ def test_worker_killed_mid_job_runs_again_after_its_lease(app, users, deployed_c
         assert "verify_complaint" in c.open_tasks("handler")
     finally:
         clock.use(previous)
+
+
+def test_parallel_starts_get_distinct_case_numbers(users, deployed_complaints, live_url):
+    """The first complaints of a day started at the same moment by several clients each get
+    their own number (one atomic upsert of the day's counter)."""
+    from tests.complaint_driver import REGISTER
+
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def start_five() -> None:
+        barrier.wait()
+        for _ in range(5):
+            statuses.append(
+                _post(
+                    f"{live_url}/api/process-instances",
+                    users["agent"].token,
+                    {"process_key": "complaint_handling", "data": REGISTER},
+                )
+            )
+
+    db.session.rollback()  # the test thread holds no transaction while the server's threads write
+    threads = [threading.Thread(target=start_five) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [201] * 20
+    db.session.rollback()
+    from webapp.models import Instance
+
+    numbers = db.session.scalars(db.select(Instance.business_key)).all()
+    assert sorted(numbers) == [f"TS-20260302-{n:04d}" for n in range(1, 21)]

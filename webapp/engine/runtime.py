@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -442,13 +444,16 @@ def _buffered_messages_for(instance: Instance) -> list[Input]:
 
 
 def _next_number(prefix: str, now: datetime) -> str:
-    """PREFIX-YYYYMMDD-NNNN, counted per prefix and day (China time, as staff read it)."""
+    """PREFIX-YYYYMMDD-NNNN, counted per prefix and day (China time, as staff read it).
+
+    One atomic upsert, so two processes starting the first case of a day do not collide."""
     day = (now + timedelta(hours=8)).strftime("%Y%m%d")
     name = f"{prefix}-{day}"
-    seq = db.session.get(NumberSequence, name, with_for_update=True)
-    if seq is None:
-        seq = NumberSequence(name=name, value=0)
-        db.session.add(seq)
-    seq.value += 1
-    db.session.flush()
-    return f"{name}-{seq.value:04d}"
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(NumberSequence).values(name=name, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[NumberSequence.name], set_={"value": NumberSequence.value + 1}
+    ).returning(NumberSequence.value)
+    value = db.session.execute(statement).scalar_one()
+    return f"{name}-{value:04d}"
