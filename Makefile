@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: run test install assets browser-deps pg-deps lint bench bench-audit bench-pg serve worker clean
+.PHONY: run test install assets browser-deps pg-deps lint bench bench-audit bench-kpi bench-pg serve worker clean
 
 # ---------------------------------------------------------------- installation
 $(BIN)/activate:
@@ -54,7 +54,7 @@ pg-deps:
 # ---------------------------------------------------------------- the two commands
 run: install
 	@mkdir -p instance
-	@$(BIN)/flask db upgrade heads
+	@$(BIN)/flask db upgrade
 	@$(BIN)/flask deploy-processes
 	@$(BIN)/flask create-demo-users
 	@echo ""
@@ -70,7 +70,8 @@ run: install
 # real PostgreSQL server (plus the PostgreSQL-only scale-out tests).
 PG_TESTS := tests/test_engine_smoke.py tests/test_complaint_paths.py tests/test_history_integrity.py \
 	tests/test_hostile_input.py tests/test_concurrency.py tests/test_incidents.py tests/test_decisions.py \
-	tests/test_messages_and_versions.py tests/test_audit_concurrency.py tests/test_audit_backend.py tests/postgres
+	tests/test_messages_and_versions.py tests/test_audit_concurrency.py tests/test_audit_backend.py tests/test_kpi_month.py \
+	tests/postgres
 
 test: install browser-deps pg-deps
 	$(BIN)/ruff check .
@@ -90,6 +91,10 @@ bench: install
 
 bench-audit: install
 	$(BIN)/python -m bench.replay_verify
+
+bench-kpi: install pg-deps
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	DATABASE_URL=$$URL $(BIN)/python -m bench.kpi_queries
 
 bench-pg: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \

@@ -73,7 +73,7 @@ def fresh_database_url(tmp_path: Path) -> str:
 def app(request, tmp_path, manual_clock):
     app = create_app(app_settings(fresh_database_url(tmp_path)))
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        upgrade(directory=str(ROOT / "migrations"))
         yield app
         db.session.rollback()
         if request.node.get_closest_marker("tampers") is None:

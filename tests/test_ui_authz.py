@@ -60,6 +60,8 @@ ROUTES = [
           lambda c, who: {"reason": ""}),
     # the job is done, not an incident: allowed ones are told so
     Route("POST", "/jobs/<int:job_id>/retry", lambda c: f"/jobs/{c['job']}/retry", MANAGERS),
+    Route("POST", "/jobs/<int:job_id>/skip", lambda c: f"/jobs/{c['job']}/skip", MANAGERS, lambda c, who: {"result": "{}"}),
+    Route("GET", "/incidents", lambda c: "/incidents", MANAGERS),
     # another lane's task: neither opened nor completed by URL
     Route("GET", "/tasks/<task_id>", lambda c: f"/tasks/{c['task']}", {"handler", "admin"}),
     Route("POST", "/tasks/<task_id>", lambda c: f"/tasks/{c['task']}", {"handler", "admin"},

@@ -3,6 +3,7 @@ incident retry and cancel."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -116,3 +117,44 @@ def test_only_managers_cancel_a_case_with_a_reason(app, users, deployed_complain
     assert "工单已取消。" in page and "已取消" in page and "客户撤诉" in page
     assert runtime  # cancelling went through the engine: the open task is gone from every inbox
     assert "目前没有待办任务。" in text_of(signed_in(app, "handler").get("/"))
+
+
+def test_manager_completes_an_incident_with_a_value_from_the_incident_list(
+    app, users, deployed_complaints, run_worker, manual_clock
+):
+    def broken(session, params):
+        raise RuntimeError("customer database is down")
+
+    previous = registry.override("complaint/register_case", broken)
+    try:
+        instance = start_complaint(run_worker)
+        for _ in range(5):
+            manual_clock.advance(minutes=5)
+            run_worker()
+    finally:
+        registry.override("complaint/register_case", previous)
+    job = db.session.scalar(db.select(Job).where(Job.instance_id == instance.id, Job.bpmn_id == "register_case"))
+    assert job.status == "incident"
+    assert signed_in(app, "handler").get("/incidents").status_code == 403
+    manager = signed_in(app, "manager")
+    page = text_of(manager.get("/incidents"))
+    assert "故障" in page and instance.business_key in page and "customer database is down" in page
+    assert "建立投诉档案" in page  # the step by its name in the diagram
+
+    r = manager.post(f"/jobs/{job.id}/skip", {"result": "not json"})
+    assert r.status_code == 302
+    assert "必须是 JSON" in text_of(manager.get("/incidents"))
+    db.session.rollback()
+    assert db.session.get(Job, job.id).status == "incident"
+
+    value = json.dumps({"complaint_no": instance.business_key, "customer_id": 0, "case_id": 0})
+    r = manager.post(f"/jobs/{job.id}/skip", {"result": value})
+    assert r.status_code == 302 and r.headers["Location"] == "/incidents"
+    page = text_of(manager.get("/incidents"))
+    assert "已用您填写的值完成该系统步骤。" in page and "没有故障" in page
+    db.session.rollback()
+    refreshed = db.session.get(Instance, instance.id)
+    assert refreshed.data["case"]["customer_id"] == 0
+    assert open_task(instance.id, "verify_complaint") is not None
+    types = [e["type"] for e in users["admin"].get(f"/api/process-instances/{instance.id}/history").get_json()]
+    assert types[-2:] == ["incident_skipped", "service_completed"]
