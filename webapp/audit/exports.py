@@ -11,7 +11,7 @@ import csv
 import io
 import json
 
-from ..engine import clock
+from ..engine import clock, history
 from ..engine.history import GENESIS
 from ..extensions import db
 from ..models import Definition, HistoryEvent, Instance, SystemLogEvent
@@ -49,25 +49,12 @@ def _iso(moment) -> str | None:
 
 
 def event_dict(event: HistoryEvent) -> dict:
-    return {
-        "instance_id": event.instance_id,
-        "seq": event.seq,
-        "at": event.at,
-        "actor": event.actor,
-        "type": event.type,
-        "bpmn_id": event.bpmn_id,
-        "task_id": event.task_id,
-        "payload": json.loads(event.payload),
-        "state_hash": event.state_hash,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+    """The hashed body of the event plus the two hashes that chain it."""
+    return {**history.event_body(event), "prev_hash": event.prev_hash, "hash": event.hash}
 
 
 def _events(instance_id: int) -> list[HistoryEvent]:
-    return list(db.session.scalars(
-        db.select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq, HistoryEvent.id)
-    ))
+    return history.events_of(instance_id)
 
 
 def case_document(instance: Instance) -> dict:
