@@ -111,6 +111,8 @@ def project(
 ) -> None:
     instance.updated_at = now
     instance.data = _accumulated_data(instance, workflow, before, after)
+    customer = instance.data.get("customer_name")
+    instance.customer_name = customer[:100] if isinstance(customer, str) else None
     instance.next_timer_due = next_timer_due(workflow)
     if workflow.is_completed() and instance.status == "running":
         instance.status = "cancelled" if cancelled else "completed"

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,6 +55,8 @@ class Instance(db.Model):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(100), index=True)
     business_key: Mapped[str] = mapped_column(String(100), index=True)
+    # From the case data, for search (inbox, case lists) without reading JSON.
+    customer_name: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)  # running|completed|cancelled
     # Deferred: a command that finds the live workflow in the cache never reads it.
     snapshot: Mapped[str] = mapped_column(Text, deferred=True)
@@ -61,7 +64,7 @@ class Instance(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=0)
     id_counter: Mapped[int] = mapped_column(Integer, default=0)
     next_timer_due: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     started_by: Mapped[str] = mapped_column(String(100), default="")
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -79,7 +82,14 @@ class InboxTask(db.Model):
     """A READY user task as staff see it. The id is the SpiffWorkflow task id."""
 
     __tablename__ = "inbox_tasks"
-    __table_args__ = (Index("ix_inbox_open_role", "state", "role"),)
+    __table_args__ = (
+        Index("ix_inbox_open_role", "state", "role"),
+        # the inbox: open tasks of some roles, earliest due first
+        Index(
+            "ix_inbox_open_by_role_due", "role", "due_at", "created_at",
+            postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'"),
+        ),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     bpmn_id: Mapped[str] = mapped_column(String(100))

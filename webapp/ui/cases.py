@@ -332,7 +332,7 @@ def cases() -> ResponseReturnValue:
         query = query.where(db.or_(Instance.started_by == current_user.username, Instance.id.in_(touched)))
     if q:
         like = f"%{q}%"
-        query = query.where(db.or_(Instance.business_key.ilike(like), Instance.data["customer_name"].as_string().ilike(like)))
+        query = query.where(db.or_(Instance.business_key.ilike(like), Instance.customer_name.ilike(like)))
     if status in ("running", "completed", "cancelled"):
         query = query.where(Instance.status == status)
     if process:

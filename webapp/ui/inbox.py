@@ -22,7 +22,7 @@ _FAR = datetime.max.replace(tzinfo=UTC)
 
 
 def _customer_column():
-    return Instance.data["customer_name"].as_string()
+    return Instance.customer_name
 
 
 def open_tasks_query(scope: str = "mine") -> Select:
@@ -81,7 +81,9 @@ def inbox() -> ResponseReturnValue:
         query = query.where(InboxTask.assignee == current_user.username)
     elif show == "unclaimed":
         query = query.where(InboxTask.assignee.is_(None))
-    tasks = overdue_first(db.session.scalars(query.limit(INBOX_LIMIT)).all())
+    # Earliest due first in SQL, so the limit keeps the overdue ones (ix_inbox_open_by_role_due).
+    ordered = query.order_by(InboxTask.due_at.asc().nulls_last(), InboxTask.created_at)
+    tasks = overdue_first(db.session.scalars(ordered.limit(INBOX_LIMIT)).all())
     processes = db.session.execute(db.select(Definition.key, Definition.name).distinct().order_by(Definition.key)).all()
     people = candidates_by_role() if is_manager() else {}
     return render_template(
