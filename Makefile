@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: run test install assets browser-deps pg-deps lint bench bench-audit bench-kpi bench-pg serve worker clean
+.PHONY: run test install assets browser-deps pg-deps lint bench bench-audit bench-inbox bench-kpi bench-pg serve worker clean
 
 # ---------------------------------------------------------------- installation
 $(BIN)/activate:
@@ -95,6 +95,10 @@ bench-audit: install
 bench-kpi: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.kpi_queries
+
+bench-inbox: install pg-deps
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	DATABASE_URL=$$URL $(BIN)/python -m bench.inbox_search
 
 bench-pg: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \

@@ -30,6 +30,10 @@ def upgrade():
         postgresql_where=sa.text("state = 'open'"),
         sqlite_where=sa.text("state = 'open'"),
     )
+    for name, columns in (("ix_inbox_open_by_due", ["due_at", "created_at"]), ("ix_inbox_open_by_assignee", ["assignee"])):
+        op.create_index(
+            name, "inbox_tasks", columns, postgresql_where=sa.text("state = 'open'"), sqlite_where=sa.text("state = 'open'")
+        )
     if bind.dialect.name == "postgresql":
         _trigram_indexes(bind)
 
@@ -51,6 +55,8 @@ def _trigram_indexes(bind) -> None:
 def downgrade():
     op.execute("DROP INDEX IF EXISTS ix_instances_customer_name_trgm")
     op.execute("DROP INDEX IF EXISTS ix_instances_business_key_trgm")
+    op.drop_index("ix_inbox_open_by_assignee", table_name="inbox_tasks")
+    op.drop_index("ix_inbox_open_by_due", table_name="inbox_tasks")
     op.drop_index("ix_inbox_open_by_role_due", table_name="inbox_tasks")
     op.drop_index("ix_instances_customer_name", table_name="instances")
     with op.batch_alter_table("instances") as batch:

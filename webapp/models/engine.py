@@ -78,6 +78,9 @@ class Instance(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
+_OPEN = text("state = 'open'")
+
+
 class InboxTask(db.Model):
     """A READY user task as staff see it. The id is the SpiffWorkflow task id."""
 
@@ -89,6 +92,8 @@ class InboxTask(db.Model):
             "ix_inbox_open_by_role_due", "role", "due_at", "created_at",
             postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'"),
         ),
+        Index("ix_inbox_open_by_due", "due_at", "created_at", postgresql_where=_OPEN, sqlite_where=_OPEN),
+        Index("ix_inbox_open_by_assignee", "assignee", postgresql_where=_OPEN, sqlite_where=_OPEN),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -106,7 +111,9 @@ class InboxTask(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
-    instance: Mapped[Instance] = relationship(lazy="joined")
+    # selectin: a list of tasks loads their instances in one more query, and the task query
+    # itself stays on inbox_tasks, where its indexes are
+    instance: Mapped[Instance] = relationship(lazy="selectin")
 
 
 class Job(db.Model):
