@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: run test install assets browser-deps pg-deps lint bench bench-audit bench-inbox bench-kpi bench-pg serve worker clean
+.PHONY: run test install assets browser-deps pg-deps lint bench bench-audit bench-http bench-inbox bench-kpi bench-pg serve worker clean
 
 # ---------------------------------------------------------------- installation
 $(BIN)/activate:
@@ -99,6 +99,10 @@ bench-kpi: install pg-deps
 bench-inbox: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.inbox_search
+
+bench-http: install pg-deps
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	DATABASE_URL=$$URL $(BIN)/python -m bench.http_completions
 
 bench-pg: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \

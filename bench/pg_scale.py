@@ -148,12 +148,19 @@ def main() -> None:
         _, completed = _count_done(url)
         assert completed == instances // processes * processes
         rows.append((processes, job_rate, completed / elapsed))
+    from bench.engine_throughput import plain_spiff
+
+    memory = plain_spiff(instances)  # the in-memory SpiffWorkflow baseline, same run
     base_jobs, base_instances = rows[0][1], rows[0][2]
-    print(f"PostgreSQL, {jobs} jobs and {instances} instances of the 8-step process per row; ratios vs 1 process")
-    print(f"{'processes':>10}{'jobs/s':>12}{'ratio':>8}{'instances/s':>14}{'ratio':>8}")
+    print(f"PostgreSQL, {jobs} jobs and {instances} instances of the 8-step process per row; ratios vs 1 process and vs")
+    print(f"plain SpiffWorkflow in memory ({memory:.1f} instances/s in this run)")
+    print(f"{'processes':>10}{'jobs/s':>12}{'ratio':>8}{'instances/s':>14}{'ratio':>8}{'vs memory':>11}")
     for processes, job_rate, instance_rate in rows:
         job_ratio, instance_ratio = job_rate / base_jobs, instance_rate / base_instances
-        print(f"{processes:>10}{job_rate:>12.1f}{job_ratio:>8.2f}{instance_rate:>14.1f}{instance_ratio:>8.2f}")
+        print(
+            f"{processes:>10}{job_rate:>12.1f}{job_ratio:>8.2f}{instance_rate:>14.1f}{instance_ratio:>8.2f}"
+            f"{instance_rate / memory:>11.3f}"
+        )
     print(f"(machine: {os.cpu_count()} cores; more processes than cores cannot scale further)")
 
 
