@@ -15,6 +15,25 @@ from webapp.models import Instance, Job
 from workers import registry
 
 
+def _complaint_with_an_incident(run_worker, manual_clock) -> tuple[Instance, Job]:
+    """A complaint whose first system step failed every attempt."""
+
+    def broken(session, params):
+        raise RuntimeError("customer database is down")
+
+    previous = registry.override("complaint/register_case", broken)
+    try:
+        instance = start_complaint(run_worker)
+        for _ in range(5):
+            manual_clock.advance(minutes=5)
+            run_worker()
+    finally:
+        registry.override("complaint/register_case", previous)
+    job = db.session.scalar(db.select(Job).where(Job.instance_id == instance.id, Job.bpmn_id == "register_case"))
+    assert job.status == "incident"
+    return instance, job
+
+
 def _cases(page: str) -> list[str]:
     return re.findall(r'<tr data-case="([^"]+)">', page)
 
@@ -68,19 +87,7 @@ def test_my_cases_and_all_cases_with_search_and_status(app, users, deployed_comp
 
 
 def test_manager_retries_an_incident_from_the_case_page(app, users, deployed_complaints, run_worker, manual_clock):
-    def broken(session, params):
-        raise RuntimeError("customer database is down")
-
-    previous = registry.override("complaint/register_case", broken)
-    try:
-        instance = start_complaint(run_worker)
-        for _ in range(5):
-            manual_clock.advance(minutes=5)
-            run_worker()
-    finally:
-        registry.override("complaint/register_case", previous)
-    job = db.session.scalar(db.select(Job).where(Job.instance_id == instance.id, Job.bpmn_id == "register_case"))
-    assert job.status == "incident"
+    instance, job = _complaint_with_an_incident(run_worker, manual_clock)
     handler = signed_in(app, "handler")
     page = text_of(handler.get(f"/cases/{instance.id}"))
     assert "需要处理的系统步骤" in page and "customer database is down" in page and "/retry" not in page
@@ -122,19 +129,7 @@ def test_only_managers_cancel_a_case_with_a_reason(app, users, deployed_complain
 def test_manager_completes_an_incident_with_a_value_from_the_incident_list(
     app, users, deployed_complaints, run_worker, manual_clock
 ):
-    def broken(session, params):
-        raise RuntimeError("customer database is down")
-
-    previous = registry.override("complaint/register_case", broken)
-    try:
-        instance = start_complaint(run_worker)
-        for _ in range(5):
-            manual_clock.advance(minutes=5)
-            run_worker()
-    finally:
-        registry.override("complaint/register_case", previous)
-    job = db.session.scalar(db.select(Job).where(Job.instance_id == instance.id, Job.bpmn_id == "register_case"))
-    assert job.status == "incident"
+    instance, job = _complaint_with_an_incident(run_worker, manual_clock)
     assert signed_in(app, "handler").get("/incidents").status_code == 403
     manager = signed_in(app, "manager")
     page = text_of(manager.get("/incidents"))

@@ -19,7 +19,7 @@ from ..engine.errors import NotFound
 from ..extensions import db
 from ..forms_render import display_value
 from ..models import Definition, HistoryEvent, Instance, SystemLogEvent
-from ..ui.common import actor_label, display_names, role_name
+from ..ui.common import actor_label, display_names, event_labels, role_name
 from ..ui.i18n import user_zone
 from . import bp, deadlines, exports, system_log
 from .walk import Step, cached_walk
@@ -52,25 +52,6 @@ def _not_found(err):
 
 
 # ---------------------------------------------------------------- labels
-
-
-def event_labels() -> dict[str, str]:
-    return {
-        "instance_started": _("Case registered"),
-        "task_completed": _("Task completed"),
-        "service_completed": _("System step done"),
-        "service_failed": _("System step failed; it will be retried"),
-        "incident_raised": _("System step failed and needs attention"),
-        "incident_retried": _("System step retried"),
-        "timer_fired": _("Deadline timer checked"),
-        "message_received": _("Message received"),
-        "instance_cancelled": _("Case cancelled"),
-        "instance_migrated": _("Case moved to a newer process version"),
-        "incident_skipped": _("System step skipped by a manager"),
-        "task_claimed": _("Task claimed"),
-        "task_released": _("Task released"),
-        "task_assigned": _("Task assigned"),
-    }
 
 
 STATUS_LABELS = {

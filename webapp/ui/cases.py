@@ -18,14 +18,24 @@ from ..forms_render import (
     build_fields,
     display_value,
     field_labels,
-        localise_errors,
+    localise_errors,
     parse_submission,
     unplaced_errors,
     validation_errors,
 )
 from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
 from . import bp
-from .common import actor_label, display_names, in_my_lanes, is_manager, manager_required, may_start, may_work_on, role_name
+from .common import (
+    actor_label,
+    display_names,
+    event_labels,
+    in_my_lanes,
+    is_manager,
+    manager_required,
+    may_start,
+    may_work_on,
+    role_name,
+)
 from .i18n import user_zone
 from .inbox import assignable, candidates_by_role, engine_message
 
@@ -166,25 +176,6 @@ def start_case(key: str) -> ResponseReturnValue:
 # ---------------------------------------------------------------- the case page
 
 
-def _event_labels() -> dict[str, str]:
-    return {
-        "instance_started": _("Case registered"),
-        "task_completed": _("Task completed"),
-        "service_completed": _("System step done"),
-        "service_failed": _("System step failed; it will be retried"),
-        "incident_raised": _("System step failed and needs attention"),
-        "incident_retried": _("System step retried"),
-        "incident_skipped": _("System step skipped by a manager"),
-        "instance_migrated": _("Case moved to a newer process version"),
-        "timer_fired": _("Deadline timer checked"),
-        "message_received": _("Message received"),
-        "instance_cancelled": _("Case cancelled"),
-        "task_claimed": _("Task claimed"),
-        "task_released": _("Task released"),
-        "task_assigned": _("Task assigned"),
-    }
-
-
 def _event_detail(event: HistoryEvent, payload: dict, names: dict[str, str]) -> str:
     if event.type == "task_assigned":
         return names.get(payload.get("assignee", ""), payload.get("assignee", ""))
@@ -201,7 +192,7 @@ def timeline(instance: Instance) -> list[dict]:
     ).all()
     elements = instance.definition.meta.get("elements") or {}
     names = display_names()
-    labels = _event_labels()
+    labels = event_labels()
     entries = []
     for event in events:
         payload = json.loads(event.payload or "{}")

@@ -103,3 +103,23 @@ def actor_label(actor: str, names: dict[str, str]) -> str:
     if actor == "cli":
         return _("Command line")
     return names.get(actor, actor)
+
+
+def event_labels() -> dict[str, str]:
+    """What each kind of history event is called on the case page, the replay and the report."""
+    return {
+        "instance_started": _("Case registered"),
+        "task_completed": _("Task completed"),
+        "service_completed": _("System step done"),
+        "service_failed": _("System step failed; it will be retried"),
+        "incident_raised": _("System step failed and needs attention"),
+        "incident_retried": _("System step retried"),
+        "incident_skipped": _("System step skipped by a manager"),
+        "instance_migrated": _("Case moved to a newer process version"),
+        "timer_fired": _("Deadline timer checked"),
+        "message_received": _("Message received"),
+        "instance_cancelled": _("Case cancelled"),
+        "task_claimed": _("Task claimed"),
+        "task_released": _("Task released"),
+        "task_assigned": _("Task assigned"),
+    }
