@@ -28,11 +28,11 @@ def test_healthz_and_readyz(app):
 def test_log_lines_are_json_with_ids(users, deployed_complaints, run_worker, caplog):
     from tests.complaint_driver import ComplaintDriver
 
-    with caplog.at_level(logging.INFO, logger="aftersales"):
+    with caplog.at_level(logging.DEBUG, logger="aftersales"):
         ComplaintDriver(users, run_worker).start()
     records = [r for r in caplog.records if r.name.startswith("aftersales")]
     lines = [json.loads(JsonLineFormatter().format(r)) for r in records]
     started = next(line for line in lines if line["message"] == "instance_started")
-    assert started["instance"] >= 1 and started["seq"] == 1 and started["actor"] == "agent" and started["level"] == "info"
+    assert started["instance"] >= 1 and started["seq"] == 1 and started["actor"] == "agent" and started["level"] == "debug"
     done = next(line for line in lines if line["message"] == "job done")
     assert done["operator"] == "complaint/register_case" and done["task"] and done["job"] >= 1

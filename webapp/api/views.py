@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from sqlalchemy.orm import selectinload
 
 from workers import registry
 
@@ -170,7 +171,7 @@ def verify_instance(instance_id: int):
 def list_tasks():
     """Open tasks the caller may work on, earliest due first. `limit`/`offset` page through
     long lists (an extension: without them every task is returned, as the contract says)."""
-    query = db.select(InboxTask).where(InboxTask.state == "open")
+    query = db.select(InboxTask).options(selectinload(InboxTask.instance)).where(InboxTask.state == "open")
     if (instance_id := request.args.get("instance_id", type=int)) is not None:
         query = query.where(InboxTask.instance_id == instance_id)
     me = _actor()

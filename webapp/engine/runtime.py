@@ -353,7 +353,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
                 # unique index until that one commits): the caller must reload.
                 db.session.rollback()
                 raise Conflict(_CONFLICT) from None
-            log.info(entry.type, extra={"instance": instance.id, "seq": event.seq, "task": entry.task_id, "actor": actor})
+            log.debug(entry.type, extra={"instance": instance.id, "seq": event.seq, "task": entry.task_id, "actor": actor})
             after = projection.scan(workflow)
             projection.project(
                 instance,

@@ -111,9 +111,9 @@ class InboxTask(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
-    # selectin: a list of tasks loads their instances in one more query, and the task query
-    # itself stays on inbox_tasks, where its indexes are
-    instance: Mapped[Instance] = relationship(lazy="selectin")
+    # joined for the one task a command works on; lists of tasks ask for selectinload, so the
+    # list query itself stays on inbox_tasks, where its indexes are
+    instance: Mapped[Instance] = relationship(lazy="joined")
 
 
 class Job(db.Model):

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import Select
+from sqlalchemy.orm import selectinload
 
 from ..engine import clock, runtime
 from ..engine.errors import EngineError, NotFound
@@ -35,7 +36,7 @@ def matching_instances(q: str, process: str = "") -> Select:
 
 def open_tasks_query(scope: str = "mine") -> Select:
     """Open tasks in the person's lanes or assigned to them; managers may look at every lane."""
-    query = db.select(InboxTask).where(InboxTask.state == "open")
+    query = db.select(InboxTask).options(selectinload(InboxTask.instance)).where(InboxTask.state == "open")
     if scope == "team" and is_manager():
         return query
     if not is_admin():
