@@ -120,23 +120,29 @@ def _complaint_deadline(done_attr: str, hours: int) -> Callable[[Ctx], Select]:
             (c.received_at < ctx.now - timedelta(hours=hours), MISSED),
             else_=PENDING,
         )
-        return (
-            select(
-                c.number.label("case_no"),
-                c.instance_id.label("instance_id"),
-                literal("complaint_handling").label("process_key"),
-                c.received_at.label("cohort_at"),
-                _no_team().label("team"),
-                outcome.label("outcome"),
-                cast(null(), UTCDateTime()).label("due_at"),
-                done.label("done_at"),
-            )
-            .select_from(c)
-            .outerjoin(i, i.id == c.instance_id)
-            .where(c.received_at >= ctx.start, c.received_at < ctx.end)
-        )
+        return _complaint_units(ctx, i, outcome, done)
 
     return build
+
+
+def _complaint_units(ctx: Ctx, i, outcome, done) -> Select:
+    """One unit per complaint received in the period, with its outcome and completion time."""
+    c = ComplaintCase
+    return (
+        select(
+            c.number.label("case_no"),
+            c.instance_id.label("instance_id"),
+            literal("complaint_handling").label("process_key"),
+            c.received_at.label("cohort_at"),
+            _no_team().label("team"),
+            outcome.label("outcome"),
+            cast(null(), UTCDateTime()).label("due_at"),
+            done.label("done_at"),
+        )
+        .select_from(c)
+        .outerjoin(i, i.id == c.instance_id)
+        .where(c.received_at >= ctx.start, c.received_at < ctx.end)
+    )
 
 
 def _resolution(ctx: Ctx) -> Select:
@@ -147,21 +153,7 @@ def _resolution(ctx: Ctx) -> Select:
         (c.received_at < ctx.now - timedelta(hours=48), MISSED),
         else_=PENDING,
     )
-    return (
-        select(
-            c.number.label("case_no"),
-            c.instance_id.label("instance_id"),
-            literal("complaint_handling").label("process_key"),
-            c.received_at.label("cohort_at"),
-            _no_team().label("team"),
-            outcome.label("outcome"),
-            cast(null(), UTCDateTime()).label("due_at"),
-            c.closed_at.label("done_at"),
-        )
-        .select_from(c)
-        .outerjoin(i, i.id == c.instance_id)
-        .where(c.received_at >= ctx.start, c.received_at < ctx.end)
-    )
+    return _complaint_units(ctx, i, outcome, c.closed_at)
 
 
 def _found_untrue(case_table):
