@@ -41,18 +41,21 @@ def create_app(config: type | dict | None = None) -> Flask:
     )
 
     from .api import bp as api_bp
+    from .audit import blueprint as audit_blueprint
     from .cli import register_cli
+    from .dashboard import bp as dashboard_bp
     from .health import bp as health_bp
+    from .modeler import bp as modeler_bp
     from .ui import bp as ui_bp
     from .ui import init_ui
 
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     init_ui(app)  # Flask-Login, CSRF on every form (not the bearer-token API), Babel zh_CN/en
-    app.register_blueprint(ui_bp)
-    app.register_blueprint(__import__("webapp.audit", fromlist=["blueprint"]).blueprint())  # auditors' pages (issue 7)
-    app.register_blueprint(__import__("webapp.modeler", fromlist=["bp"]).bp)  # process owners' modeler (issue 6)
-    app.register_blueprint(__import__("webapp.dashboard", fromlist=["bp"]).bp)  # managers' dashboard (issue 8)
+    app.register_blueprint(ui_bp)  # staff: inbox, tasks, cases, accounts, incidents
+    app.register_blueprint(audit_blueprint())  # auditors: replay, verify, exports, system log
+    app.register_blueprint(modeler_bp)  # process owners: modeler, validate, deploy, diff, migrate
+    app.register_blueprint(dashboard_bp)  # managers: KPIs, monitoring, monthly report
     register_cli(app)
     return app
 
