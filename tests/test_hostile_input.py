@@ -175,3 +175,12 @@ def test_requests_without_a_valid_token_or_role_are_refused(users, deployed_comp
     assert r.status_code == 404 and "process_key" in r.get_json()["errors"]
     r = users["agent"].post("/api/process-instances", {"data": {}})
     assert r.status_code == 400 and "process_key" in r.get_json()["errors"]
+
+
+def test_the_engine_itself_refuses_a_start_outside_the_start_lane(users, deployed_complaints):
+    from webapp.engine import runtime
+    from webapp.engine.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        runtime.start_instance("complaint_handling", REGISTER, actor="tech", roles={"technician"})
+    assert runtime.start_instance("complaint_handling", REGISTER, actor="system").status == "running"

@@ -96,12 +96,8 @@ def list_definitions():
 @token_required
 def start_instance():
     body = StartInstanceIn().load(_json_body())
-    definition = definitions.latest(body["process_key"])
-    start_role = definition.meta.get("start_role")
-    if start_role and not g.api_user.has_role(start_role):
-        raise Forbidden(f"starting {definition.key} requires role {start_role}", {"role": start_role})
     instance = runtime.start_instance(
-        body["process_key"], body["data"], actor=_actor(), business_key=body["business_key"]
+        body["process_key"], body["data"], actor=_actor(), business_key=body["business_key"], roles=_roles()
     )
     return jsonify({"id": instance.id, "status": instance.status, "business_key": instance.business_key}), 201
 

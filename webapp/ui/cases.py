@@ -35,6 +35,7 @@ from .common import (
     may_start,
     may_work_on,
     role_name,
+    roles,
 )
 from .i18n import user_zone
 from .inbox import assignable, candidates_by_role, engine_message
@@ -161,7 +162,7 @@ def start_case(key: str) -> ResponseReturnValue:
         errors = validation_errors(schema, parsed.data) | parsed.errors
         return _render_start(definition, parsed.data, errors, _("Please correct the marked fields."), 422)
     try:
-        instance = runtime.start_instance(definition.key, parsed.data, actor=current_user.username)
+        instance = runtime.start_instance(definition.key, parsed.data, actor=current_user.username, roles=roles())
     except FormInvalid as err:
         db.session.rollback()
         errors = localise_errors(schema, parsed.data, err.errors)
