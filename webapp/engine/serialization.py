@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import orjson
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -79,7 +80,9 @@ def dump(workflow: BpmnWorkflow) -> str:
     deterministic for a given history; the keys inside task data are sorted (see above)."""
     dct = _serializer.to_dict(workflow)
     _canonical_task_data(dct)
-    return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
+    # orjson: the same compact UTF-8 JSON as json.dumps(separators=(",", ":")), about ten
+    # times faster; snapshots are written on every command.
+    return orjson.dumps(dct).decode()
 
 
 def load(snapshot: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
