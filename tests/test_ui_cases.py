@@ -153,3 +153,17 @@ def test_manager_completes_an_incident_with_a_value_from_the_incident_list(
     assert open_task(instance.id, "verify_complaint") is not None
     types = [e["type"] for e in users["admin"].get(f"/api/process-instances/{instance.id}/history").get_json()]
     assert types[-2:] == ["incident_skipped", "service_completed"]
+
+
+def test_pager_keeps_the_filters_on_every_page(app):
+    from flask import render_template_string
+
+    with app.test_request_context("/"):
+        html = render_template_string(
+            '{% from "_pager.html" import pager with context %}{{ pager("ui.cases", 2, 3, {"scope": "all", "q": "王"}) }}'
+        )
+    assert 'href="/cases?page=1&amp;scope=all&amp;q=%E7%8E%8B" rel="prev"' in html
+    assert 'href="/cases?page=3&amp;scope=all&amp;q=%E7%8E%8B" rel="next"' in html
+    one_page = '{% from "_pager.html" import pager with context %}{{ pager("ui.cases", 1, 1, {}) }}'
+    with app.test_request_context("/"):
+        assert "nav" not in render_template_string(one_page)
