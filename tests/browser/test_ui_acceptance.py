@@ -166,7 +166,8 @@ def test_start_form_errors_take_the_focus(live, sign_in):
     agent.goto(f"{live.url}/new/complaint_handling")
     agent.fill("#f-customer_name", "李雷")
     agent.get_by_role("button", name="登记").click()
-    assert agent.locator("#error-summary").evaluate("el => el === document.activeElement")
+    # the focus moves when the returned page has run its script: wait for it, do not race it
+    expect(agent.locator("#error-summary")).to_be_focused()
     assert agent.input_value("#f-customer_name") == "李雷"
     assert agent.locator("#f-customer_phone-error").inner_text() == "此项必填。"
 
