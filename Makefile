@@ -76,7 +76,7 @@ PG_TESTS := tests/test_engine_smoke.py tests/test_complaint_paths.py tests/test_
 test: install browser-deps pg-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
-	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
 	TEST_DATABASE_URL=$$URL $(BIN)/python -m pytest -q -o addopts=-ra $(PG_TESTS)
 
 # ---------------------------------------------------------------- helpers
@@ -93,19 +93,19 @@ bench-audit: install
 	$(BIN)/python -m bench.replay_verify
 
 bench-kpi: install pg-deps
-	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.kpi_queries
 
 bench-inbox: install pg-deps
-	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.inbox_search
 
 bench-http: install pg-deps
-	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.http_completions
 
 bench-pg: install pg-deps
-	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop' EXIT; \
+	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.pg_scale
 
 lint: install
