@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import re
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+
+from .form_rules import dependency_field, validator_for
 
 _REQUIRED = re.compile(r"'(.+)' is a required property")
 
@@ -22,6 +24,8 @@ def schema_problem(schema: object) -> str | None:
 
 
 def _field_of(error) -> str:
+    if (missing := dependency_field(error)) is not None:
+        return ".".join([*map(str, error.absolute_path), missing])
     if error.validator == "required":
         match = _REQUIRED.match(error.message)
         name = match.group(1) if match else ""
@@ -31,8 +35,11 @@ def _field_of(error) -> str:
 
 
 def _message_of(error) -> str:
-    if error.validator == "required":
+    if error.validator in ("required", "dependentRequired"):
         return "required / 必填"
+    if error.validator == "x-time":
+        rule = error.validator_value
+        return f"must be {rule['rule']} {rule['target']} / 时间不符合要求"
     if error.validator in ("oneOf", "enum"):
         return "not one of the allowed values / 不是允许的选项"
     return error.message
@@ -44,7 +51,7 @@ def validate(schema: dict | None, data: object) -> dict[str, str]:
         return {"data": "must be a JSON object"}
     if not schema:
         return {}
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = validator_for(schema)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         errors.setdefault(_field_of(error), _message_of(error))

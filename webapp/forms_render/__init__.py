@@ -18,10 +18,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jsonschema import Draft202012Validator, FormatChecker
 from werkzeug.datastructures import MultiDict
 
-from .messages import message_for, parse_message
+from ..engine import clock
+from ..engine.form_rules import (
+    RULES,
+    TIME_KEYWORD,
+    active_fields,
+    conditional_fields,
+    conditions,
+    dependency_field,
+    validator_for,
+)
+from .messages import message_for, parse_message, time_message
 
 # How many empty lines an array of rows offers when it has none yet.
 BLANK_ROWS = 1
@@ -56,6 +65,11 @@ class Field:
     minimum: Any = None
     maximum: Any = None
     max_length: int | None = None
+    # Conditional fields: the schemas (any of which) that make the field shown and required.
+    when: list[dict] = field(default_factory=list)
+    shown: bool = True
+    # Time rules for the page's own check: {"rules": [[rule, target, message]], "now", "offset"}.
+    time: dict | None = None
 
     @property
     def id(self) -> str:
@@ -272,6 +286,12 @@ def build_fields(
 
 def _fields_of(schema: dict, ui: dict, values: dict, prefix: str, ctx: _Context, use_defaults: bool) -> list[Field]:
     required = set(schema.get("required") or [])
+    conditional = conditional_fields(schema)
+    shown: set[str] = set()
+    if conditional:
+        current = {**{k: p["default"] for k, p in (schema.get("properties") or {}).items()
+                      if use_defaults and isinstance(p, dict) and "default" in p}, **values}
+        shown = active_fields(schema, current)
     result = []
     for name in _ordered(schema, ui):
         prop = (schema.get("properties") or {}).get(name) or {}
@@ -285,8 +305,29 @@ def _fields_of(schema: dict, ui: dict, values: dict, prefix: str, ctx: _Context,
             value = prop["default"]
         else:
             value = None
-        result.append(_field(full, prop, sub_ui, value, name in required, ctx, use_defaults))
+        f = _field(full, prop, sub_ui, value, name in required, ctx, use_defaults)
+        if name in conditional:
+            f.when = [c["when"] for c in conditions(schema) if name in c["require"]]
+            f.shown = f.required = name in shown or bool(f.error)
+        if isinstance(prop.get(TIME_KEYWORD), dict):
+            f.time = _time_rules(prop[TIME_KEYWORD], schema, prefix, ctx)
+        result.append(f)
     return result
+
+
+def _time_rules(rules: dict, schema: dict, prefix: str, ctx: _Context) -> dict:
+    props = schema.get("properties") or {}
+    now = clock.now()
+    listed = []
+    for rule in RULES:
+        target = rules.get(rule)
+        if not isinstance(target, str):
+            continue
+        title = str((props.get(target) or {}).get("title") or target)
+        other = "" if target == "now" else "f-" + (prefix + target).replace(".", "-")
+        listed.append([rule, other or "now", time_message(rule, target, title)])
+    offset = now.astimezone(ctx.tz).utcoffset()
+    return {"rules": listed, "now": now.isoformat(), "offset": int(offset.total_seconds() // 60) if offset else 0}
 
 
 def _field(name: str, prop: dict, ui: dict, value: Any, required: bool, ctx: _Context, use_defaults: bool) -> Field:
@@ -523,6 +564,8 @@ def _parse_datetime(text: str, tz: ZoneInfo) -> tuple[Any, str]:
 
 def _error_key(error) -> str:
     path = [str(p) for p in error.absolute_path]
+    if (missing_one := dependency_field(error)) is not None:
+        return ".".join([*path, missing_one])
     if error.validator == "required":
         missing = [name for name in error.validator_value if name not in (error.instance or {})]
         return ".".join([*path, missing[0]]) if missing else ".".join(path) or "data"
@@ -533,7 +576,7 @@ def validation_errors(schema: dict | None, data: dict) -> dict[str, str]:
     """field -> message in the user's language, one per field (the first problem found)."""
     if not schema:
         return {}
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = validator_for(schema)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         if error.validator == "required":

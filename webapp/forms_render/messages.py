@@ -19,10 +19,28 @@ def parse_message(kind: str) -> str:
     }.get(kind, _("This value is not valid."))
 
 
+def time_message(rule: str, target: str, title: str) -> str:
+    """A broken time rule (see webapp.engine.form_rules) as a sentence for staff."""
+    if target == "now":
+        if rule == "after":
+            return _("Enter a time later than now.")
+        if rule == "notBefore":
+            return _("This may not lie in the past.")
+        return _("This may not lie in the future.")
+    return {
+        "after": _("Enter a time after “%(field)s”.", field=title),
+        "notBefore": _("This may not be earlier than “%(field)s”.", field=title),
+        "before": _("Enter a time before “%(field)s”.", field=title),
+        "notAfter": _("This may not be later than “%(field)s”.", field=title),
+    }[rule]
+
+
 def message_for(error) -> str:
     """One jsonschema ValidationError as a sentence for staff."""
     v, limit = error.validator, error.validator_value
-    if v == "required":
+    if v == "x-time":
+        return time_message(limit["rule"], limit["target"], str(limit.get("title") or limit["target"]))
+    if v in ("required", "dependentRequired"):
         return _("This field is required.")
     if v == "minLength":
         if limit == 1:

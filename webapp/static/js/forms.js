@@ -42,4 +42,146 @@
   });
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
+
+  // ---- conditional fields: JSON Schema if/then/else, dependentRequired, dependentSchemas.
+  // The server sends, on each such field, the schemas under which it is required; this is a
+  // small evaluator for the parts of JSON Schema those conditions use (const, enum, numbers,
+  // lengths, required, not/allOf/anyOf/oneOf). The server checks the whole schema anyway.
+  function encode(value) { return typeof value === "string" ? value : JSON.stringify(value); }
+  function valuesOf(form, prefix) {
+    var data = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name.indexOf(prefix) !== 0 || el.disabled) { return; }
+      var name = el.name.slice(prefix.length);
+      if (name.indexOf(".") !== -1 || name.charAt(0) === "_") { return; }
+      if (el.type === "checkbox" && el.value === "true") { data[name] = el.checked ? "true" : "false"; return; }
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
+      if (String(el.value).trim() !== "") { data[name] = String(el.value); }
+    });
+    return data;
+  }
+  function holds(schema, value) {
+    if (schema === true || schema === undefined || schema === null) { return true; }
+    if (schema === false) { return false; }
+    if ("const" in schema && encode(schema["const"]) !== value) { return false; }
+    if (schema["enum"] && !schema["enum"].some(function (v) { return encode(v) === value; })) { return false; }
+    var number = parseFloat(value);
+    if ("minimum" in schema && !(number >= schema.minimum)) { return false; }
+    if ("maximum" in schema && !(number <= schema.maximum)) { return false; }
+    if ("exclusiveMinimum" in schema && !(number > schema.exclusiveMinimum)) { return false; }
+    if ("exclusiveMaximum" in schema && !(number < schema.exclusiveMaximum)) { return false; }
+    if ("minLength" in schema && !(typeof value === "string" && value.length >= schema.minLength)) { return false; }
+    return objectHolds(schema, value);
+  }
+  function objectHolds(schema, data) {
+    var isObject = data !== null && typeof data === "object";
+    if (schema.required && isObject && !schema.required.every(function (n) { return n in data; })) { return false; }
+    if (schema.properties && isObject) {
+      for (var name in schema.properties) {
+        if (name in data && !holds(schema.properties[name], data[name])) { return false; }
+      }
+    }
+    if (schema.not && holds(schema.not, data)) { return false; }
+    if (schema.allOf && !schema.allOf.every(function (s) { return holds(s, data); })) { return false; }
+    if (schema.anyOf && !schema.anyOf.some(function (s) { return holds(s, data); })) { return false; }
+    if (schema.oneOf && schema.oneOf.filter(function (s) { return holds(s, data); }).length !== 1) { return false; }
+    return true;
+  }
+  function applyConditions(form) {
+    form.querySelectorAll("[data-when]").forEach(function (wrap) {
+      var data = valuesOf(form, wrap.dataset.prefix || "");
+      var when = JSON.parse(wrap.dataset.when);
+      var on = when.some(function (s) { return holds(s, data); });
+      wrap.hidden = !on;
+      wrap.querySelectorAll("input,select,textarea").forEach(function (el) {
+        el.disabled = !on;
+        if (on) { el.setAttribute("aria-required", "true"); } else { el.removeAttribute("aria-required"); }
+      });
+      var mark = wrap.querySelector("[data-req]");
+      if (mark) { mark.hidden = !on; }
+    });
+  }
+
+  // ---- time rules ("x-time" in the schema): checked as soon as a time is entered, against
+  // the server's clock (the page carries it), in the person's own time zone.
+  function momentOf(input, offsetMinutes) {
+    var text = input.value;
+    if (!text) { return null; }
+    var m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(text);
+    if (!m) { return null; }
+    var utc = Date.UTC(+m[1], +m[2] - 1, +m[3], m[4] ? +m[4] : 0, m[5] ? +m[5] : 0);
+    return { at: utc - offsetMinutes * 60000, dateOnly: !m[4] };
+  }
+  var loadedAt = Date.now();
+  function timeProblem(input) {
+    var spec = JSON.parse(input.dataset.time);
+    var own = momentOf(input, spec.offset);
+    if (!own) { return ""; }
+    var slack = 5 * 60000;
+    for (var i = 0; i < spec.rules.length; i++) {
+      var rule = spec.rules[i][0], target = spec.rules[i][1], message = spec.rules[i][2];
+      var other, a = own.at, b;
+      if (target === "now") {
+        var now = Date.parse(spec.now) + (Date.now() - loadedAt);
+        if (own.dateOnly) {
+          // Calendar days, as generous as the server: today anywhere on earth.
+          b = rule === "before" || rule === "notAfter" ? now + 14 * 3600000 : now - 12 * 3600000;
+          var day = new Date(b); b = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate());
+          a = own.at + spec.offset * 60000;
+        } else {
+          b = rule === "before" || rule === "notAfter" ? now + slack : now - slack;
+        }
+      } else {
+        var el = document.getElementById(target);
+        other = el ? momentOf(el, spec.offset) : null;
+        if (!other) { continue; }
+        b = other.at;
+      }
+      var ok = { after: a > b, notBefore: a >= b, before: a < b, notAfter: a <= b }[rule];
+      if (!ok) { return message; }
+    }
+    return "";
+  }
+  function showTimeProblem(input) {
+    var message = timeProblem(input);
+    var wrap = input.closest("[data-field-wrap]") || input.parentNode;
+    var id = input.id + "-error";
+    var p = document.getElementById(id);
+    if (message) {
+      if (!p) {
+        p = document.createElement("p");
+        p.className = "field-error"; p.id = id; p.dataset.field = input.name;
+        wrap.appendChild(p);
+      }
+      p.textContent = message;
+      p.dataset.time = "1";
+      wrap.classList.add("has-error");
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", ((input.getAttribute("aria-describedby") || "").replace(id, "") + " " + id).trim());
+    } else if (p && p.dataset.time) {
+      p.remove();
+      wrap.classList.remove("has-error");
+      input.removeAttribute("aria-invalid");
+    }
+    return message;
+  }
+
+  document.querySelectorAll("form.data-form").forEach(function (form) {
+    applyConditions(form);
+    form.addEventListener("change", function (event) {
+      applyConditions(form);
+      form.querySelectorAll("[data-time]").forEach(function (input) {
+        if (input === event.target || input.value) { showTimeProblem(input); }
+      });
+    });
+    form.addEventListener("submit", function (event) {
+      var action = event.submitter ? event.submitter.value : "submit";
+      if (action !== "submit" && action !== undefined && action !== "") { return; }
+      var first = null;
+      form.querySelectorAll("[data-time]").forEach(function (input) {
+        if (!input.disabled && showTimeProblem(input) && !first) { first = input; }
+      });
+      if (first) { event.preventDefault(); first.focus(); }
+    });
+  });
 })();
