@@ -6,23 +6,50 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: run test install assets browser-deps pg-deps lint bench bench-audit bench-http bench-inbox bench-kpi bench-pg serve worker clean
+.PHONY: run test install install-test lock upgrade assets browser-deps pg-deps lint bench bench-audit bench-http bench-inbox bench-kpi bench-pg serve worker clean
 
 # ---------------------------------------------------------------- installation
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# Python packages come only from the locks in requirements/ (compiled from pyproject.toml by
+# `make lock`, every file's hash checked): runtime.txt for a production install, test.txt
+# (runtime + pytest, Playwright, ruff, uv) for the tests. A changed lock reinstalls.
+LOCK_RUNTIME := requirements/runtime.txt
+LOCK_TEST := requirements/test.txt
+
+$(VENV)/.installed-runtime: $(LOCK_RUNTIME) | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK_RUNTIME)
 	touch $@
 
-install: $(VENV)/.installed assets
+$(VENV)/.installed-test: $(LOCK_TEST) $(VENV)/.installed-runtime
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK_TEST)
+	touch $@
+
+install: $(VENV)/.installed-runtime assets
+install-test: $(VENV)/.installed-test install
+
+# The locks are a function of pyproject.toml (uv keeps the versions already locked);
+# `make upgrade` moves every package to its newest allowed version, npm's too, and tests.
+UV_COMPILE = $(BIN)/uv pip compile --quiet pyproject.toml --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
+$(BIN)/uv: | $(BIN)/activate
+	$(BIN)/pip install --quiet uv
+
+lock: $(BIN)/uv
+	@mkdir -p requirements
+	$(UV_COMPILE) $(UPGRADE) -o $(LOCK_RUNTIME)
+	$(UV_COMPILE) $(UPGRADE) --extra test -c $(LOCK_RUNTIME) -o $(LOCK_TEST)
+
+upgrade: $(BIN)/uv
+	$(MAKE) lock UPGRADE=--upgrade
+	npm update --package-lock-only --no-audit --no-fund --loglevel=error
+	$(MAKE) test
 
 # bpmn-js and friends come from npm and are served by Flask from webapp/static/vendor
 # (ignored by git, rebuilt here).
-node_modules/.installed: package.json
-	npm install --no-audit --no-fund --loglevel=error
+node_modules/.installed: package-lock.json package.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 webapp/static/vendor/.built: node_modules/.installed scripts/vendor_assets.sh
@@ -31,7 +58,7 @@ webapp/static/vendor/.built: node_modules/.installed scripts/vendor_assets.sh
 
 # The UI's message catalogs (webapp/translations/*/LC_MESSAGES/*.po -> .mo; .mo is not in git).
 .PHONY: translations
-translations: $(VENV)/.installed
+translations: $(VENV)/.installed-runtime
 	$(BIN)/pybabel compile -d webapp/translations
 
 assets: translations webapp/static/vendor/.built
@@ -73,7 +100,7 @@ PG_TESTS := tests/test_engine_smoke.py tests/test_complaint_paths.py tests/test_
 	tests/test_messages_and_versions.py tests/test_audit_concurrency.py tests/test_audit_backend.py tests/test_kpi_month.py \
 	tests/postgres
 
-test: install browser-deps pg-deps
+test: install-test browser-deps pg-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
@@ -108,7 +135,7 @@ bench-pg: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.pg_scale
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 
 clean:

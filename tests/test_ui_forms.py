@@ -266,6 +266,18 @@ def test_instructions_are_sandboxed_markdown_and_sanitised():
     assert "<script" not in html and "alert" not in html and "onclick" not in html
 
 
+def test_instructions_drop_script_and_style_blocks_event_handlers_and_script_urls():
+    template = ("客户 {{ name }}\n\n<style>body{display:none}</style><SCRIPT type=x>steal()</SCRIPT >"
+                "<template><p>hidden</p></template>\n\n<a href=\"javascript:alert(2)\" onmouseover=\"go()\">链接</a> "
+                "<a href=\"https://example.test/a\" title=\"t\">好链接</a> <p onclick=\"x()\" style=\"color:red\">段落</p>")
+    html = str(render_instructions(template, {"name": "<img src=x onerror=alert(3)>张三"}))
+    for gone in ("<style", "display:none", "<script", "steal()", "<template", "hidden", "javascript:", "onmouseover",
+                 "onclick", "onerror", "<img", "style=", "alert"):
+        assert gone.lower() not in html.lower(), gone
+    assert "张三" in html and "链接</a>" in html and "段落" in html  # text of removed tags and attributes stays
+    assert 'href="https://example.test/a"' in html and 'title="t"' in html
+
+
 def test_instructions_cannot_reach_python_internals():
     html = str(render_instructions("{{ ''.__class__.__mro__[1].__subclasses__() }} {{ business_key }}", {"business_key": "TS-1"}))
     assert "<class" not in html and "&lt;class" not in html  # refused by the sandbox: shown as written, not run
