@@ -9,11 +9,12 @@ import json
 from datetime import datetime, time, timedelta
 from functools import wraps
 
-from flask import Response, abort, jsonify, render_template, request, url_for
+from flask import abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..downloads import attachment
 from ..engine import clock, replay
 from ..engine.errors import NotFound
 from ..extensions import db
@@ -310,8 +311,7 @@ def case_export_json(instance_id: int):
     instance = _instance_or_404(instance_id)
     body = exports.case_json_bytes(instance)
     filename = f"{instance.business_key}-history.json"
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return attachment(body, filename, "application/json")
 
 
 @bp.get("/cases/<int:instance_id>/export.csv")
@@ -319,8 +319,7 @@ def case_export_json(instance_id: int):
 def case_export_csv(instance_id: int):
     instance = _instance_or_404(instance_id)
     filename = f"{instance.business_key}-history.csv"
-    return Response(exports.case_csv(instance), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return attachment(exports.case_csv(instance), filename, "text/csv; charset=utf-8")
 
 
 @bp.get("/cases/<int:instance_id>/report")
@@ -462,16 +461,14 @@ def system_log_verify():
 @bp.get("/system-log/export.json")
 @auditor_required
 def system_log_export_json():
-    return Response(exports.system_log_json_bytes(), mimetype="application/json",
-                    headers={"Content-Disposition": 'attachment; filename="system-log.json"'})
+    return attachment(exports.system_log_json_bytes(), "system-log.json", "application/json")
 
 
 @bp.get("/system-log/export.csv")
 @auditor_required
 def system_log_export_csv():
     query, _kind, _actor = _log_query()
-    return Response(exports.system_log_csv(query), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="system-log.csv"'})
+    return attachment(exports.system_log_csv(query), "system-log.csv", "text/csv; charset=utf-8")
 
 
 # ---------------------------------------------------------------- deadline audit
@@ -550,5 +547,4 @@ def deadlines_csv():
         table.append([instance.business_key, instance.process_key, instance.definition.version, o.code, o.role or "",
                       clock.to_iso(o.due) if o.due else "", clock.to_iso(o.done_at) if o.done_at else "",
                       o.status, o.runs, o.missed_runs])
-    return Response(exports.to_csv(table), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="deadlines.csv"'})
+    return attachment(exports.to_csv(table), "deadlines.csv", "text/csv; charset=utf-8")

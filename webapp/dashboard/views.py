@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlencode
 
-from flask import Response, abort, jsonify, render_template, request, url_for
+from flask import abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..downloads import attachment
 from ..engine import clock
 from ..extensions import db
 from ..kpi import (
@@ -278,8 +279,7 @@ def monthly_report():
 def monthly_report_pdf():
     period, _errors = _report_period()
     body = exports.report_pdf(_report_context(period))
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="service-report-{period.first:%Y-%m}.pdf"'})
+    return attachment(body, f"service-report-{period.first:%Y-%m}.pdf", "application/pdf")
 
 
 @bp.get("/report.xlsx")
@@ -287,5 +287,5 @@ def monthly_report_pdf():
 def monthly_report_xlsx():
     period, _errors = _report_period()
     body = exports.report_xlsx(_report_context(period))
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers={
-        "Content-Disposition": f'attachment; filename="service-report-{period.first:%Y-%m}.xlsx"'})
+    return attachment(body, f"service-report-{period.first:%Y-%m}.xlsx",
+                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
