@@ -20,6 +20,7 @@ from ..engine.errors import NotFound
 from ..extensions import db
 from ..forms_render import display_value
 from ..models import Definition, HistoryEvent, Instance, SystemLogEvent
+from ..paging import paginate
 from ..ui.common import actor_label, display_names, event_labels, role_name
 from ..ui.i18n import user_zone
 from . import bp, deadlines, exports, system_log
@@ -101,7 +102,6 @@ def index():
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "")
     process = request.args.get("process", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = db.select(Instance)
     if q:
         like = f"%{q}%"
@@ -110,14 +110,11 @@ def index():
         query = query.where(Instance.status == status)
     if process:
         query = query.where(Instance.process_key == process)
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Instance.started_at.desc(), Instance.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
+    shown = paginate(query.order_by(Instance.started_at.desc(), Instance.id.desc()), PAGE_SIZE)
     processes = dict(db.session.execute(db.select(Definition.key, Definition.name).distinct().order_by(Definition.key)).all())
     return render_template(
-        "audit/index.html", rows=rows, q=q, status=status, process=process, page=page, total=total,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), processes=processes, names=display_names(),
+        "audit/index.html", rows=shown.items, q=q, status=status, process=process, page=shown.page, total=shown.total,
+        pages=max(shown.pages, 1), processes=processes, names=display_names(),
         status_label=instance_status_label,
     )
 
@@ -438,13 +435,11 @@ def log_detail(entry: SystemLogEvent, names: dict[str, str]) -> str:
 @auditor_required
 def system_log_page():
     query, kind, actor = _log_query()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    entries = db.session.scalars(query.order_by(SystemLogEvent.seq.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    shown = paginate(query.order_by(SystemLogEvent.seq.desc()), PAGE_SIZE)
     names = display_names()
     head = system_log.head()
     return render_template(
-        "audit/system_log.html", entries=entries, total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        "audit/system_log.html", entries=shown.items, total=shown.total, page=shown.page, pages=max(shown.pages, 1),
         kind=kind, actor=actor, date_from=request.args.get("from", ""), date_to=request.args.get("to", ""),
         labels=LOG_LABELS, names=names, detail=lambda e: log_detail(e, names), head=head,
     )

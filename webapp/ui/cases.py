@@ -24,6 +24,7 @@ from ..forms_render import (
     validation_errors,
 )
 from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
+from ..paging import paginate
 from . import bp
 from .common import (
     actor_label,
@@ -316,7 +317,6 @@ def cases() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "")
     process = request.args.get("process", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = db.select(Instance)
     if scope != "all":
         scope = "mine"
@@ -329,20 +329,18 @@ def cases() -> ResponseReturnValue:
         query = query.where(Instance.status == status)
     if process:
         query = query.where(Instance.process_key == process)
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    ordered = query.order_by(Instance.started_at.desc(), Instance.id.desc())
-    rows = db.session.scalars(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    shown = paginate(query.order_by(Instance.started_at.desc(), Instance.id.desc()), PAGE_SIZE)
     processes = db.session.execute(db.select(Definition.key, Definition.name).distinct().order_by(Definition.key)).all()
     return render_template(
         "cases.html",
-        rows=rows,
+        rows=shown.items,
         scope=scope,
         q=q,
         status=status,
         process=process,
-        page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        total=total,
+        page=shown.page,
+        pages=max(shown.pages, 1),
+        total=shown.total,
         processes=dict(processes),
         names=display_names(),
     )
