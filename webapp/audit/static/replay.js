@@ -99,7 +99,7 @@
 
   if (!box) { return; }
   if (typeof window.BpmnJS !== "function") { box.textContent = box.dataset.error; box.dataset.ready = "error"; return; }
-  viewer = new window.BpmnJS({ container: box });
+  viewer = new window.BpmnJS({ container: box, additionalModules: [window.AftersalesTranslate.module("bpmn")] });
 
   // The diagram of the version in force at the shown step (a migrated case changes version).
   function load() {

@@ -6,7 +6,7 @@
     if (box) { box.textContent = box.dataset.error; }
     return;
   }
-  var viewer = new window.BpmnJS({ container: box });
+  var viewer = new window.BpmnJS({ container: box, additionalModules: [window.AftersalesTranslate.module("bpmn")] });
   fetch(box.dataset.src, { credentials: "same-origin", headers: { "Accept": "application/json" } })
     .then(function (response) {
       if (!response.ok) { throw new Error("HTTP " + response.status); }

@@ -5,7 +5,7 @@
   var box = document.getElementById("diff");
   if (!box || typeof window.BpmnJS !== "function") { if (box) { box.textContent = box.dataset.error; } return; }
   function show(container, xml, marks) {
-    var viewer = new window.BpmnJS({ container: container });
+    var viewer = new window.BpmnJS({ container: container, additionalModules: [window.AftersalesTranslate.module("bpmn")] });
     return viewer.importXML(xml).then(function () {
       var canvas = viewer.get("canvas"), registry = viewer.get("elementRegistry");
       Object.keys(marks).forEach(function (marker) {

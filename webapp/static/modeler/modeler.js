@@ -34,13 +34,6 @@
     box.className = "modeler-status" + (kind ? " status-" + kind : "");
   }
 
-  // bpmn-js' own labels (palette, context pad, panel) in the person's language.
-  var words = S.bpmnWords || {};
-  function translate(template, replacements) {
-    var text = words[template] || template;
-    return text.replace(/{([^}]+)}/g, function (_, key) { return (replacements || {})[key] || "{" + key + "}"; });
-  }
-
   var ctx = {
     strings: S,
     catalog: config.catalog,
@@ -69,7 +62,8 @@
     propertiesPanel: { parent: "#properties", layout: { groups: { general: { open: true }, aftersales: { open: true } } } },
     additionalModules: [
       V.BpmnPropertiesPanelModule, V.BpmnPropertiesProviderModule, window.AftersalesPanel.module(ctx),
-      { translate: ["value", translate] }
+      // bpmn-js' own labels (palette, context pad, replace menu, panel) in the page's language
+      window.AftersalesTranslate.module("bpmn")
     ],
     moddleExtensions: { spiffworkflow: window.AftersalesPanel.moddle }
   });
@@ -214,7 +208,14 @@
 
   function dmnModeler() {
     if (!dmn && window.DmnJS) {
-      dmn = new window.DmnJS({ container: "#dmn-canvas", common: { keyboard: { bindTo: window } } });
+      // dmn-js' labels in the page's language: every view gets the translate module (dmn-js
+      // replaces `common.additionalModules` by a view's own list, so it goes on each view).
+      var translated = { additionalModules: [window.AftersalesTranslate.module("dmn")] };
+      dmn = new window.DmnJS({
+        container: "#dmn-canvas", common: { keyboard: { bindTo: window } },
+        drd: translated, decisionTable: translated, literalExpression: translated, boxedExpression: translated
+      });
+      window.AftersalesTranslate.translateAttributes(document.getElementById("dmn-canvas"));
       dmn.on("views.changed", function () {
         var viewer = dmn.getActiveViewer();
         if (viewer && !viewer.__watched) {

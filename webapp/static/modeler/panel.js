@@ -339,6 +339,9 @@
           if (entries.length) {
             groups.splice(Math.min(1, groups.length), 0, { id: "aftersales", label: ctx.strings.group, component: V.Group, entries: entries });
           }
+          // the panel's groups only use the translate service when given it ("Toggle section" ...)
+          var translate = injector.get("translate");
+          groups.forEach(function (group) { group.translate = group.translate || translate; });
           return groups;
         };
       };
