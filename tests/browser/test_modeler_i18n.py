@@ -87,6 +87,9 @@ def _english(found: list[list[str]], theirs: str) -> list[str]:
 
 
 def test_modeler_palette_context_pad_panel_and_decision_table_are_chinese(live, sign_in, deployed):
+    bundle = PROCESSES.parent / "webapp" / "static" / "vendor" / "i18n" / "bpmn-zh.js"
+    assert bundle.exists(), (f"{bundle} is missing: the npm package bpmn-js-i18n-zh is not built into the assets; "
+                             "run `npm ci && bash scripts/vendor_assets.sh` (make does it when package-lock.json changed)")
     page = sign_in("owner-zh")
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
