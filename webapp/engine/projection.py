@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..extensions import db
 from ..models import InboxTask, Instance, Job, MessageWait
-from . import clock, definitions
+from . import definitions, waits
 from .parser import DeferredServiceTask
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -46,54 +46,33 @@ def scan(workflow: BpmnWorkflow) -> Scan:
 
 
 def case_data(workflow: BpmnWorkflow, active: list[Task] | None = None) -> dict:
-    """What staff see as the case's data: the data of the tasks now active, or at the end."""
-    merged: dict = {}
+    """The case's data, exactly as SpiffWorkflow has it: at the end the workflow's data;
+    while running, the data of the top-level tasks now active, merged in tree order (a
+    call activity's own tasks keep theirs). Nothing is carried over from earlier states,
+    so a key a script deleted, or a multi-instance item, does not linger."""
     if workflow.is_completed():
-        for task in workflow.get_tasks(state=TaskState.COMPLETED):
-            merged.update(task.data)
-        merged.update(workflow.data)
-        return merged
+        return dict(workflow.data)
+    merged: dict = {}
     for task in active if active is not None else workflow.get_tasks(state=_ACTIVE):
-        merged.update(task.data)
-    return merged
-
-
-# SpiffWorkflow's class names of timer event definitions (TimeDate has no "Timer" in its name).
-TIMER_EVENT_TYPES = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
-
-
-def _accumulated_data(instance: Instance, workflow: BpmnWorkflow, before: Scan, after: Scan) -> dict:
-    """The case data so far: what finished branches produced stays visible (a parallel
-    branch that ended keeps its results), newer values win."""
-    merged = dict(instance.data or {})
-    still_active = {id(task) for task in after.active}
-    for task in before.active:
-        if id(task) not in still_active:
+        if task.workflow is workflow:
             merged.update(task.data)
-    merged.update(case_data(workflow, after.active))
     return merged
 
 
 def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
-    dues = [
-        clock.from_iso(event.value)
-        for event in workflow.waiting_events()
-        if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str)
-    ]
-    return min(dues) if dues else None
+    return waits.next_timer_due(workflow)
 
 
 def _timer_due_by_task(waiting: list[Task], boundaries: dict[str, str]) -> dict[str, datetime]:
-    """task bpmn_id -> earliest due time of a timer attached to it."""
+    """task bpmn_id -> earliest due time of a timer attached to it (only timers have times:
+    an error or escalation boundary event's value is a code)."""
     dues: dict[str, datetime] = {}
     for task in waiting:
         attached = boundaries.get(task.task_spec.bpmn_id)
-        event_def = getattr(task.task_spec, "event_definition", None)
-        if not attached or event_def is None:
+        if not attached or getattr(task.task_spec, "event_definition", None) is None:
             continue
-        value = event_def.details(task).value
-        if isinstance(value, str):
-            due = clock.from_iso(value)
+        due = waits.timer_due(task)
+        if due is not None:
             dues[attached] = min(due, dues.get(attached, due))
     return dues
 
@@ -110,7 +89,8 @@ def project(
     cancelled: bool,
 ) -> None:
     instance.updated_at = now
-    instance.data = _accumulated_data(instance, workflow, before, after)
+    if not cancelled:  # a cancelled case keeps the data it had: the workflow's is empty then
+        instance.data = case_data(workflow, after.active)
     customer = instance.data.get("customer_name")
     instance.customer_name = customer[:100] if isinstance(customer, str) else None
     instance.next_timer_due = next_timer_due(workflow)
@@ -213,7 +193,7 @@ def correlation_values(instance: Instance, workflow: BpmnWorkflow) -> dict:
 
 def _message_waits(instance: Instance, workflow: BpmnWorkflow) -> None:
     db.session.execute(db.delete(MessageWait).where(MessageWait.instance_id == instance.id))
-    names = {e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"}
+    names = waits.message_names(workflow)
     if not names:
         return
     values = correlation_values(instance, workflow)

@@ -88,3 +88,20 @@ def dump(workflow: BpmnWorkflow) -> str:
 def load(snapshot: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
     dct = json.loads(snapshot)
     return _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+
+
+def spec_to_bytes(spec, subprocess_specs: dict) -> bytes:
+    """A process spec and its subprocess specs in SpiffWorkflow's serialized form."""
+    registry = _serializer.registry
+    return orjson.dumps(
+        {"spec": registry.convert(spec), "subprocess_specs": {k: registry.convert(v) for k, v in subprocess_specs.items()}}
+    )
+
+
+def spec_from_bytes(frozen: bytes) -> tuple[object, dict]:
+    """New spec objects from `spec_to_bytes`' form (the restore consumes its dict, so each
+    call decodes the bytes again)."""
+    registry = _serializer.registry
+    dct = orjson.loads(frozen)
+    subprocess_specs = {k: registry.restore(v) for k, v in dct["subprocess_specs"].items()}
+    return registry.restore(dct["spec"]), subprocess_specs
