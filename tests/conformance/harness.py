@@ -77,16 +77,17 @@ def plain_run(case: Case, start) -> Outcome:
         if filename.endswith(".bpmn"):
             parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename=filename)
     spec, subs = parser.get_spec(case.process), parser.get_subprocess_specs(case.process)
-    now = start
-    with engine_moment(now, 0, 0):
+    now, counter = start, 0
+    with engine_moment(now, 0, counter) as moment:
         workflow = BpmnWorkflow(spec, subs, script_engine=PythonScriptEngine())
         workflow.task_tree.data.update({**case.data, "business_key": case.business_key})
         _engine_steps(workflow)
+    counter = moment.id_counter
     for step in case.steps:
         kind = step[0]
         if kind == "wait":
             now = now + timedelta(seconds=step[1])
-        with engine_moment(now, 0, 0):
+        with engine_moment(now, 0, counter) as moment:
             if kind == "task":
                 ready = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == step[1]]
                 assert ready, f"{case.name}: no ready task {step[1]} in plain SpiffWorkflow"
@@ -98,6 +99,7 @@ def plain_run(case: Case, start) -> Outcome:
             elif kind == "wait":
                 workflow.refresh_timers()
             _engine_steps(workflow)
+        counter = moment.id_counter
     return _outcome(workflow)
 
 

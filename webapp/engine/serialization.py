@@ -87,7 +87,25 @@ def dump(workflow: BpmnWorkflow) -> str:
 
 def load(snapshot: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
     dct = json.loads(snapshot)
-    return _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow = _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+    _rewire_triggered(workflow)
+    return workflow
+
+
+def _rewire_triggered(workflow: BpmnWorkflow) -> None:
+    """Redo the links SpiffWorkflow adds to a spec while a workflow runs. An event
+    subprocess (or a collaboration's participant) started by an event is connected to its
+    process's start and end the moment it fires (`BpmnStartTask.trigger_wf`). SpiffWorkflow's
+    own serializer keeps that in the spec it stores with each workflow; our snapshots keep
+    the spec out, so the workflow's fresh spec gets the links of what has fired back here."""
+    for wf in (workflow, *workflow.subprocesses.values()):
+        start = wf.spec.start
+        triggered = {wf.spec.task_specs.get(name) for name in getattr(start, "trigger_specs", [])}
+        for child in wf.task_tree.children:
+            spec = child.task_spec
+            if spec in triggered and start not in spec.inputs:
+                start.connect(spec)
+                spec.connect(wf.spec.end)
 
 
 def spec_to_bytes(spec, subprocess_specs: dict) -> bytes:
