@@ -6,15 +6,22 @@ from __future__ import annotations
 import io
 
 from tests.conformance.bpmn import (
+    boundary,
+    catch,
     definitions,
     end,
+    error,
+    escalation,
     flows,
+    gateway,
+    message,
     mi,
     process,
     signal,
     start,
     subprocess,
     throw,
+    timer,
     user,
 )
 from webapp.engine import definitions as engine_definitions
@@ -102,3 +109,89 @@ def test_2_an_event_subprocess_fired_in_one_case_changes_nothing_another_case_se
     assert {t["bpmn_id"] for t in _open_tasks(admin, third)} == {"more", "handle_late"}
     for iid in (earlier, later, third):
         assert admin.get(f"/api/process-instances/{iid}/verify").get_json()["verified"] is True
+
+
+def test_3_error_and_escalation_boundary_events_start_without_a_server_error(users):
+    admin = users["admin"]
+    xml = definitions(
+        process(
+            "coded_boundaries", start(), user("work"), end(),
+            boundary("on_error", "work", error("err_broken")), user("repair"), end("e2"),
+            boundary("on_escalation", "work", escalation("esc_late"), interrupting=False), user("notify"), end("e3"),
+            flows("start", "work", "end") + flows("on_error", "repair", "e2") + flows("on_escalation", "notify", "e3"),
+        ),
+        errors={"broken": "1"}, escalations={"late": "2"},
+    )
+    assert _deploy(users["owner"], "coded_boundaries", xml).status_code == 201
+    iid = _start(admin, "coded_boundaries")
+    [task] = _open_tasks(admin, iid)
+    assert task["bpmn_id"] == "work" and task["due_at"] is None  # a code is not a due time
+    assert _instance(admin, iid)["next_timer_due"] is None
+    _complete(admin, task["id"])
+    assert _instance(admin, iid)["status"] == "completed"
+
+
+def _event_gateway_diagram() -> str:
+    return definitions(
+        process(
+            "reply_or_chase", start(), user("ask"), gateway("eventBased", "gw"),
+            catch("got_reply", message("msg_reply", "reply")), catch("too_late", timer("timeDuration", '"PT2H"')),
+            user("handle_reply"), user("chase"), end("e1"), end("e2"),
+            flows("start", "ask", "gw", "got_reply", "handle_reply", "e1") + flows("gw", "too_late", "chase", "e2"),
+        ),
+        messages=("reply",),
+    )
+
+
+def test_4_event_based_gateway_moves_on_its_message(users):
+    admin = users["admin"]
+    assert _deploy(users["owner"], "reply_or_chase", _event_gateway_diagram()).status_code == 201
+    iid = _start(admin, "reply_or_chase", business_key="EG-1")
+    _complete(admin, _open_tasks(admin, iid)[0]["id"])
+    r = admin.post("/api/messages", {"name": "reply", "correlation": {"business_key": "EG-1"}, "payload": {"ok": True}})
+    assert r.get_json() == {"delivered_to": [iid], "buffered": False}
+    assert [t["bpmn_id"] for t in _open_tasks(admin, iid)] == ["handle_reply"]
+    assert _instance(admin, iid)["data"]["reply"] == {"ok": True}
+    assert _instance(admin, iid)["next_timer_due"] is None
+
+
+def test_4_event_based_gateway_moves_on_its_timer(users, manual_clock, run_worker):
+    admin = users["admin"]
+    assert _deploy(users["owner"], "reply_or_chase", _event_gateway_diagram()).status_code == 201
+    iid = _start(admin, "reply_or_chase", business_key="EG-2")
+    _complete(admin, _open_tasks(admin, iid)[0]["id"])
+    due = _instance(admin, iid)["next_timer_due"]
+    assert due is not None and due.startswith("2026-03-02T03:00:00")  # two hours after the clock's 01:00
+    manual_clock.advance(hours=3)
+    run_worker()
+    assert [t["bpmn_id"] for t in _open_tasks(admin, iid)] == ["chase"]
+
+
+def test_4_a_start_event_with_several_messages_starts_on_either(users):
+    admin = users["admin"]
+    xml = definitions(
+        process("either_message", start("start", message("msg_a", "got") + message("msg_b", "got")), user("work"), end(),
+                flows("start", "work", "end")),
+        messages=("a", "b"),
+    )
+    assert _deploy(users["owner"], "either_message", xml).status_code == 201
+    iid = _start(admin, "either_message", business_key="EM-1")
+    r = admin.post("/api/messages", {"name": "b", "correlation": {"business_key": "EM-1"}, "payload": {"n": 2}})
+    assert r.get_json()["delivered_to"] == [iid]
+    assert [t["bpmn_id"] for t in _open_tasks(admin, iid)] == ["work"]
+
+
+def test_5_a_message_payload_without_message_variable_lands_in_the_data(users):
+    admin = users["admin"]
+    xml = definitions(
+        process("standard_catch", start(), catch("wait", message("msg_answer")), user("read"), end(),
+                flows("start", "wait", "read", "end")),
+        messages=("answer",),
+    )
+    assert _deploy(users["owner"], "standard_catch", xml).status_code == 201
+    iid = _start(admin, "standard_catch", business_key="SC-1")
+    r = admin.post("/api/messages", {"name": "answer", "correlation": {"business_key": "SC-1"},
+                                     "payload": {"approved": True, "amount": 12}})
+    assert r.get_json()["delivered_to"] == [iid]
+    data = _instance(admin, iid)["data"]
+    assert data["approved"] is True and data["amount"] == 12

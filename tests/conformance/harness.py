@@ -16,7 +16,9 @@ from datetime import timedelta
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessageEventDefinition
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -38,6 +40,9 @@ class Case:
     process: str
     steps: list = field(default_factory=list)
     data: dict = field(default_factory=dict)
+    # The ground truth's parser: "spiff" (SpiffWorkflow's spiff dialect, as our engine) or
+    # "bpmn" (its standard BPMN parser, for diagrams without spiff extensions).
+    dialect: str = "spiff"
 
     @property
     def business_key(self) -> str:
@@ -69,7 +74,8 @@ def _outcome(workflow: BpmnWorkflow) -> Outcome:
 
 
 def plain_run(case: Case, start) -> Outcome:
-    parser = SpiffBpmnParser()
+    parser = SpiffBpmnParser() if case.dialect == "spiff" else BpmnParser()
+    message_class = MessageEventDefinition if case.dialect == "spiff" else BpmnMessageEventDefinition
     for filename, xml in case.files.items():
         if filename.endswith(".dmn"):
             parser.add_dmn_xml(etree.fromstring(xml.encode()), filename=filename)
@@ -95,7 +101,7 @@ def plain_run(case: Case, start) -> Outcome:
                 ready[0].run()
             elif kind == "message":
                 payload = step[2] if len(step) > 2 else {}
-                workflow.send_event(BpmnEvent(MessageEventDefinition(step[1]), payload, dict(workflow.correlations)))
+                workflow.send_event(BpmnEvent(message_class(step[1]), payload, dict(workflow.correlations)))
             elif kind == "wait":
                 workflow.refresh_timers()
             _engine_steps(workflow)

@@ -6,8 +6,25 @@ from __future__ import annotations
 import pytest
 
 from tests.conformance.bpmn import (
-    boundary, catch, conditional, definitions, end, error, escalation, flows, gateway, message,
-    process, script, signal, start, subprocess, terminate, throw, timer, user,
+    boundary,
+    catch,
+    conditional,
+    definitions,
+    end,
+    error,
+    escalation,
+    flows,
+    gateway,
+    message,
+    process,
+    script,
+    signal,
+    start,
+    subprocess,
+    terminate,
+    throw,
+    timer,
+    user,
 )
 from tests.conformance.harness import Case
 
@@ -22,7 +39,7 @@ def _one(name: str, construct: str, body: list[str], links: str, steps=(), data=
 
 def _xor(name, value):
     return _one(name, "exclusive gateway", [
-        start(), gateway("exclusive", "gw", default=f"f_gw_small"), user("big"), user("small"), end("e1"), end("e2")],
+        start(), gateway("exclusive", "gw", default="f_gw_small"), user("big"), user("small"), end("e1"), end("e2")],
         flows("start", "gw", "big", "e1", cond={"gw>big": "amount > 5"}) + flows("gw", "small", "e2"),
         [(T, "big" if value > 5 else "small")], {"amount": value})
 
@@ -43,8 +60,8 @@ def _parallel():
     return _one("par_fork_join", "parallel gateway", body, links, [(T, "b", {"b": 2}), (T, "a", {"a": 1})])
 
 
-def _event_gateway(name, steps):
-    body = [start(), gateway("eventBased", "gw"), catch("got_reply", message("msg_reply")),
+def _event_gateway(name, steps, variable="reply_data"):
+    body = [start(), gateway("eventBased", "gw"), catch("got_reply", message("msg_reply", variable)),
             catch("too_late", timer("timeDuration", '"PT2H"')), user("handle_reply"), user("chase"), end("e1"), end("e2")]
     links = flows("start", "gw", "got_reply", "handle_reply", "e1") + flows("gw", "too_late", "chase", "e2")
     return _one(name, "event-based gateway", body, links, steps, messages=("reply",))
@@ -168,7 +185,23 @@ CASES = [
                [(T, "a"), (T, "react"), (T, "work")], {"signals": ("ping",)},
                main=[start(), user("a"), throw("ping", signal("sig_ping")), user("work"), end()]),
 ]
-CASES[-1].files = {"es_signal.bpmn": definitions(process(
+
+def _standard(case: Case) -> Case:
+    case.dialect = "bpmn"
+    return case
+
+
+CASES += [
+    _standard(_one("catch_message_payload", "intermediate message catch, standard payload",
+                   [start(), user("ask"), catch("wait", message("msg_answer")), user("read"), end()],
+                   flows("start", "ask", "wait", "read", "end"), [(T, "ask"), (M, "answer", {"yes": True, "n": 3}), (T, "read")],
+                   messages=("answer",))),
+    _standard(_boundary("bnd_message_payload", "boundary message, standard payload", message("msg_stop"), True,
+                        [(M, "stop", {"reason": "cancelled"}), (T, "after_b")], {"messages": ("stop",)})),
+    _standard(_event_gateway("evgw_message_payload", [(M, "reply", {"text": "ok"}), (T, "handle_reply")], None)),
+]
+CASES[-1].construct = "event-based gateway, standard payload"
+CASES[-4].files = {"es_signal.bpmn": definitions(process(
     "es_signal", start(), user("a"), throw("ping", signal("sig_ping")), user("work"), end(),
     flows("start", "a", "ping", "work", "end"),
     subprocess("es", start("es_start", signal("sig_ping"), isInterrupting="false") + user("react") + end("es_end")

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
 from .errors import DefinitionInvalid
 from .sandbox import check_dmn_cell, check_expression, check_script
@@ -45,11 +47,43 @@ class DeferredServiceTask(ServiceTask):
         return None
 
 
+class PayloadMessageEventDefinition(SpiffMessageEventDefinition):
+    """A message catch without `spiffworkflow:messageVariable`: the payload lands in the
+    task data as SpiffWorkflow's standard BPMN parser puts it (its keys merged in), where
+    the spiff dialect would keep it out of the data. Equal to any message definition of the
+    same name, so events built with either class still meet."""
+
+    def update_task_data(self, my_task):
+        if self.message_var is not None:
+            return super().update_task_data(my_task)
+        payload = my_task.internal_data.get(self.name)
+        if isinstance(payload, dict):
+            my_task.set_data(**payload)
+
+    def __eq__(self, other):
+        return isinstance(other, BaseMessageEventDefinition) and self.name == other.name
+
+
+def _standard_payloads(spec) -> None:
+    from .waits import definitions_of
+
+    for task_spec in spec.task_specs.values():
+        for definition in definitions_of(getattr(task_spec, "event_definition", None)):
+            if type(definition) is SpiffMessageEventDefinition and definition.message_var is None:
+                definition.__class__ = PayloadMessageEventDefinition
+
+
 class AftersalesBpmnParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, DeferredServiceTask),
     }
+
+    def get_spec(self, process_id, required=True):
+        spec = super().get_spec(process_id, required=required)
+        if spec is not None:
+            _standard_payloads(spec)
+        return spec
 
 
 _validator: BpmnValidator | None = None

@@ -9,9 +9,10 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 
-from .parser import DeferredServiceTask
+from .parser import DeferredServiceTask, PayloadMessageEventDefinition
 
 
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -38,6 +39,7 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
 def _build_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[DeferredServiceTask] = ServiceTaskConverter
+    config[PayloadMessageEventDefinition] = MessageEventDefinitionConverter
     config[BpmnWorkflow] = SpeclessWorkflowConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
