@@ -8,6 +8,7 @@ import io
 from tests.conformance.bpmn import (
     boundary,
     catch,
+    collaboration,
     definitions,
     end,
     error,
@@ -195,3 +196,82 @@ def test_5_a_message_payload_without_message_variable_lands_in_the_data(users):
     assert r.get_json()["delivered_to"] == [iid]
     data = _instance(admin, iid)["data"]
     assert data["approved"] is True and data["amount"] == 12
+
+
+def test_6_a_collaboration_runs_every_process_and_their_messages_meet(users):
+    admin = users["admin"]
+    buyer = process("buyer", start(), user("order"), throw("send_order", message("msg_order", payload="{'item': item}")),
+                    catch("wait_confirm", message("msg_confirm", "confirmation")), end(),
+                    flows("start", "order", "send_order", "wait_confirm", "end"))
+    seller = process("seller", start("got_order", message("msg_order", "order")), user("confirm"),
+                     throw("send_confirm", message("msg_confirm", payload="{'ok': True}")), end("s_end"),
+                     flows("got_order", "confirm", "send_confirm", "s_end"))
+    xml = definitions(collaboration("trade", "buyer", "seller"), buyer, seller, messages=("order", "confirm"))
+    assert _deploy(users["owner"], "trade", xml).status_code == 201
+    iid = _start(admin, "buyer")
+    _complete(admin, _open_tasks(admin, iid)[0]["id"], {"item": "pump"})
+    [confirm] = _open_tasks(admin, iid)  # the seller's process started on the buyer's message
+    assert confirm["bpmn_id"] == "confirm"
+    _complete(admin, confirm["id"])
+    instance = _instance(admin, iid)
+    assert instance["status"] == "completed"
+    assert instance["data"]["confirmation"] == {"ok": True}
+
+
+def test_6_a_message_thrown_by_one_process_starts_or_moves_another(users):
+    admin = users["admin"]
+    sender = definitions(
+        process("sender", start(), user("write"), throw("tell", message("msg_parcel", payload="{'parcel': parcel}")), end(),
+                flows("start", "write", "tell", "end")),
+        messages=("parcel",))
+    receiver = definitions(
+        process("receiver", start("got", message("msg_parcel", "parcel_in")), user("unpack"), end(),
+                flows("got", "unpack", "end")),
+        messages=("parcel",))
+    assert _deploy(users["owner"], "receiver", receiver).status_code == 201
+    assert _deploy(users["owner"], "sender", sender).status_code == 201
+    iid = _start(admin, "sender")
+    _complete(admin, _open_tasks(admin, iid)[0]["id"], {"parcel": "P-1"})
+    assert _instance(admin, iid)["status"] == "completed"
+    started = [i for i in admin.get("/api/process-instances?process_key=receiver").get_json()]
+    assert len(started) == 1
+    receiver_id = started[0]["id"]
+    assert _instance(admin, receiver_id)["data"]["parcel_in"] == {"parcel": "P-1"}
+    assert [t["bpmn_id"] for t in _open_tasks(admin, receiver_id)] == ["unpack"]
+    history = admin.get(f"/api/process-instances/{receiver_id}/history").get_json()
+    assert [e["type"] for e in history] == ["instance_started", "message_received"]
+    assert history[1]["actor"].startswith("process:")
+
+
+def test_6_an_empty_correlation_reaches_only_waits_without_correlation_keys(users):
+    admin = users["admin"]
+    keyed = definitions(
+        collaboration("keyed_c", "keyed"),
+        process("keyed", start(), catch("wait", message("msg_paid", "paid")), end(), flows("start", "wait", "end")),
+        messages=("paid",),
+        extra=(
+            '<bpmn:correlationProperty id="order_id" name="order_id">'
+            '<bpmn:correlationPropertyRetrievalExpression messageRef="msg_paid">'
+            "<bpmn:formalExpression>order_id</bpmn:formalExpression>"
+            "</bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>"
+        ),
+    ).replace(
+        '<bpmn:participant id="p_keyed" processRef="keyed"></bpmn:participant>',
+        '<bpmn:participant id="p_keyed" processRef="keyed"></bpmn:participant>'
+        '<bpmn:correlationKey name="order_key"><bpmn:correlationPropertyRef>order_id</bpmn:correlationPropertyRef>'
+        "</bpmn:correlationKey>",
+    )
+    plain = definitions(
+        process("unkeyed", start(), catch("wait", message("msg_paid", "paid")), end(), flows("start", "wait", "end")),
+        messages=("paid",))
+    assert _deploy(users["owner"], "keyed", keyed).status_code == 201
+    assert _deploy(users["owner"], "unkeyed", plain).status_code == 201
+    keyed_ids = [_start(admin, "keyed", {"order_id": n}) for n in (1, 2, 3)]
+    unkeyed_id = _start(admin, "unkeyed")
+    r = admin.post("/api/messages", {"name": "paid", "correlation": {}, "payload": {"order_id": 9}})
+    assert r.get_json()["delivered_to"] == [unkeyed_id]
+    for iid in keyed_ids:
+        assert _instance(admin, iid)["status"] == "running"
+    second = _instance(admin, keyed_ids[1])["business_key"]
+    r = admin.post("/api/messages", {"name": "paid", "correlation": {"business_key": second}, "payload": {"order_id": 2}})
+    assert r.get_json()["delivered_to"] == [keyed_ids[1]]

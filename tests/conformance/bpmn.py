@@ -43,9 +43,11 @@ def timer(kind: str, expr: str) -> str:
     return el("timerEventDefinition", inner=text(kind, expr))
 
 
-def message(ref: str, variable: str | None = None) -> str:
-    inner = ext(spiff("messageVariable", variable)) if variable else ""
-    return el("messageEventDefinition", inner=inner, messageRef=ref)
+def message(ref: str, variable: str | None = None, payload: str | None = None) -> str:
+    """A message event definition: `variable` receives a caught payload, `payload` is the
+    expression a throw sends."""
+    inner = (spiff("messageVariable", variable) if variable else "") + (spiff("messagePayload", payload) if payload else "")
+    return el("messageEventDefinition", inner=ext(inner) if inner else "", messageRef=ref)
 
 
 def error(ref: str | None = None, variable: str | None = None) -> str:
@@ -145,8 +147,9 @@ def business_rule(id: str, decision: str) -> str:
     return el("businessRuleTask", id, ext(spiff("calledDecisionId", decision)))
 
 
-def send(id: str, message_ref: str) -> str:
-    return el("sendTask", id, messageRef=message_ref)
+def send(id: str, message_ref: str, payload: str | None = None) -> str:
+    inner = ext(spiff("messagePayload", payload)) if payload else ""
+    return el("sendTask", id, inner, messageRef=message_ref)
 
 
 def receive(id: str, message_ref: str, variable: str | None = None) -> str:
@@ -193,6 +196,10 @@ def flows(*chain: str, cond: dict | None = None) -> str:
 
 def process(id: str, *body: str, executable: bool = True, lanes: str = "") -> str:
     return el("process", id, lanes + "".join(body), isExecutable=str(executable).lower())
+
+
+def collaboration(id: str, *process_ids: str) -> str:
+    return el("collaboration", id, "".join(el("participant", f"p_{p}", processRef=p) for p in process_ids))
 
 
 def definitions(*body: str, messages: tuple[str, ...] = (), errors: dict | None = None,

@@ -43,6 +43,7 @@ class Case:
     # The ground truth's parser: "spiff" (SpiffWorkflow's spiff dialect, as our engine) or
     # "bpmn" (its standard BPMN parser, for diagrams without spiff extensions).
     dialect: str = "spiff"
+    collaboration: str | None = None  # run as SpiffWorkflow runs this collaboration
 
     @property
     def business_key(self) -> str:
@@ -82,7 +83,10 @@ def plain_run(case: Case, start) -> Outcome:
     for filename, xml in case.files.items():
         if filename.endswith(".bpmn"):
             parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename=filename)
-    spec, subs = parser.get_spec(case.process), parser.get_subprocess_specs(case.process)
+    if case.collaboration:
+        spec, subs = parser.get_collaboration(case.collaboration)
+    else:
+        spec, subs = parser.get_spec(case.process), parser.get_subprocess_specs(case.process)
     now, counter = start, 0
     with engine_moment(now, 0, counter) as moment:
         workflow = BpmnWorkflow(spec, subs, script_engine=PythonScriptEngine())

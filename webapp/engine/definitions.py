@@ -11,7 +11,7 @@ from pathlib import Path
 from ..extensions import db
 from ..models import Definition
 from .errors import DefinitionInvalid, NotFound
-from .parser import AftersalesBpmnParser, parse_definition
+from .parser import AftersalesBpmnParser, load_spec, parse_definition
 from .serialization import canonical_json
 
 # The parsed spec of each version in SpiffWorkflow's own serialized form. A spec is not
@@ -165,8 +165,7 @@ def spec_for(definition: Definition | DefinitionInfo) -> tuple[object, dict]:
         for filename, text in definition.files.items():
             if filename.endswith(".bpmn"):
                 parser.add_bpmn_xml(parse_xml(text, filename).getroot(), filename=filename)
-        key = definition.meta["process_id"]
-        frozen = _freeze(parser.get_spec(key), parser.get_subprocess_specs(key))
+        frozen = _freeze(*load_spec(parser, definition.meta["process_id"], definition.meta.get("collaboration")))
         _spec_cache[cache_key] = frozen
     return _thaw(frozen)
 

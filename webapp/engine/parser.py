@@ -125,6 +125,16 @@ def _local(tag: str) -> str:
     return etree.QName(tag).localname
 
 
+def _start_messages(root, process) -> list[str]:
+    """Names of the messages the process's own start events catch."""
+    names = []
+    for definition in process.iterfind("bpmn:startEvent/bpmn:messageEventDefinition", NS):
+        message = root.find(f"bpmn:message[@id='{definition.get('messageRef')}']", NS)
+        if message is not None:
+            names.append(message.get("name") or message.get("id"))
+    return sorted(set(names))
+
+
 def collect_meta(root, process_id: str) -> dict:
     """What our runtime needs to know of one process, read straight from the XML."""
     process = root.find(f"bpmn:process[@id='{process_id}']", NS)
@@ -145,6 +155,7 @@ def collect_meta(root, process_id: str) -> dict:
             b.get("id"): b.get("attachedToRef") for b in process.iterfind(".//bpmn:boundaryEvent", NS)
         },
         "lanes": {lane.get("id"): lane.get("name") for lane in process.iterfind(".//bpmn:lane", NS)},
+        "start_messages": _start_messages(root, process),
         "has_messages": process.find(".//bpmn:messageEventDefinition", NS) is not None
         or process.find(".//bpmn:receiveTask", NS) is not None,
     }
@@ -337,18 +348,51 @@ def parse_definition(
     if problems:
         raise DefinitionInvalid(_summary(problems), problems)
 
+    collaboration = collaboration_of(main_root)
     try:
-        spec = parser.get_spec(main_key)
-        subprocess_specs = parser.get_subprocess_specs(main_key)
+        spec, subprocess_specs = load_spec(parser, main_key, collaboration)
     except (ValidationException, SpiffWorkflowException) as err:
         element = getattr(err, "id", "") or main_key
         raise DefinitionInvalid(f"{element}: {err}", {element: str(err)}) from None
 
     meta = collect_meta(main_root, main_key)
+    if collaboration:
+        meta = _collaboration_meta(main_root, collaboration, meta)
     problems.update(_meta_problems(meta, forms, known_operators))
     if problems:
         raise DefinitionInvalid(_summary(problems), problems)
     return ParsedDefinition(main_key, meta["name"], spec, subprocess_specs, meta)
+
+
+def collaboration_of(root) -> str | None:
+    """The id of the file's collaboration when it joins two or more executable processes:
+    such a file runs as SpiffWorkflow runs a collaboration (`get_collaboration`), one
+    workflow in which every participant's process runs and their messages meet. A
+    collaboration around one process (as the modeler draws pools) changes nothing."""
+    executable = set(_executable_process_ids(root))
+    for collaboration in root.iterfind("bpmn:collaboration", NS):
+        refs = {p.get("processRef") for p in collaboration.iterfind("bpmn:participant", NS)}
+        if len(refs & executable) >= 2:
+            return collaboration.get("id")
+    return None
+
+
+def load_spec(parser: SpiffBpmnParser, process_id: str, collaboration: str | None) -> tuple[object, dict]:
+    if collaboration:
+        return parser.get_collaboration(collaboration)
+    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+
+
+def _collaboration_meta(root, collaboration: str, first: dict) -> dict:
+    """The first process's meta, with the tasks, lanes and elements of every participant."""
+    meta = dict(first, collaboration=collaboration)
+    for process_id in _executable_process_ids(root)[1:]:
+        other = collect_meta(root, process_id)
+        for key in ("tasks", "service_tasks", "elements", "boundaries", "lanes"):
+            meta[key] = {**other[key], **meta[key]}
+        meta["has_messages"] = meta["has_messages"] or other["has_messages"]
+    meta["processes"] = _executable_process_ids(root)
+    return meta
 
 
 def _meta_problems(meta: dict, forms: dict, known_operators: set[str] | None) -> dict[str, str]:

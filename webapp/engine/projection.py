@@ -192,10 +192,14 @@ def correlation_values(instance: Instance, workflow: BpmnWorkflow) -> dict:
 
 
 def _message_waits(instance: Instance, workflow: BpmnWorkflow) -> None:
+    """One row per message name the instance waits for, with the values it correlates on:
+    its business key and the correlation properties collected so far; `_keys` lists the
+    correlation properties the waiting definition declares (see runtime.matches)."""
     db.session.execute(db.delete(MessageWait).where(MessageWait.instance_id == instance.id))
-    names = waits.message_names(workflow)
-    if not names:
+    waiting = waits.message_waits(workflow)
+    if not waiting:
         return
     values = correlation_values(instance, workflow)
-    for name in sorted(names):
-        db.session.add(MessageWait(instance_id=instance.id, name=name, correlation=values))
+    for name, keys in sorted(waiting.items()):
+        correlation = {**values, "_keys": keys} if keys else values
+        db.session.add(MessageWait(instance_id=instance.id, name=name, correlation=correlation))

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import InboxTask, Instance, Job, MessageWait, NumberSequence, PendingMessage
+from ..models import Definition, InboxTask, Instance, Job, MessageWait, NumberSequence, PendingMessage
 from . import clock, definitions, forms, history, projection, serialization, steps, workflow_cache
 from .determinism import engine_moment
 from .errors import Conflict, Forbidden, FormInvalid, NotFound
@@ -295,23 +295,80 @@ def cancel_instance(instance_id: int, *, actor: str, reason: str, commit: bool =
 def deliver_message(
     name: str, correlation: dict, payload: dict, *, actor: str, commit: bool = True
 ) -> list[int]:
-    """Deliver to every instance waiting for the message with matching correlation values;
-    keep it for later when none waits. Returns the ids of the instances that got it."""
+    """Deliver to every instance waiting for the message with matching correlation values
+    (see `matches`); keep it for later when none waits. Returns the ids of the instances
+    that got it."""
     now = clock.now()
+    targets = _waiting_for(name, correlation)
+    _deliver(targets, name, correlation, payload, actor=actor, now=now)
+    if not targets:
+        _keep(name, correlation, payload, actor=actor, now=now)
+    if commit:
+        _commit()
+    return targets
+
+
+def _waiting_for(name: str, correlation: dict, exclude: int | None = None) -> list[int]:
     waits = db.session.scalars(db.select(MessageWait).where(MessageWait.name == name)).all()
-    targets = sorted({w.instance_id for w in waits if _matches(correlation, w.correlation)})
+    return sorted({w.instance_id for w in waits if w.instance_id != exclude and matches(correlation, w.correlation)})
+
+
+def _deliver(targets: list[int], name: str, correlation: dict, payload: dict, *, actor: str, now: datetime) -> None:
     for instance_id in targets:
         instance = db.session.get(Instance, instance_id)
         workflow = load_workflow(instance)
         entry = Input("message_received", {"name": name, "correlation": correlation, "payload": payload})
         _execute(instance, workflow, [entry], actor=actor, now=now)
-    if not targets:
-        db.session.add(
-            PendingMessage(name=name, correlation=correlation, payload=payload, received_at=now, received_by=actor)
-        )
-    if commit:
-        _commit()
-    return targets
+
+
+def _keep(name: str, correlation: dict, payload: dict, *, actor: str, now: datetime) -> None:
+    db.session.add(PendingMessage(name=name, correlation=correlation, payload=payload, received_at=now, received_by=actor))
+
+
+# A message one instance throws may start or move another, which may throw again: a chain
+# this deep is a loop in the diagrams, and stops with an error instead of running forever.
+_MAX_MESSAGE_CHAIN = 20
+
+
+def _send_thrown(origin: Instance, messages: list[dict], *, now: datetime) -> None:
+    """Messages a process threw that nothing in its own workflow caught go on, in the same
+    transaction, to the instances waiting for them; if none waits, to a new instance of a
+    process whose start event catches that message; otherwise they are kept for later."""
+    depth = db.session.info.get("message_chain", 0)
+    if depth >= _MAX_MESSAGE_CHAIN:
+        raise Conflict(f"messages thrown between processes went {depth} deep: a loop?", {"message": messages[0]["name"]})
+    db.session.info["message_chain"] = depth + 1
+    actor = f"process:{origin.business_key}"
+    try:
+        for message in messages:
+            name, correlation, payload = message["name"], message["correlation"], message["payload"]
+            payload = payload if isinstance(payload, dict) else {"payload": payload}
+            targets = _waiting_for(name, correlation, exclude=origin.id)
+            if targets:
+                _deliver(targets, name, correlation, payload, actor=actor, now=now)
+            elif (starter := _process_started_by(name)) is not None:
+                started = start_instance(starter, {}, actor=actor, commit=False)
+                _deliver([started.id], name, correlation, payload, actor=actor, now=now)
+            else:
+                _keep(name, correlation, payload, actor=actor, now=now)
+    finally:
+        db.session.info["message_chain"] = depth
+
+
+def _process_started_by(name: str) -> str | None:
+    """The key of a deployed process whose (latest version's) start event catches `name`."""
+    latest = (
+        db.select(Definition.key, db.func.max(Definition.version).label("version")).group_by(Definition.key).subquery()
+    )
+    rows = db.session.execute(
+        db.select(Definition.key, Definition.meta)
+        .join(latest, db.and_(Definition.key == latest.c.key, Definition.version == latest.c.version))
+        .order_by(Definition.key)
+    ).all()
+    for key, meta in rows:
+        if name in (meta or {}).get("start_messages", []):
+            return key
+    return None
 
 
 # ---------------------------------------------------------------- the shared machinery
@@ -330,6 +387,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
     """Apply inputs in order; each gets its event. Buffered messages that the new state
     waits for are delivered in the same transaction, each as its own event."""
     pending = list(inputs)
+    thrown: list[dict] = []
     at = clock.to_iso(now)
     with db.session.no_autoflush:
         before = projection.scan(workflow)
@@ -339,7 +397,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
             # (canonical JSON: sorted keys, JSON types), so both build byte-identical states.
             entry.payload = json.loads(serialization.canonical_json(entry.payload))
             with engine_moment(now, instance.id, instance.id_counter) as moment:
-                steps.apply(workflow, entry.type, entry.task_id, entry.payload)
+                thrown += steps.apply(workflow, entry.type, entry.task_id, entry.payload)
             instance.id_counter = moment.id_counter
             snapshot = serialization.dump(workflow)
             instance.snapshot = snapshot
@@ -375,6 +433,8 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
             if not pending:
                 pending.extend(_buffered_messages_for(instance))
     _touched_workflows()[instance.id] = (instance, workflow)
+    if thrown:
+        _send_thrown(instance, thrown, now=now)
 
 
 def _touched_workflows() -> dict:
@@ -421,8 +481,14 @@ def _commit() -> None:
         raise Conflict(_CONFLICT) from None
 
 
-def _matches(wanted: dict, have: dict) -> bool:
-    return all(str(have.get(k)) == str(v) for k, v in wanted.items())
+def matches(wanted: dict, have: dict) -> bool:
+    """Correlation: a message with values reaches a wait that has every one of them (the
+    wait has the instance's business key and the correlation properties it collected); a
+    message without values reaches only a wait whose definition declares no correlation
+    properties (`_keys`), never every waiting instance of a keyed conversation."""
+    if not wanted:
+        return "_keys" not in have
+    return all(k in have and str(have[k]) == str(v) for k, v in wanted.items())
 
 
 def _buffered_messages_for(instance: Instance) -> list[Input]:
@@ -437,7 +503,7 @@ def _buffered_messages_for(instance: Instance) -> list[Input]:
             .order_by(PendingMessage.id)
         ).all()
         for message in candidates:
-            if _matches(message.correlation, wait.correlation):
+            if matches(message.correlation, wait.correlation):
                 message.consumed = True
                 message.consumed_by_instance = instance.id
                 return [

@@ -12,6 +12,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from . import waits
 from .errors import Conflict, EngineError
 from .parser import DeferredServiceTask
 
@@ -51,13 +52,16 @@ def run_engine(workflow: BpmnWorkflow) -> None:
     workflow.do_engine_steps()
 
 
-def apply(workflow: BpmnWorkflow, type: str, task_id: str | None, payload: dict) -> None:
-    """Give the workflow the input that one event records, then run engine steps."""
+def apply(workflow: BpmnWorkflow, type: str, task_id: str | None, payload: dict) -> list[dict]:
+    """Give the workflow the input that one event records, then run engine steps. Returns
+    the messages the workflow threw that nothing inside it caught (the runtime sends them
+    on; replay drops them: where they went is in the receivers' own histories)."""
     if type in PASSIVE_EVENTS:
-        return
+        return []
     try:
         _APPLIERS[type](workflow, task_id, payload)
         run_engine(workflow)
+        return waits.thrown_messages(workflow)
     except SpiffWorkflowException as err:
         element = getattr(getattr(err, "task", None), "task_spec", None)
         where = getattr(element, "bpmn_id", None) or "workflow"

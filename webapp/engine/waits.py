@@ -68,17 +68,46 @@ def is_cycle(task: Task) -> bool:
     return any(isinstance(d, CycleTimerEventDefinition) for d in definitions_of(task.task_spec.event_definition))
 
 
-def message_names(workflow: BpmnWorkflow) -> set[str]:
-    """Names of the messages some part of the workflow would catch now."""
-    names = {
-        d.name
-        for task in waiting_tasks(workflow)
-        for d in definitions_of(task.task_spec.event_definition)
-        if isinstance(d, MessageEventDefinition)
-    }
+def message_waits(workflow: BpmnWorkflow) -> dict[str, list[str]]:
+    """Messages some part of the workflow would catch now: name -> the correlation
+    properties its definition declares (empty: a message without correlation keys)."""
+    found: dict[str, set[str]] = {}
+
+    def add(definition) -> None:
+        if isinstance(definition, MessageEventDefinition):
+            props = {p.name for p in definition.correlation_properties or []}
+            found.setdefault(definition.name, set()).update(props)
+
+    for task in waiting_tasks(workflow):
+        for definition in definitions_of(task.task_spec.event_definition):
+            add(definition)
     start = workflow.spec.start
     for spec_name in getattr(start, "trigger_specs", []):
         sub_spec = workflow.subprocess_specs.get(spec_name)
         for start_event in getattr(sub_spec, "bpmn_start_events", []) if sub_spec is not None else []:
-            names |= {d.name for d in definitions_of(start_event.event_definition) if isinstance(d, MessageEventDefinition)}
-    return names
+            for definition in definitions_of(start_event.event_definition):
+                add(definition)
+    return {name: sorted(props) for name, props in found.items()}
+
+
+def message_names(workflow: BpmnWorkflow) -> set[str]:
+    return set(message_waits(workflow))
+
+
+def thrown_messages(workflow: BpmnWorkflow) -> list[dict]:
+    """Take the messages the workflow threw that nothing inside it caught (SpiffWorkflow
+    keeps them in `bpmn_events` for the application): [{name, correlation, payload}], the
+    correlation flattened from SpiffWorkflow's {key: {property: value}}. Other events that
+    left the workflow uncaught (a signal nobody waits for) are dropped, so they do not pile
+    up in the snapshot."""
+    messages = []
+    for event in workflow.get_events():
+        definition = event.event_definition
+        if not isinstance(definition, MessageEventDefinition):
+            continue
+        correlation: dict = {}
+        for props in (event.correlations or {}).values():
+            if isinstance(props, dict):
+                correlation.update(props)
+        messages.append({"name": definition.name, "correlation": correlation, "payload": event.payload})
+    return messages
