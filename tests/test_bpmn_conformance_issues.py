@@ -17,6 +17,7 @@ from tests.conformance.bpmn import (
     gateway,
     message,
     mi,
+    post_script,
     process,
     signal,
     start,
@@ -275,3 +276,26 @@ def test_6_an_empty_correlation_reaches_only_waits_without_correlation_keys(user
     second = _instance(admin, keyed_ids[1])["business_key"]
     r = admin.post("/api/messages", {"name": "paid", "correlation": {"business_key": second}, "payload": {"order_id": 2}})
     assert r.get_json()["delivered_to"] == [keyed_ids[1]]
+
+
+def test_7_the_case_data_is_the_workflows_data(users):
+    admin = users["admin"]
+    xml = definitions(process(
+        "exact_data", start(), user("fill", post_script("note = draft.upper()\ndel draft")),
+        user("each", mi(input="items", input_item="item", output="answers", output_item="answer")), user("last"), end(),
+        flows("start", "fill", "each", "last", "end"),
+    ))
+    assert _deploy(users["owner"], "exact_data", xml).status_code == 201
+    iid = _start(admin, "exact_data", {"items": ["a", "b"]})
+    _complete(admin, _open_tasks(admin, iid)[0]["id"], {"draft": "hello"})
+    data = _instance(admin, iid)["data"]
+    assert data["note"] == "HELLO" and "draft" not in data
+    for n, task in enumerate(_open_tasks(admin, iid)):
+        _complete(admin, task["id"], {"answer": n})
+    data = _instance(admin, iid)["data"]
+    assert data["answers"] == [0, 1]
+    assert "item" not in data and "answer" not in data
+    _complete(admin, _open_tasks(admin, iid)[0]["id"])
+    instance = _instance(admin, iid)
+    assert instance["status"] == "completed"
+    assert "draft" not in instance["data"] and "item" not in instance["data"]
