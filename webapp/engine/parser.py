@@ -247,11 +247,27 @@ def _structure_problems(root, known_roles: set[str] | None = None) -> dict[str, 
             if bare:
                 verb = "has" if len(bare) == 1 else "have"
                 problems[gateway.get("id")] = f"diverging gateway has no default flow and {', '.join(bare)} {verb} no condition"
+    problems.update(_unsupported_problems(root))
     for tag, parse in _TIMER_PARSERS.items():
         for expr in root.iterfind(f".//bpmn:{tag}", NS):
             owner = expr.getparent().getparent()
             if reason := _timer_problem(expr.text or "", parse):
                 problems.setdefault(owner.get("id"), f"timer: {reason}")
+    return problems
+
+
+def _unsupported_problems(root) -> dict[str, str]:
+    """Elements SpiffWorkflow 3.2 parses but does not run as drawn (docs/bpmn-support.md)."""
+    problems: dict[str, str] = {}
+    for node in root.iterfind(".//bpmn:adHocSubProcess", NS):
+        problems[node.get("id")] = "ad hoc subprocesses fail in SpiffWorkflow 3.2 when they run"
+    for kind in ("errorEventDefinition", "escalationEventDefinition"):
+        for node in root.iterfind(f".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent/bpmn:{kind}", NS):
+            start = node.getparent()
+            problems[start.get("id")] = (
+                f"an event subprocess started by {kind[:-15]} runs at once in SpiffWorkflow 3.2, "
+                "without waiting for it; use a boundary event on a subprocess instead"
+            )
     return problems
 
 

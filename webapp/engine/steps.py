@@ -66,6 +66,21 @@ def apply(workflow: BpmnWorkflow, type: str, task_id: str | None, payload: dict)
         element = getattr(getattr(err, "task", None), "task_spec", None)
         where = getattr(element, "bpmn_id", None) or "workflow"
         raise WorkflowError(f"{where}: {err}", {where: str(err)}) from None
+    except _LIBRARY_FAULTS as err:
+        # SpiffWorkflow fails on some diagrams it parsed with a plain Python error (an ad hoc
+        # subprocess's KeyError, a TypeError in a data merge): a 400 about the diagram, never a 500.
+        where = _running_element(workflow)
+        raise WorkflowError(f"{where}: {type(err).__name__}: {err}", {where: f"{type(err).__name__}: {err}"}) from None
+
+
+_LIBRARY_FAULTS = (KeyError, TypeError, ValueError, AttributeError, IndexError, NotImplementedError)
+
+
+def _running_element(workflow: BpmnWorkflow) -> str:
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.STARTED):
+        if getattr(task.task_spec, "bpmn_id", None):
+            return task.task_spec.bpmn_id
+    return "workflow"
 
 
 def _started(workflow, task_id, payload):
