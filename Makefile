@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: run test install install-test lock upgrade assets browser-deps pg-deps lint bench bench-audit bench-http bench-inbox bench-kpi bench-pg serve worker clean
+.PHONY: run test install install-test lock upgrade assets browser-deps pg-deps lint bench conformance bench-audit bench-http bench-inbox bench-kpi bench-pg serve worker clean
 
 # ---------------------------------------------------------------- installation
 $(BIN)/activate:
@@ -115,6 +115,12 @@ worker: install
 
 bench: install
 	$(BIN)/python -m bench.engine_throughput
+
+# The differential BPMN conformance suite (docs/bpmn-support.md): each diagram in plain
+# SpiffWorkflow and through the engine, caches cleared between commands, verified again in
+# a second process; prints the table of constructs. Also part of `make test`.
+conformance: install-test
+	$(BIN)/python -m pytest -q tests/conformance
 
 bench-audit: install
 	$(BIN)/python -m bench.replay_verify

@@ -30,6 +30,7 @@ from webapp.models import InboxTask, Instance
 
 ACTOR = "conformance"
 RESULTS: list[dict] = []  # one row per case run, for the table printed at the end
+SECOND_PROCESS_VERIFIED: set[str] = set()
 
 
 @dataclass

@@ -41,6 +41,10 @@ REFUSED = {
                                                     flows("start", "ah", "end")))),
     "error_event_subprocess": ("es_start", _event_sub(error("err_e"), errors={"e": "1"})),
     "escalation_event_subprocess": ("es_start", _event_sub(escalation("esc_e"), escalations={"e": "E"})),
+    "link_events": ("jump", definitions(process("refused", start(), user("a"),
+                                                throw("jump", el("linkEventDefinition", name="L")),
+                                                el("intermediateCatchEvent", "land", el("linkEventDefinition", name="L")),
+                                                user("b"), end(), flows("start", "a", "jump") + flows("land", "b", "end")))),
     "service_task_without_operator": ("svc", definitions(process("refused", start(), el("serviceTask", "svc"), end(),
                                                                  flows("start", "svc", "end")))),
 }

@@ -261,6 +261,9 @@ def _unsupported_problems(root) -> dict[str, str]:
     problems: dict[str, str] = {}
     for node in root.iterfind(".//bpmn:adHocSubProcess", NS):
         problems[node.get("id")] = "ad hoc subprocesses fail in SpiffWorkflow 3.2 when they run"
+    for node in root.iterfind(".//bpmn:linkEventDefinition", NS):
+        event = node.getparent()
+        problems[event.get("id")] = "SpiffWorkflow 3.2 ignores link events: the path would end at the link; draw the flow"
     for kind in ("errorEventDefinition", "escalationEventDefinition"):
         for node in root.iterfind(f".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent/bpmn:{kind}", NS):
             start = node.getparent()
