@@ -348,11 +348,20 @@ def _send_thrown(origin: Instance, messages: list[dict], *, now: datetime) -> No
                 _deliver(targets, name, correlation, payload, actor=actor, now=now)
             elif (starter := _process_started_by(name)) is not None:
                 started = start_instance(starter, {}, actor=actor, commit=False)
-                _deliver([started.id], name, correlation, payload, actor=actor, now=now)
+                if _still_waits(started.id, name):  # a kept message of that name may have come first
+                    _deliver([started.id], name, correlation, payload, actor=actor, now=now)
+                else:
+                    _keep(name, correlation, payload, actor=actor, now=now)
             else:
                 _keep(name, correlation, payload, actor=actor, now=now)
     finally:
         db.session.info["message_chain"] = depth
+
+
+def _still_waits(instance_id: int, name: str) -> bool:
+    db.session.flush()
+    wait = db.select(MessageWait.id).where(MessageWait.instance_id == instance_id, MessageWait.name == name)
+    return db.session.scalar(wait) is not None
 
 
 def _process_started_by(name: str) -> str | None:
