@@ -80,7 +80,7 @@ pg-deps:
 
 # ---------------------------------------------------------------- the two commands
 run: install
-	@mkdir -p instance
+	@$(BIN)/python -m webapp.security.instance_files
 	@$(BIN)/flask db upgrade
 	@$(BIN)/flask deploy-processes
 	@$(BIN)/flask create-demo-users

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("AFTERSALES_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _secret_key() -> str | None:
+    """SECRET_KEY from the environment, else the file `make run` writes (instance/secret_key,
+    or SECRET_KEY_FILE). None when neither exists: create_app then refuses to start."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(os.environ.get("SECRET_KEY_FILE", INSTANCE_DIR / "secret_key"))
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
 
 
 def _int(name: str, default: int) -> int:
@@ -18,7 +35,7 @@ def _float(name: str, default: float) -> float:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-change-me"
+    SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'aftersales.db'}"
     )
@@ -37,6 +54,20 @@ class Config:
     LOGIN_LOCK_SECONDS = _int("LOGIN_LOCK_SECONDS", 300)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Served over HTTPS (behind a proxy that terminates TLS): cookies only travel encrypted.
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Pages and the modeler load scripts only from this site; bpmn-js, dmn-js and Chart.js set
+    # inline style attributes, so styles allow 'unsafe-inline' (scripts never do).
+    CONTENT_SECURITY_POLICY = os.environ.get(
+        "CONTENT_SECURITY_POLICY",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'",
+    )
+    # Seconds a browser remembers to use HTTPS only; sent only when SESSION_COOKIE_SECURE is on.
+    HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024)
     WTF_CSRF_ENABLED = True
     TESTING = False
@@ -44,6 +75,8 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    # A key of this process only: a cookie signed with any other key (or the old default) is refused.
+    SECRET_KEY = "test-" + secrets.token_hex(32)
     WTF_CSRF_ENABLED = True
     JOB_BACKOFF_BASE_SECONDS = 10
     JOB_MAX_ATTEMPTS = 3

@@ -9,6 +9,7 @@ same process in plain SpiffWorkflow in memory, in the same run.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -62,7 +63,7 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
 
     registry.override("test/echo", lambda session, params: {"echo": params})
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": os.urandom(32).hex()})
     settings = WorkerSettings()
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")

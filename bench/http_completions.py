@@ -110,7 +110,7 @@ def main() -> None:
     clients = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     web = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     token, ids = _prepare(url, tasks)
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": os.urandom(32).hex()}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(web), "--bind", f"127.0.0.1:{PORT}", "webapp:create_app()"],
         cwd=ROOT,

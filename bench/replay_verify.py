@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 import tempfile
@@ -191,7 +192,7 @@ def main() -> None:
 
     registry.override("test/echo", lambda session, params: {"echo": params})
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db"})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db", "SECRET_KEY": os.urandom(32).hex()})
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"), revision="heads")
             for files in (EIGHT, [LONG]):

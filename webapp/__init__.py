@@ -19,7 +19,11 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
-    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    from .security import check_secret_key, init_security
+    from .security.instance_files import private_sqlite_file
+
+    check_secret_key(app)  # no default secret: refuse to start without one (tests get a throwaway key)
+    private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])  # instance/ 0700, the database 0600
     if not app.config["TESTING"]:
         from .logging_setup import configure_logging
 
@@ -51,6 +55,7 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
+    init_security(app)  # headers (CSP, no framing, nosniff), session versions, rate limits
     init_ui(app)  # Flask-Login, CSRF on every form (not the bearer-token API), Babel zh_CN/en
     app.register_blueprint(ui_bp)  # staff: inbox, tasks, cases, accounts, incidents
     app.register_blueprint(audit_blueprint())  # auditors: replay, verify, exports, system log
@@ -59,7 +64,3 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_cli(app)
     return app
 
-
-def _ensure_sqlite_folder(url: str) -> None:
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

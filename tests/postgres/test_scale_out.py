@@ -123,7 +123,8 @@ def test_heartbeat_keeps_a_long_job_from_being_taken(app, users, deployed_compla
 
 
 def _serve(app, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "PYTHONPATH": str(ROOT),
+           "SECRET_KEY": app.config["SECRET_KEY"]}
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", "webapp:create_app()"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
