@@ -51,7 +51,20 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+    # Per account and address: the n-th lock lasts LOGIN_LOCK_SECONDS * 2**(n-1), at most the maximum.
     LOGIN_LOCK_SECONDS = _int("LOGIN_LOCK_SECONDS", 300)
+    LOGIN_LOCK_MAX_SECONDS = _int("LOGIN_LOCK_MAX_SECONDS", 24 * 3600)
+    # Behind N trusted reverse proxies, the client address (lock-out, rate limits, system log)
+    # is taken from X-Forwarded-For; 0 = served directly.
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
+    API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)  # a new API token's default lifetime
+    # Flask-Limiter, per client address. Storage: memory:// (one process) or a shared store such
+    # as redis://host:6379 when several processes serve (docs/security.md).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")  # failed sign-ins per address
+    RATELIMIT_API = os.environ.get("RATELIMIT_API", "1200 per minute")  # API calls per address
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Served over HTTPS (behind a proxy that terminates TLS): cookies only travel encrypted.
@@ -77,6 +90,12 @@ class TestConfig(Config):
     TESTING = True
     # A key of this process only: a cookie signed with any other key (or the old default) is refused.
     SECRET_KEY = "test-" + secrets.token_hex(32)
+    # The suite calls the API from one address far faster than people do; tests/test_security_limits.py
+    # sets a small limit to show it works.
+    RATELIMIT_API = "100000 per minute"
+    # Fixtures issue tokens under the manual clock (March 2026); some tests then switch to the
+    # real clock. tests/test_security_tokens.py checks the 90-day default and expiry on its own.
+    API_TOKEN_DAYS = 36500
     WTF_CSRF_ENABLED = True
     JOB_BACKOFF_BASE_SECONDS = 10
     JOB_MAX_ATTEMPTS = 3

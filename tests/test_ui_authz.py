@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.test_ui_support import WebClient, compiled_translations, open_task, signed_in, start_complaint  # noqa: F401
+from webapp.accounts import issue_token
 from webapp.extensions import db
-from webapp.models import InboxTask, Instance, Job, User
+from webapp.models import ApiToken, InboxTask, Instance, Job, User
 
 ROLES = ["anonymous", "agent", "handler", "manager", "tech", "auditor", "owner", "admin"]
 SIGNED_IN = set(ROLES) - {"anonymous"}
@@ -81,6 +82,11 @@ ROUTES = [
           lambda c, who: {"roles": ["technician"], "active": "on", "display_name": "维修人员"}),
     # an administrator's account: administrators only
     Route("GET", "/admin/users/<int:user_id>", lambda c: f"/admin/users/{c['admin']}", {"admin"}),
+    # API tokens: everyone makes their own; only the owner (settings) or an administrator revokes one
+    Route("POST", "/me/tokens", lambda c: "/me/tokens", SIGNED_IN, lambda c, who: {"name": f"script of {who}", "days": "30"}),
+    Route("POST", "/me/tokens/<int:token_id>/revoke", lambda c: f"/me/tokens/{c['own_token']}/revoke", {"handler"}),
+    Route("POST", "/admin/users/<int:user_id>/tokens/<int:token_id>/revoke",
+          lambda c: f"/admin/users/{c['handler']}/tokens/{c['other_token']}/revoke", {"admin"}),
 ]
 # Open to everyone, signed in or not (sign-in itself, the language switch, sign-out).
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/lang/<code>"), ("POST", "/logout")}
@@ -96,7 +102,13 @@ def world(app, users, deployed_complaints, run_worker):
     ids = {u.username: u.id for u in db.session.scalars(db.select(User))}
     task = open_task(instance.id, "verify_complaint")
     job = db.session.scalar(db.select(Job.id).where(Job.instance_id == instance.id))
-    ctx = {"instance": instance.id, "task": task.id, "tech": ids["tech"], "admin": ids["admin"], "job": job}
+    handler = db.session.get(User, ids["handler"])
+    tokens = {}
+    for name in ("own", "other"):
+        issue_token(handler, name)
+        tokens[name] = db.session.scalar(db.select(ApiToken.id).where(ApiToken.name == name))
+    ctx = {"instance": instance.id, "task": task.id, "tech": ids["tech"], "admin": ids["admin"], "job": job,
+           "handler": ids["handler"], "own_token": tokens["own"], "other_token": tokens["other"]}
     return clients, ctx
 
 

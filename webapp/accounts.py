@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
+from flask import current_app, has_app_context
 from werkzeug.security import generate_password_hash
 
 from .engine import clock
@@ -57,6 +59,15 @@ def create_user(username: str, password: str, roles: list[str], display_name: st
     return user
 
 
+def set_password(user: User, password: str) -> None:
+    """A new password ends every session and every API token of the account (commit with it)."""
+    from .security import sessions
+
+    user.password_hash = generate_password_hash(password, method="scrypt")
+    sessions.end_all(user)
+    revoke_all_tokens(user, by="password change")
+
+
 def create_demo_accounts() -> dict[str, str]:
     """One account per role plus admin, with random passwords. Returns only new ones."""
     ensure_roles()
@@ -77,17 +88,61 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User) -> str:
+DEFAULT_TOKEN_DAYS = 90
+_DEFAULT = object()
+
+
+def default_token_days() -> int:
+    return int(current_app.config.get("API_TOKEN_DAYS", DEFAULT_TOKEN_DAYS)) if has_app_context() else DEFAULT_TOKEN_DAYS
+
+
+def issue_token(user: User, name: str = "", expires_in: timedelta | None | object = _DEFAULT, *, commit: bool = True) -> str:
+    """A new bearer token for the account; only its SHA-256 is stored, the token is returned once.
+    expires_in: default API_TOKEN_DAYS (90 days); None: never expires (CLI `--expires never`)."""
+    if expires_in is _DEFAULT:
+        expires_in = timedelta(days=default_token_days())
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=clock.now()))
-    db.session.commit()
+    now = clock.now()
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=(name or "")[:100],
+                            expires_at=now + expires_in if expires_in is not None else None))
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return token
 
 
-def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(
-        db.select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked.is_(False))
-    )
-    if row is None or not row.user.active:
+def token_is_live(row: ApiToken, now: datetime | None = None) -> bool:
+    now = now or clock.now()
+    return not row.revoked and (row.expires_at is None or row.expires_at > now)
+
+
+def user_for_token(token: str, address: str | None = None) -> User | None:
+    """The account behind a live token: not revoked, not expired, the account active and not
+    locked for the caller's address (sign-in lock-outs count for the API too)."""
+    from .security import lockout
+
+    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    now = clock.now()
+    if row is None or not token_is_live(row, now) or not row.user.active:
+        return None
+    if address is not None and lockout.locked_until(row.user.username, address) is not None:
         return None
     return row.user
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(),
+                                                                                                   ApiToken.id.desc())))
+
+
+def revoke_token(row: ApiToken, *, by: str) -> None:
+    if not row.revoked:
+        row.revoked, row.revoked_at, row.revoked_by = True, clock.now(), by[:80]
+
+
+def revoke_all_tokens(user: User, *, by: str) -> int:
+    rows = [row for row in tokens_of(user) if not row.revoked]
+    for row in rows:
+        revoke_token(row, by=by)
+    return len(rows)

@@ -74,16 +74,35 @@ def create_demo_users(path: str | None) -> None:
 
 @click.command("api-token")
 @click.argument("username")
-def api_token(username: str) -> None:
-    """Print a new API bearer token for USERNAME."""
-    from .accounts import issue_token
+@click.option("--name", default="cli", show_default=True, help="what the token is for (listed in the settings page)")
+@click.option("--expires", default=None, metavar="DAYS|never",
+              help="days until the token expires (default API_TOKEN_DAYS, 90), or 'never'")
+def api_token(username: str, name: str, expires: str | None) -> None:
+    """Print a new API bearer token for USERNAME (only its SHA-256 is stored)."""
+    from datetime import timedelta
+
+    from .accounts import default_token_days, issue_token
+    from .audit import system_log
     from .models import User
 
     user = db.session.scalar(db.select(User).where(User.username == username))
     if user is None:
         click.echo(f"no user {username!r}", err=True)
         sys.exit(2)
-    click.echo(issue_token(user))
+    if expires is None:
+        lifetime: timedelta | None = timedelta(days=default_token_days())
+    elif expires.strip().lower() == "never":
+        lifetime = None
+    elif expires.strip().isdigit() and 1 <= int(expires) <= 36500:
+        lifetime = timedelta(days=int(expires))
+    else:
+        click.echo(f"--expires: give a number of days from 1 to 36500, or 'never' (not {expires!r})", err=True)
+        sys.exit(2)
+    token = issue_token(user, name.strip()[:100], lifetime, commit=False)
+    system_log.record("api_token_issued", actor="cli", subject=user.username,
+                      payload={"name": name.strip()[:100], "days": lifetime.days if lifetime else None})
+    db.session.commit()
+    click.echo(token)
 
 
 @click.command("create-user")

@@ -7,6 +7,7 @@ from functools import wraps
 from flask import g, request
 
 from ..accounts import user_for_token
+from ..security import lockout
 from .errors import error_response
 
 
@@ -17,9 +18,11 @@ def token_required(view):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return error_response(401, "missing bearer token", {"Authorization": "Bearer <token> required"})
-        user = user_for_token(token.strip())
+        # Revoked, expired, its account deactivated or locked for this address, or a token from
+        # before the account's last password change (those are revoked with it): all refused alike.
+        user = user_for_token(token.strip(), lockout.client_address())
         if user is None:
-            return error_response(401, "invalid or revoked token", {"Authorization": "invalid token"})
+            return error_response(401, "invalid, expired or revoked token", {"Authorization": "invalid token"})
         g.api_user = user
         return view(*args, **kwargs)
 

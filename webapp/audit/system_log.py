@@ -32,6 +32,11 @@ TYPES = (
     "account_reactivated",
     "password_reset",
     "account_unlocked",
+    "account_change_refused",
+    "password_changed",
+    "api_token_issued",
+    "api_token_revoked",
+    "personal_data_viewed",
     "definition_deployed",
     "incident_retried",
     "incident_skipped",
@@ -122,11 +127,13 @@ def accounts_created(usernames: Iterable[str], *, actor: str) -> None:
 
 def account_state(user) -> dict:
     """What account_changes compares: take it before the form is applied."""
+    from ..security import lockout
+
     return {
         "roles": sorted(user.role_codes),
         "active": user.active,
         "password_hash": user.password_hash,
-        "locked": bool(user.locked_until) or bool(user.failed_logins),
+        "locked": bool(lockout.active_locks(user.username)),
     }
 
 

@@ -60,4 +60,4 @@ def _register_error_pages(app: Flask) -> None:
         app.register_error_handler(code, _page)
 
 
-from . import accounts, auth, cases, inbox, incidents, tasks  # noqa: E402,F401
+from . import accounts, auth, cases, inbox, incidents, tasks, tokens  # noqa: E402,F401

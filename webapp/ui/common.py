@@ -18,9 +18,12 @@ MANAGER = "after_sales_manager"
 
 
 def load_user(user_id: str) -> User | None:
+    from ..security import sessions
+
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    # A deactivated account loses its open sessions at the next request.
-    return user if user is not None and user.active else None
+    # A deactivated account, or a session from before sign-out or a password or role change,
+    # is anonymous from its next request on.
+    return user if user is not None and user.active and sessions.is_current(user) else None
 
 
 def roles() -> set[str]:
