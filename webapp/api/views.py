@@ -12,6 +12,7 @@ from ..engine import clock, definitions, replay, runtime
 from ..engine.errors import EngineError, Forbidden, FormInvalid, NotFound
 from ..extensions import db
 from ..models import Definition, HistoryEvent, InboxTask, Instance, Job, User
+from ..security import personal_data
 from . import bp
 from .auth import require_role, token_required
 from .errors import error_response
@@ -116,7 +117,10 @@ def list_instances():
 @bp.get("/process-instances/<int:instance_id>")
 @token_required
 def get_instance(instance_id: int):
-    return jsonify(InstanceOut().dump(_instance_or_404(instance_id)))
+    instance = _instance_or_404(instance_id)
+    body = InstanceOut().dump(instance)
+    body["data"], _masked = personal_data.for_viewer(instance, _roles(), _actor(), "API instance", data=body["data"])
+    return jsonify(body)
 
 
 @bp.post("/process-instances/<int:instance_id>/cancel")
@@ -131,11 +135,18 @@ def cancel_instance(instance_id: int):
 @bp.get("/process-instances/<int:instance_id>/history")
 @token_required
 def instance_history(instance_id: int):
-    _instance_or_404(instance_id)
+    instance = _instance_or_404(instance_id)
     events = db.session.scalars(
         db.select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq)
     ).all()
-    return jsonify(HistoryEventOut(many=True).dump(events))
+    body = HistoryEventOut(many=True).dump(events)
+    # Outside the case's lanes the payloads' personal fields are masked (the hashes then no
+    # longer recompute from them: verify with /verify, or as someone of the lanes or an auditor).
+    payloads, _masked = personal_data.for_viewer(instance, _roles(), _actor(), "API history",
+                                                 data=[event["payload"] for event in body])
+    for event, payload in zip(body, payloads, strict=True):
+        event["payload"] = payload
+    return jsonify(body)
 
 
 @bp.get("/process-instances/<int:instance_id>/replay")
@@ -147,7 +158,10 @@ def replay_instance(instance_id: int):
         return error_response(400, "upto must be a non-negative integer", {"upto": "not a number"})
     state = replay.replay(instance_id, upto)
     db.session.rollback()
-    return jsonify(replay.describe(state))
+    body = replay.describe(state)
+    body["data"], _masked = personal_data.for_viewer(_instance_or_404(instance_id), _roles(), _actor(), "API replay",
+                                                     data=body.get("data") or {})
+    return jsonify(body)
 
 
 @bp.get("/process-instances/<int:instance_id>/verify")

@@ -25,6 +25,7 @@ from ..forms_render import (
 )
 from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
 from ..paging import paginate
+from ..security import personal_data
 from . import bp
 from .common import (
     actor_label,
@@ -72,10 +73,11 @@ def field_props(definition: Definition) -> dict[str, dict]:
     return props
 
 
-def case_facts(instance: Instance) -> list[tuple[str, str, str]]:
-    """(key, label, value) for the case data the process's forms describe, in form order."""
+def case_facts(instance: Instance, data: dict | None = None) -> list[tuple[str, str, str]]:
+    """(key, label, value) for the case data the process's forms describe, in form order
+    (`data`: the case data as the viewer may see it, personal data masked or not)."""
     props = field_props(instance.definition)
-    data = instance.data or {}
+    data = (instance.data or {}) if data is None else data
     tz = user_zone()
     yes, no = _("Yes"), _("No")
     facts = []
@@ -85,9 +87,10 @@ def case_facts(instance: Instance) -> list[tuple[str, str, str]]:
     return facts
 
 
-def other_data(instance: Instance) -> str:
+def other_data(instance: Instance, data: dict | None = None) -> str:
     props = field_props(instance.definition)
-    rest = {k: v for k, v in (instance.data or {}).items() if k not in props and k != "business_key"}
+    data = (instance.data or {}) if data is None else data
+    rest = {k: v for k, v in data.items() if k not in props and k != "business_key"}
     return json.dumps(rest, ensure_ascii=False, indent=2, sort_keys=True) if rest else ""
 
 
@@ -237,13 +240,15 @@ def case(instance_id: int) -> ResponseReturnValue:
         db.select(Job).where(Job.instance_id == instance.id, Job.status == "incident").order_by(Job.id)
     ).all()
     elements = instance.definition.meta.get("elements") or {}
+    data, pii_masked = personal_data.for_viewer(instance, roles(), current_user.username, "case page")
     return render_template(
         "case.html",
+        pii_masked=pii_masked,
         instance=instance,
         incidents=incidents,
         element_name=lambda bpmn_id: (elements.get(bpmn_id) or {}).get("name") or bpmn_id,
-        facts=case_facts(instance),
-        other=other_data(instance),
+        facts=case_facts(instance, data),
+        other=other_data(instance, data),
         tasks=tasks,
         events=timeline(instance),
         names=display_names(),

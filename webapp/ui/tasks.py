@@ -21,8 +21,9 @@ from ..forms_render import (
 )
 from ..forms_render.instructions import render_instructions
 from ..models import InboxTask, Instance
+from ..security import personal_data
 from . import bp
-from .cases import case_facts, template_data
+from .cases import case_facts
 from .common import display_names, in_my_lanes, is_admin, may_work_on, roles
 from .i18n import user_zone
 from .inbox import engine_message
@@ -57,7 +58,10 @@ def render_task(
     schema, ui = _forms_of(row)
     instance = row.instance
     yes, no = _("Yes"), _("No")
-    fields = build_fields(schema, ui, values, errors, case_data=instance.data, tz=user_zone(), yes=yes, no=no)
+    # Only people of the task's lane (or given the task) get here, so this is the full data;
+    # the check stays in case the rules for opening a task ever widen.
+    data, _masked = personal_data.for_viewer(instance, roles() | {row.role or ""}, current_user.username, "task page")
+    fields = build_fields(schema, ui, values, errors, case_data=data, tz=user_zone(), yes=yes, no=no)
     meta = (instance.definition.meta.get("tasks") or {}).get(row.bpmn_id) or {}
     names = display_names()
     return render_template(
@@ -69,8 +73,8 @@ def render_task(
         labels=field_labels(fields),
         errors=errors,
         other_errors=unplaced_errors(fields, errors),
-        instructions=render_instructions(meta.get("instructions"), template_data(instance)),
-        facts=case_facts(instance),
+        instructions=render_instructions(meta.get("instructions"), {**data, "business_key": instance.business_key}),
+        facts=case_facts(instance, data),
         claimed_by_other=bool(row.assignee and row.assignee != current_user.username and not is_admin()),
         assignee_name=names.get(row.assignee or "", row.assignee),
         message=message,
