@@ -132,7 +132,7 @@ def test_owner_adds_a_user_task_with_a_form_validates_and_deploys_version_2(live
     page.fill("#form-new-name", "complaint-check")
     page.get_by_role("button", name="新建表单").click()
     page.fill("#form-schema", json.dumps(NEW_FORM, ensure_ascii=False, indent=2))
-    page.wait_for_function("document.querySelector('#form-preview').textContent.includes('核对说明')")
+    page.wait_for_function("() => document.querySelector('#form-preview').textContent.includes('核对说明')")
     assert page.locator("#form-preview input[type=checkbox]#f-details_checked").count() == 1
     _shot(page, "modeler-1-form-preview")
     page.get_by_role("tab", name="流程图").click()
@@ -156,7 +156,7 @@ def test_owner_adds_a_user_task_with_a_form_validates_and_deploys_version_2(live
     condition.fill(original)
     page.wait_for_timeout(400)
     page.get_by_role("button", name="校验").click()
-    page.wait_for_function("document.getElementById('modeler-status').textContent.includes('未发现问题')")
+    page.wait_for_function("() => document.getElementById('modeler-status').textContent.includes('未发现问题')")
     assert page.locator(".problem-badge").count() == 0
 
     page.get_by_role("button", name="部署").click()
