@@ -12,13 +12,13 @@ from tests.complaint_driver import REGISTER
 from tests.conftest import FIXTURES, complaint_files, deploy_files
 from tests.test_ui_support import compiled_translations, text_of  # noqa: F401
 from webapp.extensions import db
-from webapp.models import InboxTask, Job, User
+from webapp.models import ApiToken, InboxTask, Job, User
 
 audit_template, world = support.audit_template, support.world  # the fixtures
 
 # POSTs that change nothing (a diagram check, a form preview) or only the person's own session.
 HARMLESS_POSTS = {"ui.login", "ui.logout", "ui.profile", "modeler.api_validate", "modeler.api_form_preview",
-                  "audit.case_sign_off"}
+                  "audit.case_sign_off", "ui.new_own_token"}  # own settings: an API token of one's own
 
 
 # Valid bodies, so that a refusal comes from the role check and not from the validation.
@@ -96,8 +96,9 @@ def _values(world) -> dict[str, str]:
     task = db.session.scalar(db.select(InboxTask).where(InboxTask.instance_id == t.running, InboxTask.state == "open"))
     job = db.session.scalar(db.select(Job).order_by(Job.id))
     tech = db.session.scalar(db.select(User).where(User.username == "tech"))
+    tech_token = db.session.scalar(db.select(ApiToken.id).where(ApiToken.user_id == tech.id).order_by(ApiToken.id))
     return {"instance_id": str(t.running), "task_id": task.id, "job_id": str(job.id), "user_id": str(tech.id),
-            "key": "complaint_handling", "code": "en"}
+            "key": "complaint_handling", "code": "en", "token_id": str(tech_token)}
 
 
 def _url(rule, values: dict[str, str]) -> str:
