@@ -58,8 +58,8 @@ class Config:
     # is taken from X-Forwarded-For; 0 = served directly.
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)  # a new API token's default lifetime
-    # Flask-Limiter, per client address. Storage: memory:// (one process) or a shared store such
-    # as redis://host:6379 when several processes serve (docs/security.md).
+    # Flask-Limiter, per client address. Storage: memory:// (per process), or shared by several
+    # processes: database:// (the app's own database) or redis://host:6379 (docs/security.md).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True

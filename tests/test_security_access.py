@@ -308,3 +308,57 @@ def test_the_api_is_rate_limited_per_address(tmp_path, users):
         assert other.status_code == 200
         db.session.remove()
         db.engine.dispose()
+
+
+def test_several_processes_share_the_limit_through_the_database(tmp_path):
+    """RATELIMIT_STORAGE_URI=database://: two apps (as two web processes) on one database count
+    together, so an address gets the limit once, not once per process."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import ROOT
+
+    settings = {**app_settings(f"sqlite:///{tmp_path / 'shared.db'}"), "RATELIMIT_API": "5 per minute",
+                "RATELIMIT_STORAGE_URI": "database://"}
+    first, second = create_app(settings), create_app(settings)
+    with first.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        from webapp.accounts import create_user
+
+        token = issue_token(create_user("bot", "pw-bot-long", ["customer_service"]), "bot")
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {token}"}
+    codes = []
+    for app in (first, second, first, second, first, second):
+        with app.app_context():
+            codes.append(app.test_client().get("/api/tasks", headers=headers).status_code)
+            db.session.remove()
+    assert codes == [200] * 5 + [429]
+    with second.app_context():
+        other = second.test_client().get("/api/tasks", headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.5"})
+        assert other.status_code == 200
+        db.session.remove()
+    for app in (first, second):
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_the_sign_in_limit_with_database_storage(tmp_path, manual_clock):
+    from flask_migrate import upgrade
+
+    from tests.conftest import ROOT
+
+    app = create_app({**app_settings(f"sqlite:///{tmp_path / 'login.db'}"), "RATELIMIT_STORAGE_URI": "database://"})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        from webapp.accounts import create_user
+
+        create_user("clerk", "pw-clerk-long", ["customer_service"])
+        db.session.commit()
+        attacker = _from(WebClient(app), "203.0.113.9")
+        attacker.get("/login")
+        codes = [attacker.post("/login", {"username": f"guess{n}", "password": "x"}).status_code for n in range(11)]
+        assert codes == [401] * 10 + [429]
+        other = _from(WebClient(app), "192.0.2.44")
+        assert other.login("clerk", "pw-clerk-long").status_code == 302
+        db.session.remove()
+        db.engine.dispose()

@@ -1,6 +1,6 @@
 """All tables. Engine tables, accounts and the business records written by workers."""
 
-from .accounts import ApiToken, LoginThrottle, Role, User, user_roles  # noqa: F401
+from .accounts import ApiToken, LoginThrottle, RateLimitCounter, Role, User, user_roles  # noqa: F401
 from .engine import (  # noqa: F401
     Definition,
     HistoryEvent,

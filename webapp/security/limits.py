@@ -3,8 +3,9 @@ minute: the 11th answers 429) and every API call (RATELIMIT_API). Only failed si
 so people in one office behind one address are not stopped by each other's good sign-ins.
 
 Storage is RATELIMIT_STORAGE_URI: memory:// (the default) counts per process, which is right
-for one process; when several processes or hosts serve, point them all at one shared store
-(redis://host:6379/0 with the `redis` package installed, or memcached://), see docs/security.md.
+for one process; when several processes or hosts serve, point them all at one shared store:
+database:// (the app's own database, limit_storage.py) or redis://host:6379/0 (with the `redis`
+package installed), see docs/security.md.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template, reque
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
+
+from . import limit_storage  # noqa: E402,F401  (registers the database:// storage)
 
 limiter = Limiter(key_func=get_remote_address)
 
