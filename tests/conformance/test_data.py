@@ -13,7 +13,9 @@ from tests.conformance.bpmn import (
     end,
     ext,
     flows,
+    loop,
     manual,
+    mi,
     post_script,
     pre_script,
     process,
@@ -92,6 +94,21 @@ def _transaction():
                 flows("start", "tx", "end"), [(T, "inside", {"paid": True})])
 
 
+def _call_multi_instance():
+    child = process("item_proc", start("i_start"), user("check_item"), end("i_end"), flows("i_start", "check_item", "i_end"))
+    invoke = call("invoke", "item_proc", mi(sequential=False, input="parts", input_item="part", output="checked",
+                                             output_item="ok"))
+    parent = process("call_mi", start(), invoke, user("after"), end(), flows("start", "invoke", "after", "end"))
+    return Case("call_mi", "multi-instance call activity", {"call_mi.bpmn": definitions(parent, child)}, "call_mi",
+                [(T, "check_item", {"ok": True}), (T, "check_item", {"ok": False}), (T, "after")], {"parts": ["p1", "p2"]})
+
+
+def _loop_in_subprocess():
+    inner = start("s_in") + user("ask", loop("again", maximum=3)) + end("s_out") + flows("s_in", "ask", "s_out")
+    return _one("loop_in_sub", "standard loop", [start(), subprocess("sub", inner), end()], flows("start", "sub", "end"),
+                [(T, "ask", {"again": True}), (T, "ask", {"again": False})])
+
+
 ROUTE = dmn("route_cf", ["amount"], "route", [([">= 1000"], '"manager"'), (["< 1000"], '"clerk"')])
 TWO_INPUTS = dmn("grade_cf", ["kind", "days"], "grade", [(['"vip"', "-"], '"A"'), (['"normal"', "< 3"], '"B"'),
                                                          (['"normal"', ">= 3"], '"C"')], hit_policy="FIRST")
@@ -125,6 +142,8 @@ CASES = [
     _call_removes_key(),
     _embedded(),
     _transaction(),
+    _call_multi_instance(),
+    _loop_in_subprocess(),
     _rule("dmn_unique_manager", "route_cf", ROUTE, {"amount": 1500}),
     _rule("dmn_unique_clerk", "route_cf", ROUTE, {"amount": 20}),
     _rule("dmn_first_two_inputs", "grade_cf", TWO_INPUTS, {"kind": "normal", "days": 5}),
