@@ -23,7 +23,8 @@ def register_cli(app: Flask) -> None:
 
 @click.command("deploy-processes")
 @click.option("--dir", "directory", default=None, help="folder of .bpmn files (default: processes/)")
-def deploy_processes(directory: str | None) -> None:
+@click.option("--replace", is_flag=True, help="a diagram whose process id belongs to another file becomes its new version")
+def deploy_processes(directory: str | None, replace: bool) -> None:
     """Deploy every diagram in processes/ (a new version only where the content changed)."""
     from workers import registry
 
@@ -34,7 +35,7 @@ def deploy_processes(directory: str | None) -> None:
     directory = directory or current_app.config["PROCESSES_DIR"]
     try:
         results = definitions.deploy_directory(
-            directory, actor="cli", now=clock.now(), known_operators=registry.names()
+            directory, actor="cli", now=clock.now(), known_operators=registry.names(), replace=replace
         )
         system_log.deployed_all(results, actor="cli")
         db.session.commit()

@@ -18,6 +18,8 @@ class StartInstanceIn(Schema):
     process_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
     data = fields.Dict(load_default=dict)
     business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    # An older version of the key (default: the latest).
+    version = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
 
 
 class CompleteTaskIn(Schema):

@@ -8,8 +8,8 @@ from sqlalchemy.orm import selectinload
 from workers import registry
 
 from ..audit import system_log
-from ..engine import clock, definitions, replay, runtime
-from ..engine.errors import EngineError, Forbidden, FormInvalid, NotFound
+from ..engine import clock, definitions, lanes, replay, runtime
+from ..engine.errors import EngineError, Forbidden, FormInvalid, LanesUnmapped, NotFound
 from ..extensions import db
 from ..models import Definition, HistoryEvent, InboxTask, Instance, Job, User
 from ..security import personal_data
@@ -57,6 +57,10 @@ def _instance_or_404(instance_id: int) -> Instance:
 # ---------------------------------------------------------------- definitions
 
 
+def _form_flag(name: str) -> bool:
+    return (request.form.get(name) or request.args.get(name) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @bp.post("/process-definitions")
 @token_required
 @require_role("process_owner")
@@ -65,16 +69,23 @@ def deploy_definition():
     if not uploads:
         return error_response(400, "no files uploaded", {"files": "upload .bpmn files and their .json forms"})
     try:
-        definition, created = definitions.deploy(
-            uploads, actor=_actor(), now=clock.now(), known_operators=registry.names()
+        report = definitions.deploy_report(
+            uploads,
+            actor=_actor(),
+            now=clock.now(),
+            known_operators=registry.names(),
+            replace=_form_flag("replace"),
+            lane_roles=lanes.parse_lane_roles(request.form.get("lane_roles")),
         )
-        system_log.deployed(definition, created, actor=_actor())
+        system_log.deployed(report.definition, report.created, actor=_actor())
         db.session.commit()
+    except LanesUnmapped as err:
+        db.session.rollback()
+        return jsonify(lanes.unmapped_answer(err)), 400
     except Exception:
         db.session.rollback()
         raise
-    body = {"key": definition.key, "version": definition.version, "content_hash": definition.content_hash}
-    return jsonify(body), 201 if created else 200
+    return jsonify(report.as_json()), 201 if report.created else 200
 
 
 @bp.get("/process-definitions")
@@ -98,7 +109,12 @@ def list_definitions():
 def start_instance():
     body = StartInstanceIn().load(_json_body())
     instance = runtime.start_instance(
-        body["process_key"], body["data"], actor=_actor(), business_key=body["business_key"], roles=_roles()
+        body["process_key"],
+        body["data"],
+        actor=_actor(),
+        business_key=body["business_key"],
+        roles=_roles(),
+        version=body["version"],
     )
     return jsonify({"id": instance.id, "status": instance.status, "business_key": instance.business_key}), 201
 

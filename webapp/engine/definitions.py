@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..extensions import db
 from ..models import Definition
-from .errors import DefinitionInvalid, NotFound
-from .parser import AftersalesBpmnParser, load_spec, parse_definition
+from .errors import Conflict, DefinitionInvalid, NotFound
+from .parser import AftersalesBpmnParser, is_bpmn_file, load_spec, parse_definition, unmapped_lanes
 from .serialization import canonical_json
 
 # The parsed spec of each version in SpiffWorkflow's own serialized form. A spec is not
@@ -66,8 +66,13 @@ def info(definition_id: int) -> DefinitionInfo:
     return cached
 
 
-def content_hash(files: dict[str, str], forms: dict[str, object]) -> str:
-    return hashlib.sha256(canonical_json({"files": files, "forms": forms}).encode()).hexdigest()
+def content_hash(files: dict[str, str], forms: dict[str, object], lane_mapping: dict | None = None) -> str:
+    """What a version is: its files, its forms and, when the process owner mapped lanes to
+    roles at deploy (meta["lane_mapping"]), that mapping, since it decides who works on what."""
+    content: dict = {"files": files, "forms": forms}
+    if lane_mapping:
+        content["lane_mapping"] = lane_mapping
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
 
 
 def _split_uploads(uploads: dict[str, bytes]) -> tuple[dict, dict, dict]:
@@ -75,7 +80,7 @@ def _split_uploads(uploads: dict[str, bytes]) -> tuple[dict, dict, dict]:
     for filename, content in uploads.items():
         name = Path(filename).name
         suffix = Path(name).suffix.lower()
-        if suffix == ".bpmn":
+        if is_bpmn_file(name):
             bpmn[name] = content
         elif suffix == ".dmn":
             dmn[name] = content
@@ -85,7 +90,7 @@ def _split_uploads(uploads: dict[str, bytes]) -> tuple[dict, dict, dict]:
             except (ValueError, UnicodeDecodeError) as err:
                 problems[name] = f"not valid JSON: {err}"
         else:
-            problems[name] = "only .bpmn, .dmn and .json files can be deployed"
+            problems[name] = "only .bpmn (.bpmn20.xml), .dmn and .json files can be deployed"
     if problems:
         raise DefinitionInvalid("; ".join(f"{k}: {v}" for k, v in problems.items()), problems)
     return bpmn, dmn, forms
@@ -98,32 +103,113 @@ def _as_text(files: dict[str, bytes]) -> dict[str, str]:
         raise DefinitionInvalid(f"files must be UTF-8: {err}", {"files": "must be UTF-8"}) from None
 
 
+@dataclass
+class DeployReport:
+    """What a deploy did, for the answer: a new key, a new version of an existing key (and
+    whether it replaced another file's diagram under that key), or nothing new."""
+
+    definition: Definition
+    created: bool
+    outcome: str  # new_key | new_version | unchanged
+    file: str
+    replaced_file: str | None
+    unmapped_lanes: list[dict]
+
+    @property
+    def summary(self) -> str:
+        d = self.definition
+        if self.outcome == "new_key":
+            return f"new key {d.key} (version {d.version}) from file {self.file}"
+        if self.outcome == "new_version":
+            replaced = f", replacing the diagram of file {self.replaced_file}" if self.replaced_file else ""
+            return f"new version {d.version} of existing key {d.key} from file {self.file}{replaced}"
+        return f"unchanged: version {d.version} of key {d.key} already has this content (file {self.file})"
+
+    def as_json(self) -> dict:
+        d = self.definition
+        return {
+            "key": d.key,
+            "version": d.version,
+            "content_hash": d.content_hash,
+            "created": self.created,
+            "outcome": self.outcome,
+            "new_key": self.outcome == "new_key",
+            "file": self.file,
+            "replaced_file": self.replaced_file,
+            "summary": self.summary,
+            "lanes": {
+                lane_id: {"name": (d.meta.get("lanes") or {}).get(lane_id), "role": role}
+                for lane_id, role in (d.meta.get("lane_roles") or {}).items()
+            },
+            "unmapped_lanes": self.unmapped_lanes,
+        }
+
+
+def main_file(definition: Definition) -> str:
+    """The file that holds the key's process (older versions did not record it)."""
+    recorded = (definition.meta or {}).get("main_file")
+    if recorded:
+        return recorded
+    key = (definition.meta or {}).get("process_id", definition.key)
+    names = [name for name in definition.files if is_bpmn_file(name)]
+    return next((n for n in names if f'id="{key}"' in definition.files[n]), names[0] if names else "")
+
+
 def deploy(
     uploads: dict[str, bytes],
     *,
     actor: str,
     now: datetime,
     known_operators: set[str] | None = None,
+    replace: bool = False,
+    lane_roles: dict[str, str] | None = None,
 ) -> tuple[Definition, bool]:
     """Store a new version unless the same content is already deployed under the key.
 
-    Returns (definition, created). Nothing is stored when validation fails.
-    """
+    Returns (definition, created). Nothing is stored when validation fails."""
+    report = deploy_report(
+        uploads, actor=actor, now=now, known_operators=known_operators, replace=replace, lane_roles=lane_roles
+    )
+    return report.definition, report.created
+
+
+def deploy_report(
+    uploads: dict[str, bytes],
+    *,
+    actor: str,
+    now: datetime,
+    known_operators: set[str] | None = None,
+    replace: bool = False,
+    lane_roles: dict[str, str] | None = None,
+) -> DeployReport:
+    """Deploy and say what happened. A key belongs to the file its diagram came from: a
+    diagram from another file with the same process id is a Conflict unless `replace`."""
     bpmn, dmn, forms = _split_uploads(uploads)
-    parsed = parse_definition(bpmn, dmn, forms, known_operators)
+    parsed = parse_definition(bpmn, dmn, forms, known_operators, lane_roles=lane_roles)
     files = {**_as_text(bpmn), **_as_text(dmn)}
-    digest = content_hash(files, forms)
+    digest = content_hash(files, forms, parsed.meta.get("lane_mapping"))
+    file = parsed.meta["main_file"]
     existing = db.session.scalar(
         db.select(Definition).where(Definition.key == parsed.key, Definition.content_hash == digest)
     )
     if existing is not None:
-        return existing, False
-    latest = db.session.scalar(
-        db.select(db.func.max(Definition.version)).where(Definition.key == parsed.key)
+        return DeployReport(existing, False, "unchanged", file, None, unmapped_lanes(existing.meta))
+    latest_row = db.session.scalar(
+        db.select(Definition).where(Definition.key == parsed.key).order_by(Definition.version.desc()).limit(1)
     )
+    replaced = None
+    if latest_row is not None and (owner := main_file(latest_row)) != file:
+        if not replace:
+            raise Conflict(
+                f"process id {parsed.key} already belongs to file {owner} (version {latest_row.version}); "
+                f"deploying {file} would make it version {latest_row.version + 1} of that process. "
+                "Send replace=true to do so, or give the process another id.",
+                {"replace": f"key {parsed.key} belongs to {owner}", "file": file},
+            )
+        replaced = owner
     definition = Definition(
         key=parsed.key,
-        version=(latest or 0) + 1,
+        version=(latest_row.version if latest_row else 0) + 1,
         name=parsed.name,
         files=files,
         forms=forms,
@@ -135,7 +221,20 @@ def deploy(
     db.session.add(definition)
     db.session.flush()
     _spec_cache[(definition.id, digest)] = _freeze(parsed.spec, parsed.subprocess_specs)
-    return definition, True
+    outcome = "new_version" if latest_row is not None else "new_key"
+    return DeployReport(definition, True, outcome, file, replaced, unmapped_lanes(parsed.meta))
+
+
+def version_of(key: str, version: int) -> DefinitionInfo:
+    """One named version of a key (a start may ask for an older one)."""
+    definition_id = db.session.scalar(
+        db.select(Definition.id).where(Definition.key == key, Definition.version == version)
+    )
+    if definition_id is None:
+        if db.session.scalar(db.select(Definition.id).where(Definition.key == key).limit(1)) is None:
+            raise NotFound(f"no process deployed under key {key!r}", {"process_key": "unknown process"})
+        raise NotFound(f"process {key!r} has no version {version}", {"version": f"unknown version {version}"})
+    return info(definition_id)
 
 
 def latest(key: str) -> DefinitionInfo:
@@ -163,7 +262,7 @@ def spec_for(definition: Definition | DefinitionInfo) -> tuple[object, dict]:
             if filename.endswith(".dmn"):
                 parser.add_dmn_xml(root, filename=filename)
         for filename, text in definition.files.items():
-            if filename.endswith(".bpmn"):
+            if is_bpmn_file(filename):
                 parser.add_bpmn_xml(parse_xml(text, filename).getroot(), filename=filename)
         frozen = _freeze(*load_spec(parser, definition.meta["process_id"], definition.meta.get("collaboration")))
         _spec_cache[cache_key] = frozen
@@ -182,15 +281,15 @@ def _thaw(frozen: bytes) -> tuple[object, dict]:
     return spec_from_bytes(frozen)
 
 
-def deploy_directory(directory: str | Path, *, actor: str, now: datetime, known_operators=None):
-    """Deploy every .bpmn of a folder with the .dmn files and forms beside it."""
+def deploy_directory(directory: str | Path, *, actor: str, now: datetime, known_operators=None, replace: bool = False):
+    """Deploy every .bpmn (and .bpmn20.xml) of a folder with the .dmn files and forms beside it."""
     directory = Path(directory)
     shared: dict[str, bytes] = {p.name: p.read_bytes() for p in directory.glob("*.dmn")}
     shared.update({p.name: p.read_bytes() for p in (directory / "forms").glob("*.json")})
     results = []
-    for bpmn in sorted(directory.glob("*.bpmn")):
+    for bpmn in sorted(p for p in directory.iterdir() if p.is_file() and is_bpmn_file(p.name)):
         uploads = {bpmn.name: bpmn.read_bytes(), **_referenced(bpmn, shared)}
-        results.append(deploy(uploads, actor=actor, now=now, known_operators=known_operators))
+        results.append(deploy(uploads, actor=actor, now=now, known_operators=known_operators, replace=replace))
     return results
 
 

@@ -36,3 +36,12 @@ class DefinitionInvalid(EngineError):
     """A diagram that cannot be deployed; errors map element id -> reason."""
 
     status = 400
+
+
+class LanesUnmapped(DefinitionInvalid):
+    """Lanes holding user tasks that stand for no role: the process owner maps them
+    (`lane_roles`); `lanes` lists them as {"id", "name"}."""
+
+    def __init__(self, message: str, errors: dict | None = None, lanes: list[dict] | None = None) -> None:
+        super().__init__(message, errors)
+        self.lanes = lanes or []

@@ -8,6 +8,7 @@ of tasks and of the start event, the business-key prefix, the operators of servi
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -22,8 +23,9 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
-from .errors import DefinitionInvalid
-from .sandbox import check_dmn_cell, check_expression, check_script
+from .errors import DefinitionInvalid, LanesUnmapped
+from .lanes import lane_role, role_catalog
+from .sandbox import RestrictedScriptEngine, check_dmn_cell, check_expression, check_script
 from .xml_safety import parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -135,13 +137,52 @@ def _start_messages(root, process) -> list[str]:
     return sorted(set(names))
 
 
-def collect_meta(root, process_id: str) -> dict:
-    """What our runtime needs to know of one process, read straight from the XML."""
-    process = root.find(f"bpmn:process[@id='{process_id}']", NS)
-    lanes: dict[str, tuple[str, str]] = {}
+BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
+# Elements whose children inherit the element's lane (BPMN: a lane partitions the flow
+# nodes of its process; an embedded subprocess' content belongs where the subprocess is).
+_CONTAINERS = ("subProcess", "transaction", "adHocSubProcess")
+
+
+def is_bpmn_file(name: str) -> bool:
+    """Diagram files: .bpmn, and .bpmn20.xml as Flowable/Activiti and SpiffArena export them."""
+    return name.lower().endswith(BPMN_SUFFIXES)
+
+
+def _lane_table(process, lane_roles: dict[str, str], roles) -> tuple[dict, dict]:
+    """flow node id -> (role, lane name, lane id), and lane id -> {name, role} for every lane."""
+    by_node: dict[str, tuple[str | None, str, str]] = {}
+    lanes: dict[str, dict] = {}
+    # Document order visits a lane before its child lanes, so the innermost lane wins.
     for lane in process.iterfind(".//bpmn:lane", NS):
+        name = lane.get("name") or lane.get("id")
+        role = lane_role(lane.get("id"), lane.get("name"), lane_roles, roles)
+        lanes[lane.get("id")] = {"name": name, "role": role}
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-            lanes[ref.text.strip()] = (lane.get("id"), lane.get("name") or lane.get("id"))
+            if ref.text:
+                by_node[ref.text.strip()] = (role, name, lane.get("id"))
+    return by_node, lanes
+
+
+def _lane_of(node, by_node: dict) -> tuple[str | None, str | None, str | None]:
+    """The node's own lane, else the lane of the nearest subprocess around it."""
+    while node is not None and isinstance(node.tag, str):
+        if node.get("id") in by_node:
+            return by_node[node.get("id")]
+        node = node.getparent()
+        if node is None or _local(node.tag) == "process":
+            break
+    return None, None, None
+
+
+def collect_meta(root, process_id: str, lane_roles: dict[str, str] | None = None, roles=None, others=()) -> dict:
+    """What our runtime needs to know of one process, read straight from the XML.
+
+    `others` are the roots of the definition's other files: their processes' tasks (reached
+    through call activities) get their forms and lanes too."""
+    roles = role_catalog() if roles is None else roles
+    lane_roles = lane_roles or {}
+    process = root.find(f"bpmn:process[@id='{process_id}']", NS)
+    by_node, lanes = _lane_table(process, lane_roles, roles)
     meta: dict = {
         "process_id": process_id,
         "name": process.get("name") or process_id,
@@ -151,40 +192,69 @@ def collect_meta(root, process_id: str) -> dict:
         "tasks": {},
         "service_tasks": {},
         "elements": {},
+        "element_roles": {},
         "boundaries": {
             b.get("id"): b.get("attachedToRef") for b in process.iterfind(".//bpmn:boundaryEvent", NS)
         },
-        "lanes": {lane.get("id"): lane.get("name") for lane in process.iterfind(".//bpmn:lane", NS)},
+        "lanes": {lane_id: lane["name"] for lane_id, lane in lanes.items()},
         "start_messages": _start_messages(root, process),
+        "lane_roles": {lane_id: lane["role"] for lane_id, lane in lanes.items()},
         "has_messages": process.find(".//bpmn:messageEventDefinition", NS) is not None
         or process.find(".//bpmn:receiveTask", NS) is not None,
     }
+    if lane_roles:
+        meta["lane_mapping"] = dict(sorted(lane_roles.items()))
+    _collect_nodes(meta, process, by_node, main=True)
+    called = [p for r in (root, *others) for p in r.iterfind("bpmn:process", NS) if p is not process]
+    for other in called:
+        other_by_node, other_lanes = _lane_table(other, lane_roles, roles)
+        for lane_id, lane in other_lanes.items():
+            meta["lanes"].setdefault(lane_id, lane["name"])
+            meta["lane_roles"].setdefault(lane_id, lane["role"])
+        _collect_nodes(meta, other, other_by_node, main=False)
+    return meta
+
+
+def _collect_nodes(meta: dict, process, by_node: dict, *, main: bool) -> None:
     for node in process.iter():
         if not isinstance(node.tag, str) or etree.QName(node.tag).namespace != BPMN_NS:
             continue
         node_id, tag = node.get("id"), _local(node.tag)
-        if not node_id or tag in ("lane", "laneSet", "process"):
+        if not node_id or tag in ("lane", "laneSet", "process") or node_id in meta["elements"]:
             continue
         meta["elements"][node_id] = {"type": tag, "name": node.get("name") or node_id}
-        if tag == "startEvent" and node.getparent() is process and "start_role" not in meta:
+        role, lane_name, lane_id = _lane_of(node, by_node)
+        if role:
+            meta["element_roles"][node_id] = role
+        if main and tag == "startEvent" and node.getparent() is process and "start_role" not in meta:
             meta["start_form"] = _form_of(node)
-            meta["start_role"] = lanes.get(node_id, (None, None))[0]
+            meta["start_role"] = role
         if tag in USER_TASK_TAGS:
-            role, lane_name = lanes.get(node_id, (None, None))
             instructions = node.find(
                 "bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS
             )
+            variable = node.find("bpmn:extensionElements/spiffworkflow:variableName", NS)
+            metadata = {
+                value.get("name"): value.get("value")
+                for value in node.iterfind(
+                    "bpmn:extensionElements/spiffworkflow:taskMetadataValues/spiffworkflow:taskMetadataValue", NS
+                )
+                if value.get("name")
+            }
             meta["tasks"][node_id] = {
                 "name": node.get("name") or node_id,
                 "role": role,
                 "lane_name": lane_name,
+                "lane_id": lane_id,
+                "main_process": main,
                 "form": _form_of(node),
                 "instructions": instructions.text if instructions is not None else "",
+                **({"variable": variable.text.strip()} if variable is not None and (variable.text or "").strip() else {}),
+                **({"metadata": metadata} if metadata else {}),
             }
         if tag == "serviceTask":
             operator = node.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
             meta["service_tasks"][node_id] = operator.get("id") if operator is not None else None
-    return meta
 
 
 def _code_problems(root, filename: str) -> dict[str, str]:
@@ -213,10 +283,14 @@ def _code_problems(root, filename: str) -> dict[str, str]:
     for param in root.iterfind(".//spiffworkflow:parameter", NS):
         if (reason := check_expression(param.get("value") or "None")):
             problems[owner(param)] = f"parameter {param.get('id')}: {reason}"
+    for value in root.iterfind(".//spiffworkflow:taskMetadataValue", NS):
+        if (reason := check_expression(value.get("value") or "None")):
+            problems[owner(value)] = f"task metadata {value.get('name')}: {reason}"
     return problems
 
 
-_ISO_LOOKING = re.compile(r"^(R\d*|P\d|PT\d)", re.IGNORECASE)
+# A bare name that is an ISO 8601 repetition or duration (R2, PT1S, P1DT2H): meant to be quoted.
+_ISO_NAME = re.compile(r"^(R\d*|P(\d+[YMWD])*(T(\d+[HMS])+)?)$", re.IGNORECASE)
 _TIMER_PARSERS = {
     "timeDuration": TimerEventDefinition.parse_iso_duration,
     "timeDate": TimerEventDefinition.parse_time_or_duration,
@@ -224,19 +298,9 @@ _TIMER_PARSERS = {
 }
 
 
-def _role_codes() -> set[str]:
-    from ..accounts import ROLES
-
-    return {code for code, _zh, _en in ROLES}
-
-
-def _structure_problems(root, known_roles: set[str] | None = None) -> dict[str, str]:
-    """Lanes that name no role, diverging gateways that can get stuck, timers that do not parse."""
+def _structure_problems(root) -> dict[str, str]:
+    """Diverging gateways that can get stuck, timers that do not evaluate, script unit tests that fail."""
     problems: dict[str, str] = {}
-    roles = _role_codes() if known_roles is None else known_roles
-    for lane in root.iterfind(".//bpmn:process//bpmn:lane", NS):
-        if lane.get("id") not in roles:
-            problems[lane.get("id")] = f"lane {lane.get('id')} is not a role code, so no role may work on its tasks"
     flows = list(root.iterfind(".//bpmn:sequenceFlow", NS))
     for tag in ("exclusiveGateway", "inclusiveGateway"):
         for gateway in root.iterfind(f".//bpmn:{tag}", NS):
@@ -253,6 +317,8 @@ def _structure_problems(root, known_roles: set[str] | None = None) -> dict[str, 
             owner = expr.getparent().getparent()
             if reason := _timer_problem(expr.text or "", parse):
                 problems.setdefault(owner.get("id"), f"timer: {reason}")
+    for element, reason in _unit_test_problems(root).items():
+        problems.setdefault(element, reason)
     return problems
 
 
@@ -274,23 +340,83 @@ def _unsupported_problems(root) -> dict[str, str]:
     return problems
 
 
+_deploy_engine = None
+
+
+def _script_environment():
+    """The sandbox's script environment, used at deploy time with no task data: the same
+    code path as the running engine (timer expressions, unit tests of scripts)."""
+    global _deploy_engine
+    if _deploy_engine is None:
+        _deploy_engine = RestrictedScriptEngine()
+    return _deploy_engine.environment
+
+
 def _timer_problem(source: str, parse) -> str | None:
-    """A literal timer expression must parse as ISO 8601; one that is a bare ISO-looking name
-    was meant to be quoted. Other expressions are computed at run time (the sandbox checks them)."""
-    if not source.strip():
+    """SpiffWorkflow evaluates a timer expression as Python when the timer starts. One that
+    uses no case data is evaluated here, through the sandbox, and its value parsed as the
+    timer will parse it; bare ISO-looking names (R2/PT1S) were meant to be quoted. An
+    expression that reads case data can only be computed when the case reaches it."""
+    text = source.strip()
+    if not text:
         return "no expression"
     try:
-        tree = ast.parse(source.strip(), mode="eval").body
+        tree = ast.parse(text, mode="eval")
     except SyntaxError:
         return None  # the sandbox check reports it
-    if isinstance(tree, ast.Name) and _ISO_LOOKING.match(tree.id):
-        return f'{tree.id} is read as a variable name: write it in quotes, "{tree.id}"'
-    if isinstance(tree, ast.Constant) and isinstance(tree.value, str):
-        try:
-            parse(tree.value)
-        except Exception:  # the library raises bare Exception, ValueError, AttributeError...
-            return f"{tree.value!r} is not an ISO 8601 value this timer accepts"
+    names = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)})
+    iso = [name for name in names if _ISO_NAME.match(name) and name.upper() != "P"]
+    if iso:
+        return f"{text} is read as Python ({', '.join(iso)} as variable names): write it in quotes, \"{text}\""
+    if names:
+        return None
+    try:
+        value = _script_environment().evaluate(text, {})
+    except Exception as err:  # whatever the expression raises, the timer would raise at run time
+        return f"{text} cannot be evaluated: {type(err).__name__}: {err}"
+    if not isinstance(value, str):
+        return f"{text} gives {type(value).__name__} {value!r}, not an ISO 8601 text"
+    try:
+        parse(value)
+    except Exception:  # the library raises bare Exception, ValueError, AttributeError...
+        return f"{value!r} is not an ISO 8601 value this timer accepts"
     return None
+
+
+def _unit_test_problems(root) -> dict[str, str]:
+    """SpiffArena's spiffworkflow:unitTests on script tasks: each runs the script through
+    the sandbox on its inputJson and must leave exactly its expectedOutputJson."""
+    problems: dict[str, str] = {}
+    for task in root.iterfind(".//bpmn:scriptTask", NS):
+        tests = task.findall("bpmn:extensionElements/spiffworkflow:unitTests/spiffworkflow:unitTest", NS)
+        script = task.findtext("bpmn:script", default="", namespaces=NS)
+        failures = []
+        for test in tests:
+            test_id = test.get("id") or "unit test"
+            try:
+                given = json.loads(test.findtext("spiffworkflow:inputJson", default="{}", namespaces=NS) or "{}")
+                expected = json.loads(
+                    test.findtext("spiffworkflow:expectedOutputJson", default="{}", namespaces=NS) or "{}"
+                )
+            except ValueError as err:
+                failures.append(f"{test_id}: not valid JSON: {err}")
+                continue
+            if not isinstance(given, dict) or not isinstance(expected, dict):
+                failures.append(f"{test_id}: inputJson and expectedOutputJson must be JSON objects")
+                continue
+            context = dict(given)
+            try:
+                _script_environment().execute(script, context)
+            except Exception as err:  # a failing script is the test's result, not ours
+                failures.append(f"{test_id}: the script raised {type(err).__name__}: {err}")
+                continue
+            if context != expected:
+                got = json.dumps(context, ensure_ascii=False, sort_keys=True, default=str)
+                want = json.dumps(expected, ensure_ascii=False, sort_keys=True)
+                failures.append(f"{test_id}: expected {want}, got {got}")
+        if failures:
+            problems[task.get("id")] = "unit test failed: " + "; ".join(failures)
+    return problems
 
 
 def _dmn_cell_problems(root) -> dict[str, str]:
@@ -325,9 +451,11 @@ def parse_definition(
     dmn_files: dict[str, bytes],
     forms: dict[str, object],
     known_operators: set[str] | None = None,
-    known_roles: set[str] | None = None,
+    lane_roles: dict[str, str] | None = None,
 ) -> ParsedDefinition:
-    """Parse and validate. Raises DefinitionInvalid naming each bad element and why."""
+    """Parse and validate. Raises DefinitionInvalid naming each bad element and why.
+
+    `lane_roles` maps lanes (by id or name) that match no role by themselves to role codes."""
     if not bpmn_files:
         raise DefinitionInvalid("no .bpmn file uploaded", {"files": "at least one .bpmn file is required"})
     parser = AftersalesBpmnParser(validator=_xsd_validator())
@@ -346,7 +474,7 @@ def parse_definition(
     for filename, tree in trees.items():
         root = tree.getroot()
         problems.update(_code_problems(root, filename))
-        for element, reason in _structure_problems(root, known_roles).items():
+        for element, reason in _structure_problems(root).items():
             problems.setdefault(element, reason)
         if problems:
             continue
@@ -363,7 +491,7 @@ def parse_definition(
             if not ids:
                 problems[filename] = "no executable process"
                 continue
-            main_root, main_key = root, ids[0]
+            main_root, main_key, main_file = root, ids[0], filename
     if problems:
         raise DefinitionInvalid(_summary(problems), problems)
 
@@ -374,11 +502,17 @@ def parse_definition(
         element = getattr(err, "id", "") or main_key
         raise DefinitionInvalid(f"{element}: {err}", {element: str(err)}) from None
 
-    meta = collect_meta(main_root, main_key)
+    others = [tree.getroot() for tree in trees.values() if tree.getroot() is not main_root]
+    meta = collect_meta(main_root, main_key, lane_roles, others=others)
+    meta["main_file"] = main_file
     if collaboration:
-        meta = _collaboration_meta(main_root, collaboration, meta)
+        meta = _collaboration_meta(main_root, collaboration, meta, lane_roles)
     problems.update(_meta_problems(meta, forms, known_operators))
+    problems.update(_lane_mapping_problems(meta, lane_roles or {}))
     if problems:
+        unmapped = unmapped_lanes_with_tasks(meta)
+        if unmapped:
+            raise LanesUnmapped(_summary(problems), problems, lanes=unmapped)
         raise DefinitionInvalid(_summary(problems), problems)
     return ParsedDefinition(main_key, meta["name"], spec, subprocess_specs, meta)
 
@@ -402,16 +536,49 @@ def load_spec(parser: SpiffBpmnParser, process_id: str, collaboration: str | Non
     return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
 
 
-def _collaboration_meta(root, collaboration: str, first: dict) -> dict:
+def _collaboration_meta(root, collaboration: str, first: dict, lane_roles: dict | None = None) -> dict:
     """The first process's meta, with the tasks, lanes and elements of every participant."""
     meta = dict(first, collaboration=collaboration)
     for process_id in _executable_process_ids(root)[1:]:
-        other = collect_meta(root, process_id)
-        for key in ("tasks", "service_tasks", "elements", "boundaries", "lanes"):
+        other = collect_meta(root, process_id, lane_roles)
+        for key in ("tasks", "service_tasks", "elements", "boundaries", "lanes", "lane_roles", "element_roles"):
             meta[key] = {**other[key], **meta[key]}
         meta["has_messages"] = meta["has_messages"] or other["has_messages"]
     meta["processes"] = _executable_process_ids(root)
     return meta
+
+
+def unmapped_lanes_with_tasks(meta: dict) -> list[dict]:
+    """Lanes that hold user tasks but stand for no role: their tasks would reach nobody."""
+    lanes = {task["lane_id"] for task in meta["tasks"].values() if task.get("lane_id") and not task["role"]}
+    return [{"id": lane_id, "name": meta["lanes"].get(lane_id) or lane_id} for lane_id in sorted(lanes)]
+
+
+def unmapped_lanes(meta: dict) -> list[dict]:
+    return [
+        {"id": lane_id, "name": meta["lanes"].get(lane_id) or lane_id}
+        for lane_id, role in sorted((meta.get("lane_roles") or {}).items())
+        if role is None
+    ]
+
+
+def _lane_mapping_problems(meta: dict, lane_roles: dict[str, str]) -> dict[str, str]:
+    """A task in a lane that maps to no role would be an orphan nobody may open: refused,
+    naming the lane and the roles it could map to. Mapped lanes must name real roles."""
+    codes = [code for code, _zh, _en in role_catalog()]
+    problems: dict[str, str] = {}
+    lanes_by_name = {name: lane_id for lane_id, name in meta["lanes"].items()}
+    for key, role in lane_roles.items():
+        if key not in meta["lanes"] and key not in lanes_by_name:
+            problems["lane_roles"] = f"no lane has the id or name {key!r}"
+        elif role not in codes:
+            problems["lane_roles"] = f"{role!r} (for lane {key!r}) is not a role; known roles: {', '.join(codes)}"
+    for lane in unmapped_lanes_with_tasks(meta):
+        problems[lane["id"]] = (
+            f"lane {lane['name']!r} matches no role, so nobody could work on its tasks: "
+            f"map it in lane_roles to one of {', '.join(codes)}"
+        )
+    return problems
 
 
 def _meta_problems(meta: dict, forms: dict, known_operators: set[str] | None) -> dict[str, str]:
@@ -431,7 +598,7 @@ def _meta_problems(meta: dict, forms: dict, known_operators: set[str] | None) ->
             elif filename and kind == "schema" and (reason := schema_problem(forms[filename])):
                 problems[element] = f"form {filename}: {reason}"
     for task_id, task in meta["tasks"].items():
-        if meta["lanes"] and task["role"] is None:
+        if task.get("main_process") and meta["lanes"] and task.get("lane_id") is None:
             problems[task_id] = "user task is in no lane, so no role may work on it"
     for task_id, operator in meta["service_tasks"].items():
         if not operator:

@@ -138,7 +138,7 @@ def _inbox(instance: Instance, before: Scan, after: Scan, now: datetime, actor: 
                 "instance_id": instance.id,
                 "bpmn_id": bpmn_id,
                 "name": task.task_spec.bpmn_name or bpmn_id,
-                "role": task_meta.get("role"),
+                "role": task_meta.get("role") or _caller_role(task, meta),
                 "lane_name": task_meta.get("lane_name") or task.task_spec.lane,
                 "form_schema": form.get("schema"),
                 "form_ui_schema": form.get("ui_schema"),
@@ -148,6 +148,20 @@ def _inbox(instance: Instance, before: Scan, after: Scan, now: datetime, actor: 
             }
         )
     db.session.execute(db.insert(InboxTask), rows)
+
+
+def _caller_role(task: Task, meta: dict) -> str | None:
+    """A task of a called process outside any lane of its own works in the lane of the call
+    activity (or subprocess) that runs it, the nearest one that has a role."""
+    element_roles = meta.get("element_roles") or {}
+    current = task
+    while current.workflow.parent_task_id is not None:
+        current = current.workflow.top_workflow.get_task_from_id(current.workflow.parent_task_id)
+        if current is None:
+            return None
+        if role := element_roles.get(current.task_spec.bpmn_id):
+            return role
+    return None
 
 
 def _jobs(instance: Instance, before: Scan, after: Scan, now: datetime, completed_task_id: str | None) -> None:

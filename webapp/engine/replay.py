@@ -97,7 +97,8 @@ def describe(state: ReplayState) -> dict:
 def verify(instance_id: int) -> dict:
     instance = _instance(instance_id)
     definition = instance.definition
-    if definitions.content_hash(definition.files, definition.forms) != definition.content_hash:
+    lane_mapping = (definition.meta or {}).get("lane_mapping")
+    if definitions.content_hash(definition.files, definition.forms, lane_mapping) != definition.content_hash:
         return _bad(0, f"definition {definition.key} v{definition.version} does not match its content hash")
     events = history.events_of(instance.id)
     prev_hash = history.GENESIS

@@ -85,10 +85,12 @@ def start_instance(
     business_key: str | None = None,
     commit: bool = True,
     roles: set[str] | None = None,
+    version: int | None = None,
 ) -> Instance:
-    """Start a case. `roles` are the starting person's: the start event's lane must be one
-    of them (None: the system starts it, as a link between procedures does)."""
-    definition = definitions.latest(process_key)
+    """Start a case on the latest version of the key, or on `version`. `roles` are the
+    starting person's: the start event's lane must be one of them (None: the system starts
+    it, as a link between procedures does)."""
+    definition = definitions.latest(process_key) if version is None else definitions.version_of(process_key, version)
     start_role = definition.meta.get("start_role")
     if roles is not None and start_role and start_role not in roles and "admin" not in roles:
         raise Forbidden(f"starting {definition.key} requires role {start_role}", {"role": start_role})

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ..engine.errors import DefinitionInvalid
-from ..engine.parser import BPMN_NS, NS, _executable_process_ids, _meta_problems, collect_meta, parse_definition
+from ..engine.parser import (
+    BPMN_NS,
+    NS,
+    _executable_process_ids,
+    _meta_problems,
+    collect_meta,
+    is_bpmn_file,
+    parse_definition,
+)
 from ..engine.xml_safety import parse_xml
 
 LINE = re.compile(r"line (\d+)")
@@ -27,6 +35,7 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 class Checked:
     key: str | None
     problems: dict[str, str] = field(default_factory=dict)
+    unmapped_lanes: list[dict] = field(default_factory=list)  # lanes with tasks that map to no role
 
     @property
     def ok(self) -> bool:
@@ -36,8 +45,8 @@ class Checked:
 def split_working_set(files: dict[str, str], forms: dict[str, object]) -> tuple[dict, dict, dict]:
     """(bpmn, dmn, forms) of what the modeler sends, keeping only the forms and decision
     tables the diagrams name (so a version's content hash is its own, as deploy_directory does)."""
-    bpmn = {name: text.encode("utf-8") for name, text in files.items() if name.endswith(".bpmn")}
-    texts = "".join(text for name, text in files.items() if name.endswith(".bpmn"))
+    bpmn = {name: text.encode("utf-8") for name, text in files.items() if is_bpmn_file(name)}
+    texts = "".join(text for name, text in files.items() if is_bpmn_file(name))
     dmn = {}
     for name, text in files.items():
         if name.endswith(".dmn") and any(f">{d}<" in texts for d in decision_ids(text)):
@@ -58,13 +67,16 @@ def uploads_of(files: dict[str, str], forms: dict[str, object]) -> dict[str, byt
     return uploads
 
 
-def check(files: dict[str, str], forms: dict[str, object], known_operators: set[str] | None) -> Checked:
+def check(
+    files: dict[str, str], forms: dict[str, object], known_operators: set[str] | None, lane_roles: dict | None = None
+) -> Checked:
     bpmn, dmn, used = split_working_set(files, forms)
     result = Checked(None)
     try:
-        result.key = parse_definition(bpmn, dmn, used, known_operators).key
+        result.key = parse_definition(bpmn, dmn, used, known_operators, lane_roles=lane_roles).key
     except DefinitionInvalid as err:
         result.problems.update(err.errors or {"files": err.message})
+        result.unmapped_lanes = getattr(err, "lanes", [])
     trees = {}
     for name, content in {**bpmn, **dmn}.items():
         try:
@@ -72,14 +84,15 @@ def check(files: dict[str, str], forms: dict[str, object], known_operators: set[
         except DefinitionInvalid as err:
             result.problems.update(err.errors)
     for name, tree in trees.items():
-        if not name.endswith(".bpmn"):
+        if not is_bpmn_file(name):
             continue
         root = tree.getroot()
         ids = _executable_process_ids(root)
         if ids and result.key is None:
             result.key = ids[0]
         for process_id in ids[:1]:
-            for element, reason in _meta_problems(collect_meta(root, process_id), used, known_operators).items():
+            meta = collect_meta(root, process_id, lane_roles)
+            for element, reason in _meta_problems(meta, used, known_operators).items():
                 result.problems.setdefault(element, reason)
     result.problems = _placed(result.problems, trees)
     return result
@@ -200,8 +213,8 @@ def diff(xml_a: str, xml_b: str) -> dict:
 
 def diff_files(files_a: dict[str, str], files_b: dict[str, str], forms_a: dict, forms_b: dict) -> dict:
     """The diff of the main diagrams plus which decision tables and forms changed."""
-    main_a = next((t for n, t in files_a.items() if n.endswith(".bpmn")), "")
-    main_b = next((t for n, t in files_b.items() if n.endswith(".bpmn")), "")
+    main_a = next((t for n, t in files_a.items() if is_bpmn_file(n)), "")
+    main_b = next((t for n, t in files_b.items() if is_bpmn_file(n)), "")
     result = diff(main_a, main_b)
     dmn = sorted(n for n in set(files_a) | set(files_b) if n.endswith(".dmn") and files_a.get(n) != files_b.get(n))
     result["decision_files"] = dmn

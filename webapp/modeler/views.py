@@ -17,9 +17,10 @@ from flask_login import current_user, login_required
 
 from ..accounts import user_for_token
 from ..audit import system_log
-from ..engine import clock, definitions, migration
-from ..engine.errors import DefinitionInvalid, EngineError
+from ..engine import clock, definitions, lanes, migration
+from ..engine.errors import Conflict, DefinitionInvalid, EngineError, LanesUnmapped
 from ..engine.forms import schema_problem
+from ..engine.parser import is_bpmn_file
 from ..extensions import db
 from ..forms_render import build_fields
 from ..models import Definition, Instance
@@ -100,8 +101,10 @@ def _working_set(body: dict) -> tuple[dict[str, str], dict[str, object]]:
     if not isinstance(forms, dict):
         raise DefinitionInvalid("forms must map file names to JSON", {"forms": "file name -> JSON"})
     names = [Path(name).name for name in files]
-    if names != list(files) or any(not name.endswith((".bpmn", ".dmn")) for name in names):
-        raise DefinitionInvalid("only .bpmn and .dmn files", {"files": "only .bpmn and .dmn file names"})
+    if names != list(files) or any(not (is_bpmn_file(name) or name.endswith(".dmn")) for name in names):
+        raise DefinitionInvalid(
+            "only .bpmn (.bpmn20.xml) and .dmn files", {"files": "only .bpmn, .bpmn20.xml and .dmn file names"}
+        )
     return files, forms
 
 
@@ -184,6 +187,7 @@ def _version_json(row: Definition) -> dict:
         "version": row.version,
         "name": row.name,
         "files": row.files,
+        "main_file": definitions.main_file(row),
         "forms": row.forms,
         "content_hash": row.content_hash,
         "deployed_by": row.deployed_by,
@@ -260,25 +264,46 @@ def api_decision(name: str):
 @bp.post("/api/validate")
 @api()
 def api_validate():
-    files, forms = _working_set(_body())
-    result = checks.check(files, forms, set(_operators()))
-    return jsonify({"ok": result.ok, "key": result.key, "problems": result.problems})
+    body = _body()
+    files, forms = _working_set(body)
+    result = checks.check(files, forms, set(_operators()), lanes.parse_lane_roles(body.get("lane_roles")))
+    answer = {"ok": result.ok, "key": result.key, "problems": result.problems}
+    if result.unmapped_lanes:
+        answer["unmapped_lanes"] = result.unmapped_lanes
+    return jsonify(answer)
 
 
 @bp.post("/api/deploy")
 @api(change=True)
 def api_deploy():
-    files, forms = _working_set(_body())
-    result = checks.check(files, forms, set(_operators()))
+    """Deploy the working set. A process id that belongs to another file answers 409 until
+    the person confirms (`replace`); lanes that match no role answer 400 with the lanes and
+    the roles, and the modeler asks for `lane_roles`."""
+    body = _body()
+    files, forms = _working_set(body)
+    lane_roles = lanes.parse_lane_roles(body.get("lane_roles"))
+    result = checks.check(files, forms, set(_operators()), lane_roles)
     if not result.ok:
-        return jsonify({"error": "the diagram has problems", "errors": result.problems, "problems": result.problems}), 400
-    definition, created = definitions.deploy(
-        checks.uploads_of(files, forms), actor=g.modeler_user.username, now=clock.now(), known_operators=set(_operators())
-    )
-    system_log.deployed(definition, created, actor=g.modeler_user.username)  # in the deploy's transaction
+        answer = {"error": "the diagram has problems", "errors": result.problems, "problems": result.problems}
+        if result.unmapped_lanes:
+            refused = LanesUnmapped("the diagram has problems", lanes=result.unmapped_lanes)
+            answer.update(lanes.unmapped_answer(refused, result.problems))
+        return jsonify(answer), 400
+    try:
+        report = definitions.deploy_report(
+            checks.uploads_of(files, forms),
+            actor=g.modeler_user.username,
+            now=clock.now(),
+            known_operators=set(_operators()),
+            replace=body.get("replace") is True,
+            lane_roles=lane_roles,
+        )
+    except Conflict as err:
+        db.session.rollback()
+        return jsonify({"error": err.message, "errors": err.errors, "needs_replace": True}), 409
+    system_log.deployed(report.definition, report.created, actor=g.modeler_user.username)  # in the deploy's transaction
     db.session.commit()
-    body = {"key": definition.key, "version": definition.version, "created": created, "content_hash": definition.content_hash}
-    return jsonify(body), 201 if created else 200
+    return jsonify(report.as_json()), 201 if report.created else 200
 
 
 @bp.post("/api/form-preview")
@@ -329,7 +354,7 @@ def api_diff(key: str):
     main = row_a.meta.get("process_id", key)
 
     def xml(row):
-        return next((t for n, t in row.files.items() if n.endswith(".bpmn") and f'id="{main}"' in t), "")
+        return next((t for n, t in row.files.items() if is_bpmn_file(n) and f'id="{main}"' in t), "")
 
     return jsonify({**changes, "a": {"version": a, "xml": xml(row_a)}, "b": {"version": b, "xml": xml(row_b)}})
 

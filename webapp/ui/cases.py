@@ -13,6 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..audit import system_log
 from ..engine import clock, runtime
 from ..engine.errors import EngineError, FormInvalid, NotFound
+from ..engine.parser import is_bpmn_file
 from ..extensions import db
 from ..forms_render import (
     build_fields,
@@ -267,7 +268,7 @@ def case_diagram(instance_id: int) -> ResponseReturnValue:
     instance = _instance_or_404(instance_id)
     process_id = instance.definition.meta.get("process_id", instance.process_key)
     files = instance.definition.files or {}
-    xml = next((text for name, text in files.items() if name.endswith(".bpmn") and f'id="{process_id}"' in text), None)
+    xml = next((text for name, text in files.items() if is_bpmn_file(name) and f'id="{process_id}"' in text), None)
     if xml is None:
         raise NotFound("no diagram")
     completed, active = diagram_markers(instance)

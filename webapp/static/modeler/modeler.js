@@ -79,7 +79,7 @@
       ? api(config.urls.version).then(function (body) {
         Object.keys(body.files).forEach(function (name) { state.files[name] = body.files[name]; });
         state.forms = body.forms || {};
-        state.main = Object.keys(body.files).filter(function (n) { return /\.bpmn$/.test(n); })[0];
+        state.main = body.main_file || Object.keys(body.files).filter(function (n) { return /\.bpmn(20\.xml)?$/i.test(n); })[0];
       })
       : fetch(config.urls.blank, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (xml) {
         state.main = "new_process.bpmn";
@@ -179,9 +179,17 @@
     });
   }
 
-  function deploy(forceSave) {
+  // Deploy. A process id that another file already deployed answers 409: the person
+  // confirms and it is sent again with replace. Lanes that match no role answer 400 with
+  // the lanes: a small dialog maps each to a role and it is sent again with lane_roles.
+  function deploy(forceSave, extra) {
     status(S.deploying);
-    return workingSet(!!forceSave).then(function (set) { return api(config.urls.deploy, set); }).then(function (body) {
+    extra = extra || {};
+    return workingSet(!!forceSave).then(function (set) {
+      var body = { files: set.files, forms: set.forms };
+      Object.keys(extra).forEach(function (k) { body[k] = extra[k]; });
+      return api(config.urls.deploy, body);
+    }).then(function (body) {
       if (body._status === 201 || body._status === 200) {
         clearProblems();
         $("problems").innerHTML = "";
@@ -191,14 +199,99 @@
         config.version = body.version;
         document.body.dataset.deployedVersion = String(body.version);
         var text = (body.created ? S.deployed : S.unchanged).replace("%(version)s", body.version);
+        if (body.replaced_file) { text += " " + S.replacedFile.replace("%(file)s", body.replaced_file); }
         status(text, "ok");
       } else if (body._status === 403) {
         status(S.forbidden, "error");
+      } else if (body._status === 409 && body.needs_replace && !extra.replace) {
+        if (window.confirm(S.replaceConfirm + "\n\n" + body.error)) {
+          return deploy(forceSave, Object.assign({}, extra, { replace: true }));
+        }
+        status(body.error, "error");
+      } else if (body._status === 400 && body.unmapped_lanes && body.unmapped_lanes.length) {
+        showProblems(body.problems || body.errors || {});
+        return askLaneRoles(body.unmapped_lanes, extra.lane_roles || {}).then(function (mapping) {
+          if (!mapping) {
+            status(S.invalid.replace("%(count)s", Object.keys(body.problems || body.errors || {}).length), "error");
+            return body;
+          }
+          return deploy(forceSave, Object.assign({}, extra, { lane_roles: mapping }));
+        });
       } else {
         showProblems(body.problems || body.errors || {});
         status(S.invalid.replace("%(count)s", Object.keys(body.problems || body.errors || {}).length), "error");
       }
       return body;
+    });
+  }
+
+  // One select per lane that matches no role; resolves to {lane id: role code} or null.
+  function askLaneRoles(lanes, known) {
+    return new Promise(function (resolve) {
+      var dialog = document.createElement("dialog");
+      dialog.id = "lane-roles-dialog";
+      dialog.className = "lane-roles-dialog";
+      var form = document.createElement("form");
+      form.method = "dialog";
+      var title = document.createElement("h2");
+      title.textContent = S.laneRolesTitle;
+      var intro = document.createElement("p");
+      intro.textContent = S.laneRolesIntro;
+      form.appendChild(title);
+      form.appendChild(intro);
+      lanes.forEach(function (lane) {
+        var label = document.createElement("label");
+        label.className = "field";
+        var name = document.createElement("span");
+        name.textContent = lane.name + (lane.name !== lane.id ? " (" + lane.id + ")" : "");
+        name.setAttribute("translate", "no");
+        var select = document.createElement("select");
+        select.name = lane.id;
+        select.dataset.lane = lane.id;
+        var none = document.createElement("option");
+        none.value = "";
+        none.textContent = S.choose;
+        select.appendChild(none);
+        config.catalog.roles.forEach(function (role) {
+          var option = document.createElement("option");
+          option.value = role.code;
+          option.textContent = role.name + " (" + role.code + ")";
+          if (known[lane.id] === role.code) { option.selected = true; }
+          select.appendChild(option);
+        });
+        label.appendChild(name);
+        label.appendChild(select);
+        form.appendChild(label);
+      });
+      var buttons = document.createElement("div");
+      buttons.className = "actions";
+      var ok = document.createElement("button");
+      ok.type = "submit";
+      ok.value = "ok";
+      ok.className = "button primary";
+      ok.textContent = S.laneRolesDeploy;
+      var cancel = document.createElement("button");
+      cancel.type = "submit";
+      cancel.value = "cancel";
+      cancel.className = "button";
+      cancel.textContent = S.cancel;
+      buttons.appendChild(ok);
+      buttons.appendChild(cancel);
+      form.appendChild(buttons);
+      dialog.appendChild(form);
+      document.body.appendChild(dialog);
+      dialog.addEventListener("close", function () {
+        var mapping = null;
+        if (dialog.returnValue === "ok") {
+          mapping = Object.assign({}, known);
+          Array.prototype.forEach.call(dialog.querySelectorAll("select"), function (select) {
+            if (select.value) { mapping[select.dataset.lane] = select.value; }
+          });
+        }
+        dialog.remove();
+        resolve(mapping);
+      });
+      dialog.showModal();
     });
   }
 
