@@ -68,6 +68,10 @@ class TaskOut(Schema):
     created_at = UtcDateTime()
     due_at = UtcDateTime()
     form = fields.Method("_form")
+    # SpiffArena's taskMetadataValues, evaluated when the task became ready
+    metadata = fields.Function(lambda t: t.task_metadata or {})
+    # what the form opens with: the task's data for the form's fields
+    data = fields.Function(lambda t: t.prefill or {})
 
     def _form(self, task):
         forms = task.instance.definition.forms

@@ -7,6 +7,8 @@ difference, so a command touches only what moved.
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -98,13 +100,21 @@ def project(
         instance.status = "cancelled" if cancelled else "completed"
         instance.ended_at = now
         instance.next_timer_due = None
-    _inbox(instance, before, after, now, actor, completed_task_id)
+    _inbox(instance, workflow, before, after, now, actor, completed_task_id)
     _jobs(instance, before, after, now, completed_task_id)
     if definitions.info(instance.definition_id).meta.get("has_messages", True):
         _message_waits(instance, workflow)
 
 
-def _inbox(instance: Instance, before: Scan, after: Scan, now: datetime, actor: str, completed_task_id: str | None) -> None:
+def _inbox(
+    instance: Instance,
+    workflow: BpmnWorkflow,
+    before: Scan,
+    after: Scan,
+    now: datetime,
+    actor: str,
+    completed_task_id: str | None,
+) -> None:
     gone = set(before.ready_user) - set(after.ready_user)
     if completed_task_id in gone:
         db.session.execute(
@@ -124,7 +134,8 @@ def _inbox(instance: Instance, before: Scan, after: Scan, now: datetime, actor: 
     new = [task for task_id, task in after.ready_user.items() if task_id not in before.ready_user]
     if not new:
         return
-    meta = definitions.info(instance.definition_id).meta
+    definition = definitions.info(instance.definition_id)
+    meta = definition.meta
     meta_tasks = meta.get("tasks", {})
     dues = _timer_due_by_task(after.waiting, meta.get("boundaries", {}))
     rows = []
@@ -145,9 +156,40 @@ def _inbox(instance: Instance, before: Scan, after: Scan, now: datetime, actor: 
                 "state": "open",
                 "created_at": now,
                 "due_at": dues.get(bpmn_id),
+                "task_metadata": _metadata(workflow, task, task_meta.get("metadata")),
+                "prefill": _prefill(task, task_meta, definition.forms.get(form.get("schema") or "")),
             }
         )
     db.session.execute(db.insert(InboxTask), rows)
+
+
+def _metadata(workflow: BpmnWorkflow, task: Task, expressions: dict | None) -> dict | None:
+    """SpiffArena's taskMetadataValues: each value is an expression over the task's data,
+    evaluated through the workflow's (sandboxed) script engine when the task becomes ready.
+    A value that fails is shown as its error, not hidden: the diagram's author must see it."""
+    if not expressions:
+        return None
+    values: dict = {}
+    for name, expression in expressions.items():
+        try:
+            value = workflow.script_engine.environment.evaluate(expression or "None", copy.deepcopy(task.data))
+            json.dumps(value)
+        except Exception as err:  # diagram code: any error is the diagram's, shown with its name
+            value = f"{type(err).__name__}: {err}"
+        values[name] = value
+    return values
+
+
+def _prefill(task: Task, task_meta: dict, schema: dict | None) -> dict | None:
+    """The task's data for the fields of its form (under its variableName when it has one),
+    so the form opens with what the case already knows."""
+    fields = (schema or {}).get("properties") if isinstance(schema, dict) else None
+    if not isinstance(fields, dict):
+        return None
+    source = task.data.get(task_meta["variable"]) if task_meta.get("variable") else task.data
+    if not isinstance(source, dict):
+        return None
+    return {name: copy.deepcopy(source[name]) for name in fields if name in source} or None
 
 
 def _caller_role(task: Task, meta: dict) -> str | None:

@@ -91,7 +91,12 @@ def _task_completed(workflow, task_id, payload):
     task = find_task(workflow, task_id)
     if task.state != TaskState.READY or not task.task_spec.manual:
         raise Conflict("task is not open any more / 任务已处理")
-    task.data.update(payload["data"])
+    variable = getattr(task.task_spec, "variable", None)
+    if variable:
+        # SpiffArena's variableName: the form's data belongs under that one name
+        task.data[variable] = payload["data"]
+    else:
+        task.data.update(payload["data"])
     task.run()
 
 

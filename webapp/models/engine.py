@@ -106,6 +106,10 @@ class InboxTask(db.Model):
     state: Mapped[str] = mapped_column(String(20), default="open")  # open|completed|cancelled
     assignee: Mapped[str | None] = mapped_column(String(100), nullable=True)
     draft: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # SpiffArena's taskMetadataValues, evaluated over the task's data when it became ready
+    task_metadata: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # the task's data for its form's fields when it became ready: the form opens with them
+    prefill: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from ..engine import runtime
 from ..engine.errors import EngineError, FormInvalid, NotFound
+from ..engine.forms import with_defaults
 from ..extensions import db
 from ..forms_render import (
     Parsed,
@@ -75,6 +76,7 @@ def render_task(
         other_errors=unplaced_errors(fields, errors),
         instructions=render_instructions(meta.get("instructions"), {**data, "business_key": instance.business_key}),
         facts=case_facts(instance, data),
+        metadata=row.task_metadata or {},
         claimed_by_other=bool(row.assignee and row.assignee != current_user.username and not is_admin()),
         assignee_name=names.get(row.assignee or "", row.assignee),
         message=message,
@@ -90,7 +92,16 @@ def task(task_id: str) -> ResponseReturnValue:
     if row.state != "open":
         flash(_("This task has already been completed or cancelled."), "info")
         return redirect(url_for("ui.case", instance_id=row.instance_id))
-    return render_task(row, row.draft, {})
+    return render_task(row, row.draft if row.draft is not None else _prefilled(row), {})
+
+
+def _prefilled(row: InboxTask) -> dict | None:
+    """What the form opens with when nothing was typed yet: the task's data for its fields,
+    and the form's defaults for the others (None: the defaults alone)."""
+    if not row.prefill:
+        return None
+    schema, _ui = _forms_of(row)
+    return with_defaults(schema, row.prefill)
 
 
 def _add_row(data: dict, name: str) -> None:
