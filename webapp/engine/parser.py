@@ -198,6 +198,7 @@ def collect_meta(root, process_id: str, lane_roles: dict[str, str] | None = None
         },
         "lanes": {lane_id: lane["name"] for lane_id, lane in lanes.items()},
         "start_messages": _start_messages(root, process),
+        "has_lanes": bool(lanes),
         "lane_roles": {lane_id: lane["role"] for lane_id, lane in lanes.items()},
         "has_messages": process.find(".//bpmn:messageEventDefinition", NS) is not None
         or process.find(".//bpmn:receiveTask", NS) is not None,
@@ -508,7 +509,7 @@ def parse_definition(
     if collaboration:
         meta = _collaboration_meta(main_root, collaboration, meta, lane_roles)
     problems.update(_meta_problems(meta, forms, known_operators))
-    problems.update(_lane_mapping_problems(meta, lane_roles or {}))
+    problems.update(lane_mapping_problems(meta, lane_roles or {}))
     if problems:
         unmapped = unmapped_lanes_with_tasks(meta)
         if unmapped:
@@ -562,7 +563,7 @@ def unmapped_lanes(meta: dict) -> list[dict]:
     ]
 
 
-def _lane_mapping_problems(meta: dict, lane_roles: dict[str, str]) -> dict[str, str]:
+def lane_mapping_problems(meta: dict, lane_roles: dict[str, str]) -> dict[str, str]:
     """A task in a lane that maps to no role would be an orphan nobody may open: refused,
     naming the lane and the roles it could map to. Mapped lanes must name real roles."""
     codes = [code for code, _zh, _en in role_catalog()]
@@ -598,7 +599,7 @@ def _meta_problems(meta: dict, forms: dict, known_operators: set[str] | None) ->
             elif filename and kind == "schema" and (reason := schema_problem(forms[filename])):
                 problems[element] = f"form {filename}: {reason}"
     for task_id, task in meta["tasks"].items():
-        if task.get("main_process") and meta["lanes"] and task.get("lane_id") is None:
+        if task.get("main_process", True) and meta.get("has_lanes", bool(meta["lanes"])) and task.get("lane_id") is None:
             problems[task_id] = "user task is in no lane, so no role may work on it"
     for task_id, operator in meta["service_tasks"].items():
         if not operator:

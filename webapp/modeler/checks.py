@@ -23,7 +23,9 @@ from ..engine.parser import (
     _meta_problems,
     collect_meta,
     is_bpmn_file,
+    lane_mapping_problems,
     parse_definition,
+    unmapped_lanes_with_tasks,
 )
 from ..engine.xml_safety import parse_xml
 
@@ -92,7 +94,9 @@ def check(
             result.key = ids[0]
         for process_id in ids[:1]:
             meta = collect_meta(root, process_id, lane_roles)
-            for element, reason in _meta_problems(meta, used, known_operators).items():
+            found = {**_meta_problems(meta, used, known_operators), **lane_mapping_problems(meta, lane_roles or {})}
+            result.unmapped_lanes = result.unmapped_lanes or unmapped_lanes_with_tasks(meta)
+            for element, reason in found.items():
                 result.problems.setdefault(element, reason)
     result.problems = _placed(result.problems, trees)
     return result
