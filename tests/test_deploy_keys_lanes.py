@@ -291,3 +291,41 @@ def test_deploy_keeps_the_file_that_owns_a_key_for_older_rows(users):
     assert definitions.main_file(row) == "demo_a.bpmn"
     with pytest.raises(Conflict, match="demo_a.bpmn"):
         definitions.deploy_report({"demo_b.bpmn": one_task("main", "x").encode()}, actor="t", now=clock.now())
+
+
+CALLED = HEAD + """
+  <bpmn:process id="caller" isExecutable="true">
+    <bpmn:laneSet id="ls">
+      <bpmn:lane id="Lane_front" name="Customer service agent">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="Lane_quality" name="质量部"><bpmn:flowNodeRef>call</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:callActivity id="call" calledElement="inspection">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end"/>
+  </bpmn:process>
+  <bpmn:process id="inspection" isExecutable="true">
+    <bpmn:startEvent id="i_start"><bpmn:outgoing>i1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="inspect" name="Inspect"><bpmn:incoming>i1</bpmn:incoming><bpmn:outgoing>i2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="i_end"><bpmn:incoming>i2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="i1" sourceRef="i_start" targetRef="inspect"/>
+    <bpmn:sequenceFlow id="i2" sourceRef="inspect" targetRef="i_end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_called_process_without_lanes_works_in_the_call_activity_lane(users, make_client):
+    deployed = upload(users["owner"], {"caller.bpmn": CALLED})
+    assert deployed.status_code == 201, deployed.get_json()
+    assert deployed.get_json()["key"] == "caller"
+    started = users["agent"].post("/api/process-instances", {"process_key": "caller", "data": {}})
+    assert started.status_code == 201, started.get_json()
+    quality = make_client("qa", ["quality_dept"])
+    tasks = quality.get("/api/tasks").get_json()
+    assert [(t["bpmn_id"], t["lane"]) for t in tasks] == [("inspect", "quality_dept")]
+    done = quality.post(f"/api/tasks/{tasks[0]['id']}/complete", {"data": {}})
+    assert done.status_code == 200 and done.get_json()["instance_status"] == "completed"
