@@ -138,9 +138,6 @@ def _start_messages(root, process) -> list[str]:
 
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
-# Elements whose children inherit the element's lane (BPMN: a lane partitions the flow
-# nodes of its process; an embedded subprocess' content belongs where the subprocess is).
-_CONTAINERS = ("subProcess", "transaction", "adHocSubProcess")
 
 
 def is_bpmn_file(name: str) -> bool:
@@ -164,7 +161,9 @@ def _lane_table(process, lane_roles: dict[str, str], roles) -> tuple[dict, dict]
 
 
 def _lane_of(node, by_node: dict) -> tuple[str | None, str | None, str | None]:
-    """The node's own lane, else the lane of the nearest subprocess around it."""
+    """The node's own lane, else the lane of the nearest subprocess around it (a lane
+    partitions the flow nodes of its process; an embedded subprocess' content belongs
+    where the subprocess is, unless a lane lists it itself)."""
     while node is not None and isinstance(node.tag, str):
         if node.get("id") in by_node:
             return by_node[node.get("id")]
