@@ -2,14 +2,14 @@
 and the task's data for its form's fields (the form opens pre-filled with them)
 
 Revision ID: dp1_task_prefill
-Revises: g5search01
+Revises: sec1_security
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "dp1_task_prefill"
-down_revision = "g5search01"
+down_revision = "sec1_security"
 branch_labels = None
 depends_on = None
 
