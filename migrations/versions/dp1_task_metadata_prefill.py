@@ -2,14 +2,14 @@
 and the task's data for its form's fields (the form opens pre-filled with them)
 
 Revision ID: dp1_task_prefill
-Revises: sec1_security
+Revises: sec2_rate_limits
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "dp1_task_prefill"
-down_revision = "sec1_security"
+down_revision = "sec2_rate_limits"
 branch_labels = None
 depends_on = None
 
