@@ -82,6 +82,11 @@ class Config:
     # Seconds a browser remembers to use HTTPS only; sent only when SESSION_COOKIE_SECURE is on.
     HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024)
+    # Attached files (photos, PDFs): a folder outside the database; one file at most this large.
+    ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR") or str(INSTANCE_DIR / "attachments")
+    ATTACHMENT_MAX_BYTES = _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+    # How often the inbox and case pages ask whether something changed (seconds).
+    LIVE_POLL_SECONDS = _float("LIVE_POLL_SECONDS", 10.0)
     WTF_CSRF_ENABLED = True
     TESTING = False
 

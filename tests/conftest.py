@@ -71,7 +71,7 @@ def fresh_database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(request, tmp_path, manual_clock):
-    app = create_app(app_settings(fresh_database_url(tmp_path)))
+    app = create_app({**app_settings(fresh_database_url(tmp_path)), "ATTACHMENTS_DIR": str(tmp_path / "attachments")})
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         yield app

@@ -73,6 +73,23 @@ ROUTES = [
           lambda c, who: {"next": "/"}, _claim_for_handler, _claim_for_handler),
     Route("POST", "/tasks/<task_id>/assign", lambda c: f"/tasks/{c['task']}/assign", MANAGERS,
           lambda c, who: {"username": "handler", "next": "/"}, _unclaim),
+    Route("POST", "/tasks/<task_id>/draft", lambda c: f"/tasks/{c['task']}/draft", {"handler", "admin"},
+          lambda c, who: {"category": "parts"}),
+    # a file of the case: whoever may see the case (a file of no case yet: its uploader only)
+    Route("POST", "/attachments", lambda c: "/attachments", SIGNED_IN - {"auditor"}),  # no file: 422; auditors 403
+    Route("GET", "/attachments/<attachment_id>", lambda c: f"/attachments/{c['attachment']}", SIGNED_IN),
+    Route("GET", "/attachments/<attachment_id>/thumbnail", lambda c: f"/attachments/{c['attachment']}/thumbnail", SIGNED_IN),
+    # comments: everyone who works on cases (an empty one is refused with a message); auditors read
+    Route("POST", "/cases/<int:instance_id>/comments", lambda c: f"/cases/{c['instance']}/comments", SIGNED_IN - {"auditor"},
+          lambda c, who: {"text": ""}),
+    Route("GET", "/inbox/state.json", lambda c: "/inbox/state.json", SIGNED_IN),
+    Route("POST", "/inbox/filters", lambda c: "/inbox/filters", SIGNED_IN, lambda c, who: {"name": "急", "q": "TS"}),
+    # a saved filter: only its owner removes it
+    Route("POST", "/inbox/filters/<int:filter_id>/delete", lambda c: f"/inbox/filters/{c['filter']}/delete", {"handler"},
+          after=lambda c: c.update(filter=_handlers_filter())),
+    Route("POST", "/tasks/<task_id>/follow-up", lambda c: f"/tasks/{c['task']}/follow-up", {"handler", "admin"},
+          lambda c, who: {"on": "2026-03-09"}),
+    Route("GET", "/cases/<int:instance_id>/state.json", lambda c: f"/cases/{c['instance']}/state.json", SIGNED_IN),
     Route("GET", "/admin/users", lambda c: "/admin/users", MANAGERS),
     Route("GET", "/admin/users/new", lambda c: "/admin/users/new", MANAGERS),
     Route("POST", "/admin/users/new", lambda c: "/admin/users/new", MANAGERS,
@@ -108,8 +125,33 @@ def world(app, users, deployed_complaints, run_worker):
         issue_token(handler, name)
         tokens[name] = db.session.scalar(db.select(ApiToken.id).where(ApiToken.name == name))
     ctx = {"instance": instance.id, "task": task.id, "tech": ids["tech"], "admin": ids["admin"], "job": job,
-           "handler": ids["handler"], "own_token": tokens["own"], "other_token": tokens["other"]}
+           "handler": ids["handler"], "own_token": tokens["own"], "other_token": tokens["other"],
+           "attachment": _case_photo(instance.id), "filter": _handlers_filter()}
     return clients, ctx
+
+
+def _handlers_filter() -> int:
+    from webapp.models import SavedFilter
+
+    row = SavedFilter(username="handler", name="急件", query={"q": "TS"})
+    db.session.add(row)
+    db.session.commit()
+    return row.id
+
+
+def _case_photo(instance_id: int) -> str:
+    import io
+
+    from PIL import Image
+
+    from webapp.engine import attachments
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "green").save(out, "PNG")
+    row = attachments.store(out.getvalue(), "photo.png", actor="handler").attachment
+    row.instance_id = instance_id
+    db.session.commit()
+    return row.id
 
 
 def test_every_ui_route_is_in_the_matrix(app):

@@ -40,6 +40,8 @@ class WebClient:
         self.token = ""
 
     def _remember(self, response):
+        if not (response.mimetype or "").startswith("text/"):
+            return response  # a file (an attachment, an export): no form in it
         match = CSRF.search(response.get_data(as_text=True))
         if match:
             self.token = unescape(match.group(1))

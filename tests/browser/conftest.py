@@ -64,7 +64,8 @@ def live(tmp_path_factory):
     previous = clock.use(fake)
     db_file = tmp_path_factory.mktemp("live") / "live.db"
     settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
-    app = create_app({**settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"})
+    app = create_app({**settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
+                      "ATTACHMENTS_DIR": str(db_file.parent / "attachments")})
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")
         processes = ROOT / "processes"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, jsonify, request, send_file
 from sqlalchemy.orm import selectinload
 
 from workers import registry
 
 from ..audit import system_log
-from ..engine import clock, definitions, lanes, replay, runtime
+from ..engine import attachments, clock, definitions, lanes, replay, runtime
 from ..engine.errors import EngineError, Forbidden, FormInvalid, LanesUnmapped, NotFound
 from ..extensions import db
-from ..models import Definition, HistoryEvent, InboxTask, Instance, Job, User
+from ..models import Attachment, Definition, HistoryEvent, InboxTask, Instance, Job, User
 from ..security import personal_data
 from . import bp
 from .auth import require_role, token_required
@@ -305,3 +305,41 @@ def skip_job(job_id: int):
     system_log.incident_skipped(_job_or_404(job_id), body["result"], actor=_actor())
     instance = runtime.skip_incident(_job_or_404(job_id), body["result"], actor=_actor())
     return jsonify({"job": JobOut().dump(db.session.get(Job, job_id)), "instance_status": instance.status})
+
+
+# ---------------------------------------------------------------- attachments
+
+
+def _read_upload() -> tuple[bytes, str]:
+    # Photos are larger than the forms' limit: this request alone may carry one file.
+    request.max_content_length = attachments.max_bytes() + 64 * 1024
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise FormInvalid("no file uploaded", {"file": "send the file as multipart field 'file'"})
+    return upload.read(attachments.max_bytes() + 1), upload.filename
+
+
+@bp.post("/attachments")
+@token_required
+def upload_attachment():
+    if not attachments.may_attach(_roles()):
+        raise Forbidden("read-only roles cannot attach files", {"role": "auditor"})
+    content, filename = _read_upload()
+    stored = attachments.store(content, filename, actor=_actor())
+    db.session.commit()
+    row = stored.attachment
+    body = {"id": row.id, "sha256": row.sha256, "size": row.size, "content_type": row.content_type,
+            "name": row.filename, "reference": stored.reference()}
+    return jsonify(body), 201
+
+
+@bp.get("/attachments/<attachment_id>")
+@token_required
+def download_attachment(attachment_id: str):
+    row = db.session.get(Attachment, attachment_id)
+    if row is None or (row.instance_id is None and row.uploaded_by != _actor() and "admin" not in _roles()):
+        raise NotFound(f"no attachment {attachment_id}")
+    path = attachments.file_path(row)
+    if not path.exists():
+        raise NotFound(f"attachment {attachment_id} is missing from the store")
+    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename)

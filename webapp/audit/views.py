@@ -21,6 +21,7 @@ from ..extensions import db
 from ..forms_render import display_value
 from ..models import Definition, HistoryEvent, Instance, SystemLogEvent
 from ..paging import paginate
+from ..ui.attachments import case_attachments
 from ..ui.common import actor_label, display_names, event_labels, role_name
 from ..ui.i18n import user_zone
 from . import bp, deadlines, exports, system_log
@@ -60,7 +61,7 @@ STATUS_LABELS = {
     deadlines.MET: _l("Met"),
     deadlines.MISSED: _l("Missed"),
     deadlines.OVERDUE: _l("Overdue"),
-    deadlines.OPEN: _l("Open"),
+    deadlines.OPEN: _l("Not yet due"),
     deadlines.VOID: _l("Not needed (case ended)"),
     deadlines.NA: _l("Did not apply"),
 }
@@ -363,6 +364,7 @@ def case_report(instance_id: int):
         export_digest=hashlib.sha256(export).hexdigest(), generated_at=clock.now(), names=names,
         status_label=instance_status_label, signoffs=[(s, json.loads(s.payload)) for s in signoffs],
         facts=data_rows(walk.steps[-1] if walk.steps else None, None, props, tz),
+        files=case_attachments(instance.id),
     )
 
 

@@ -181,6 +181,7 @@ def processes():
     period, errors = _period_from_request()
     return render_template(
         "dashboard/processes.html", rows=monitoring.overview(), waiting=monitoring.oldest_waiting(),
+        process_names=dict(db.session.execute(db.select(Definition.key, Definition.name).order_by(Definition.version)).all()),
         case_times=monitoring.case_times(period.start, period.end), period=period, errors=_error_text(errors),
         role_name=role_name, duration=_duration, now=now, query=_query,
     )
@@ -245,7 +246,7 @@ def _report_period() -> tuple[Period, list[str]]:
     try:
         return parse_month(request.args.get("month"), now=now), []
     except PeriodError as err:
-        return previous_month(now), _error_text(err.errors)
+        return this_month(now), _error_text(err.errors)
 
 
 def _report_context(period: Period) -> dict:

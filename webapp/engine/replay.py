@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..extensions import db
 from ..models import HistoryEvent, Instance
-from . import clock, definitions, history, serialization, steps
+from . import attachments, clock, definitions, history, serialization, steps
 from .determinism import engine_moment
 from .errors import EngineError, NotFound
 from .projection import case_data
@@ -115,6 +115,8 @@ def verify(instance_id: int) -> dict:
         if history.chain_hash(prev_hash, event) != event.hash:
             return _bad(event.seq, "hash does not match the event's content")
         prev_hash = event.hash
+        if problem := _attachment_problem(event):
+            return _bad(event.seq, problem)
         if event.type in steps.PASSIVE_EVENTS and snapshot is not None:
             # A claim or a failed attempt gives the workflow no input: the state is the one
             # the previous event left, so its hash is compared without serializing again.
@@ -137,6 +139,16 @@ def verify(instance_id: int) -> dict:
     if snapshot is not None and snapshot != instance.snapshot:
         return _bad(last_seq, "stored snapshot differs from the replayed state")
     return {"verified": True, "events": len(events)}
+
+
+def _attachment_problem(event: HistoryEvent) -> str | None:
+    """The first file this event attached that is no longer the one whose hash it recorded."""
+    if '"attachment"' not in (event.payload or ""):
+        return None
+    for _field, ref in attachments.references(json.loads(event.payload)):
+        if problem := attachments.file_problem(ref):
+            return problem
+    return None
 
 
 def _bad(seq: int, reason: str) -> dict:

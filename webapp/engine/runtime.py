@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import Definition, InboxTask, Instance, Job, MessageWait, NumberSequence, PendingMessage
-from . import clock, definitions, forms, history, projection, serialization, steps, workflow_cache
+from ..models import Definition, InboxTask, Instance, Job, Mention, MessageWait, NumberSequence, PendingMessage, User
+from . import attachments, clock, definitions, forms, history, projection, serialization, steps, workflow_cache
 from .determinism import engine_moment
 from .errors import Conflict, Forbidden, FormInvalid, NotFound
 from .sandbox import RestrictedScriptEngine
@@ -101,6 +102,7 @@ def start_instance(
         raise FormInvalid("start data does not match the start form", errors)
     if schema:
         data = forms.known_fields(schema, data)
+    attachments.check_references(data, actor=actor, instance_id=None, any_owner=roles is None or "admin" in roles)
     now = clock.now()
     business_key = business_key or _next_number(definition.meta["business_key_prefix"], now)
     instance = Instance(
@@ -123,6 +125,7 @@ def start_instance(
         raise Conflict(
             f"business key {business_key} is already used", {"business_key": "already used"}
         ) from None
+    attachments.claim_for(data, instance.id)
     workflow = fresh_workflow(instance, now)
     version = {"id": definition.id, "key": definition.key, "version": definition.version, "content_hash": definition.content_hash}
     start = Input("instance_started", {"data": {**data, "business_key": business_key}, "definition": version})
@@ -146,6 +149,7 @@ def complete_user_task(
     if errors := forms.validate(schema, data):
         raise FormInvalid("the form has errors / 表单有误", errors)
     data = forms.known_fields(schema, data)
+    attachments.check_references(data, actor=actor, instance_id=row.instance_id, any_owner="admin" in roles)
     instance = row.instance
     workflow = load_workflow(instance)
     entry = Input("task_completed", {"data": data}, task_id=task_id, bpmn_id=row.bpmn_id)
@@ -194,6 +198,46 @@ def assign_task(task_id: str, username: str, *, actor: str, assignee_roles: set[
     _append_passive(row.instance, "task_assigned", {"assignee": username}, bpmn_id=row.bpmn_id, task_id=row.id, actor=actor)
     _finish(row.instance, commit)
     return row
+
+
+COMMENT_MAX_LENGTH = 2000
+_MENTION = re.compile(r"@([A-Za-z0-9_.\-]+)")
+
+
+def add_comment(
+    instance_id: int, text: str, *, actor: str, task_id: str | None = None, commit: bool = True
+) -> int:
+    """A comment on a case (or one of its tasks): a passive history event with who, when and
+    the text; colleagues named with @username get a mention in their inbox."""
+    instance = db.session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"no instance {instance_id}")
+    text = (text or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise FormInvalid("a comment needs text", {"text": "required / 必填"})
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise FormInvalid(f"a comment has at most {COMMENT_MAX_LENGTH} characters",
+                          {"text": f"at most {COMMENT_MAX_LENGTH} characters / 最多 {COMMENT_MAX_LENGTH} 字"})
+    row = None
+    if task_id:
+        row = db.session.get(InboxTask, task_id)
+        if row is None or row.instance_id != instance_id:
+            raise NotFound(f"no task {task_id} in instance {instance_id}")
+    named = list(dict.fromkeys(_MENTION.findall(text)))
+    known = set(db.session.scalars(db.select(User.username).where(User.username.in_(named)))) if named else set()
+    if unknown := [n for n in named if n not in known]:
+        raise FormInvalid("unknown colleague", {"text": "unknown user / 没有此用户: " + ", ".join(unknown)})
+    payload = {"text": text, "mentions": named}
+    now = clock.now()
+    _append_passive(instance, "comment_added", payload, bpmn_id=row.bpmn_id if row else None,
+                    task_id=task_id, actor=actor, now=now)
+    for username in named:
+        if username != actor:
+            db.session.add(Mention(instance_id=instance.id, task_id=task_id, seq=instance.last_seq, username=username,
+                                   author=actor, text=text[:500], at=now))
+    seq = instance.last_seq
+    _finish(instance, commit)
+    return seq
 
 
 def save_draft(task_id: str, data: dict, *, actor: str, roles: set[str], commit: bool = True) -> InboxTask:
@@ -453,7 +497,8 @@ def _touched_workflows() -> dict:
 
 
 def _append_passive(
-    instance: Instance, type: str, payload: dict, *, bpmn_id: str, task_id: str, actor: str, now: datetime | None = None
+    instance: Instance, type: str, payload: dict, *, bpmn_id: str | None, task_id: str | None, actor: str,
+    now: datetime | None = None,
 ) -> None:
     """An event that records something about the case without giving the workflow input
     (a claim, a failed attempt, an incident action): the state hash stays the same."""

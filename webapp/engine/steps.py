@@ -24,6 +24,7 @@ PASSIVE_EVENTS = {
     "incident_skipped",
     "task_claimed",
     "task_released",
+    "comment_added",
     "task_assigned",
 }
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.datastructures import MultiDict
 
 from ..engine import clock
+from ..engine.attachments import is_reference
 from ..engine.form_rules import (
     RULES,
     TIME_KEYWORD,
@@ -31,6 +32,10 @@ from ..engine.form_rules import (
     validator_for,
 )
 from .messages import message_for, parse_message, time_message
+
+# A property that holds attached files: {"type": "array", "x-attachment": {"accept": ..., "capture": true}}
+ATTACHMENT_KEYWORD = "x-attachment"
+DEFAULT_ACCEPT = "image/*,application/pdf"
 
 # How many empty lines an array of rows offers when it has none yet.
 BLANK_ROWS = 1
@@ -70,6 +75,11 @@ class Field:
     shown: bool = True
     # Time rules for the page's own check: {"rules": [[rule, target, message]], "now", "offset"}.
     time: dict | None = None
+    # Attachments: the files already attached (references), what the file input accepts.
+    files: list[dict] = field(default_factory=list)
+    accept: str = ""
+    capture: bool = False
+    multiple: bool = True
 
     @property
     def id(self) -> str:
@@ -147,6 +157,8 @@ def kind_of(prop: dict, ui: dict | None = None) -> str:
     widget = _widget(prop, ui)
     if widget == "hidden":
         return "hidden"
+    if ATTACHMENT_KEYWORD in prop or widget in ("file", "files"):
+        return "files"
     if _is_readonly(prop, ui):
         return "readonly"
     kind = _type_of(prop)
@@ -242,6 +254,8 @@ def display_value(prop: dict, value: Any, tz: ZoneInfo, yes: str, no: str) -> st
             return title
     if isinstance(value, bool):
         return yes if value else no
+    if is_reference(value):
+        return str(value.get("name") or value["attachment"])
     if isinstance(value, list):
         items = prop.get("items") or {}
         return "、".join(display_value(items, v, tz, yes, no) for v in value)
@@ -253,6 +267,37 @@ def display_value(prop: dict, value: Any, tz: ZoneInfo, yes: str, no: str) -> st
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return _number_text(value) if isinstance(value, float) else str(value)
+
+
+@dataclass
+class Table:
+    """Lines of objects (parts, findings...) as people read them: titled columns, no JSON."""
+
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def table_value(prop: dict, value: Any, tz: ZoneInfo, yes: str, no: str) -> Table | None:
+    """A list of objects (or one object) as a table; None for anything else."""
+    if isinstance(value, dict) and not is_reference(value):
+        props = prop.get("properties") or {}
+        return Table(["", ""], [[str((props.get(k) or {}).get("title") or k), _cell(props.get(k) or {}, v, tz, yes, no)]
+                                for k, v in value.items()])
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) and not is_reference(v) for v in value):
+        return None
+    items = prop.get("items") or {}
+    props = items.get("properties") or {}
+    keys = [k for k in props if any(k in v for v in value)] + sorted({k for v in value for k in v} - set(props))
+    columns = [str((props.get(k) or {}).get("title") or k) for k in keys]
+    return Table(columns, [[_cell(props.get(k) or {}, line.get(k), tz, yes, no) for k in keys] for line in value])
+
+
+def _cell(prop: dict, value: Any, tz: ZoneInfo, yes: str, no: str) -> str:
+    if isinstance(value, dict | list) and not is_reference(value):
+        if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+            return "、".join(str(v) for v in value)
+        return json.dumps(value, ensure_ascii=False)
+    return display_value(prop, value, tz, yes, no)
 
 
 # ---------------------------------------------------------------- building fields
@@ -355,6 +400,14 @@ def _field(name: str, prop: dict, ui: dict, value: Any, required: bool, ctx: _Co
         return f
     if kind == "textarea":
         f.rows_count = int(options.get("rows") or 3)
+    if kind == "files":
+        rules = prop.get(ATTACHMENT_KEYWORD) if isinstance(prop.get(ATTACHMENT_KEYWORD), dict) else {}
+        f.accept = str(rules.get("accept") or DEFAULT_ACCEPT)
+        f.capture = bool(rules.get("capture", True))
+        f.multiple = _type_of(prop) == "array"
+        f.files = [v for v in (value if isinstance(value, list) else [value]) if is_reference(v)]
+        f.error = f.error or next((m for k, m in ctx.errors.items() if k.startswith(name + ".")), "")
+        return f
     if kind == "group":
         f.children = _fields_of(prop, ui, value if isinstance(value, dict) else {}, name + ".", ctx, use_defaults)
         return f
@@ -434,6 +487,11 @@ def _parse_object(schema: dict, ui: dict, form: MultiDict, prefix: str, errors: 
             if rows or full in form or prop.get("minItems"):
                 data[name] = rows
             continue
+        if kind == "files":
+            refs = [ref for text in form.getlist(full) if (ref := _reference(text)) is not None]
+            if refs:
+                data[name] = refs if _type_of(prop) == "array" else refs[0]
+            continue
         if kind == "checkboxes":
             items = prop.get("items") or {}
             posted = form.getlist(full)
@@ -456,6 +514,28 @@ def _parse_object(schema: dict, ui: dict, form: MultiDict, prefix: str, errors: 
         if value is not None:
             data[name] = value
     return data
+
+
+def attachment_fields(schema: dict | None, ui: dict | None, prefix: str = "") -> list[str]:
+    """Dotted names of the fields that hold attached files (top level and groups)."""
+    names = []
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        kind = kind_of(prop, (ui or {}).get(name) or {})
+        if kind == "files":
+            names.append(prefix + name)
+        elif kind == "group":
+            names += attachment_fields(prop, (ui or {}).get(name) or {}, f"{prefix}{name}.")
+    return names
+
+
+def _reference(text: str) -> dict | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if is_reference(value) else None
 
 
 def _row_indices(form: MultiDict, name: str) -> list[int]:

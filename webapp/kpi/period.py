@@ -110,9 +110,10 @@ def parse_period(from_text: str | None, to_text: str | None, *, now: datetime) -
 
 
 def parse_month(text: str | None, *, now: datetime) -> Period:
-    """'YYYY-MM' (default: the previous month, the one a monthly report is written for)."""
+    """'YYYY-MM' (default: the current month, so a new install does not open on an empty one;
+    the report links to the previous month)."""
     if not text:
-        return previous_month(now)
+        return this_month(now)
     try:
         year, month = (int(part) for part in str(text).split("-"))
         return month_period(year, month)

@@ -6,10 +6,10 @@ work and raises its errors; the views only turn them into pages and messages.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 bp = Blueprint("ui", __name__)
@@ -37,6 +37,8 @@ def init_ui(app: Flask) -> None:
 
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     i18n.register_template_helpers(app)
+
+    live.register(app)
     _register_error_pages(app)
 
 
@@ -48,7 +50,15 @@ def _register_error_pages(app: Flask) -> None:
     def _csrf_error(err: CSRFError):
         if _is_api():
             return jsonify({"error": err.description, "errors": {}}), 400
-        return render_template("error.html", code=400, reason="csrf"), 400
+        form_page = request.path if request.path.startswith(("/tasks/", "/new/")) else None
+        if form_page and form_page.endswith("/draft"):
+            form_page = form_page.removesuffix("/draft")
+        if form_page and not current_user.is_authenticated:
+            # Signed out (in another tab, or the session ran out): what was typed is kept in the
+            # browser (static/js/keep.js); after signing in the person is back on the form.
+            flash(_l("You were signed out. Sign in again: what you typed is kept on this device."), "info")
+            return redirect(url_for("ui.login", next=form_page))
+        return render_template("error.html", code=400, reason="csrf", form_page=form_page), 400
 
     for code in (403, 404, 405):
 
@@ -60,4 +70,16 @@ def _register_error_pages(app: Flask) -> None:
         app.register_error_handler(code, _page)
 
 
-from . import accounts, auth, cases, inbox, incidents, tasks, tokens  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    accounts,
+    attachments,
+    auth,
+    cases,
+    comments,
+    inbox,
+    inbox_extras,
+    incidents,
+    live,
+    tasks,
+    tokens,
+)

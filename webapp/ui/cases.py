@@ -21,6 +21,7 @@ from ..forms_render import (
     field_labels,
     localise_errors,
     parse_submission,
+    table_value,
     unplaced_errors,
     validation_errors,
 )
@@ -28,6 +29,8 @@ from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
 from ..paging import paginate
 from ..security import personal_data
 from . import bp
+from .attachments import case_attachments, with_uploads
+from .comments import comments_of, mark_seen, may_comment
 from .common import (
     actor_label,
     display_names,
@@ -84,8 +87,20 @@ def case_facts(instance: Instance, data: dict | None = None) -> list[tuple[str, 
     facts = []
     for key, prop in props.items():
         if key in data and data[key] not in (None, "", []):
-            facts.append((key, str(prop.get("title") or key), display_value(prop, data[key], tz, yes, no)))
+            shown = table_value(prop, data[key], tz, yes, no) or display_value(prop, data[key], tz, yes, no)
+            facts.append((key, str(prop.get("title") or key), shown))
     return facts
+
+
+def other_facts(instance: Instance, data: dict | None = None) -> list[tuple[str, object]]:
+    """The records the system wrote into the case (not on any form), as labelled values/tables."""
+    props = field_props(instance.definition)
+    data = (instance.data or {}) if data is None else data
+    tz = user_zone()
+    yes, no = _("Yes"), _("No")
+    rest = {k: v for k, v in data.items() if k not in props and k != "business_key"}
+    return [(key, table_value({}, value, tz, yes, no) or display_value({}, value, tz, yes, no))
+            for key, value in sorted(rest.items())]
 
 
 def other_data(instance: Instance, data: dict | None = None) -> str:
@@ -157,7 +172,9 @@ def start_case(key: str) -> ResponseReturnValue:
     start = definition.meta["start_form"]
     schema = definition.forms.get(start.get("schema")) or {}
     ui = definition.forms.get(start.get("ui_schema")) or {}
-    parsed = parse_submission(schema, ui, request.form, tz=user_zone())
+    form, upload_errors = with_uploads(request.form, schema, ui)
+    parsed = parse_submission(schema, ui, form, tz=user_zone())
+    parsed.errors.update(upload_errors)
     if request.form.get("_action", "").startswith("add_row:"):
         from .tasks import _add_row
 
@@ -189,6 +206,8 @@ def _event_detail(event: HistoryEvent, payload: dict, names: dict[str, str]) -> 
         return str(payload.get("name", ""))
     if event.type == "instance_cancelled":
         return str(payload.get("reason", ""))
+    if event.type == "comment_added":
+        return str(payload.get("text", ""))
     return ""
 
 
@@ -234,6 +253,7 @@ def diagram_markers(instance: Instance) -> tuple[list[str], list[str]]:
 @login_required
 def case(instance_id: int) -> ResponseReturnValue:
     instance = _instance_or_404(instance_id)
+    mark_seen(instance.id)
     tasks = db.session.scalars(
         db.select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.state == "open").order_by(InboxTask.created_at)
     ).all()
@@ -250,8 +270,13 @@ def case(instance_id: int) -> ResponseReturnValue:
         element_name=lambda bpmn_id: (elements.get(bpmn_id) or {}).get("name") or bpmn_id,
         facts=case_facts(instance, data),
         other=other_data(instance, data),
+        other_facts=other_facts(instance, data),
         tasks=tasks,
         events=timeline(instance),
+        files=case_attachments(instance.id),
+        comments=comments_of(instance.id),
+        may_comment=may_comment(),
+        actor_label=actor_label,
         names=display_names(),
         people=candidates_by_role() if is_manager() else {},
         assignable=assignable,

@@ -99,7 +99,7 @@ def display_names() -> dict[str, str]:
 
 
 def actor_label(actor: str, names: dict[str, str]) -> str:
-    if actor.startswith("worker:"):
+    if actor.startswith("worker:") or actor == "system":
         return _("System")
     if actor == "scheduler":
         return _("Timer")
@@ -125,4 +125,5 @@ def event_labels() -> dict[str, str]:
         "task_claimed": _("Task claimed"),
         "task_released": _("Task released"),
         "task_assigned": _("Task assigned"),
+        "comment_added": _("Comment"),
     }

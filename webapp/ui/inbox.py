@@ -16,7 +16,10 @@ from ..engine.errors import EngineError, NotFound
 from ..extensions import db
 from ..models import Definition, InboxTask, Instance, User
 from . import bp
+from .comments import target_url, unseen_mentions
 from .common import display_names, in_my_lanes, is_admin, is_manager, manager_required, may_work_on, role_name, roles, safe_next
+from .i18n import user_zone
+from .inbox_extras import filter_url, follow_ups, saved_filters
 
 INBOX_LIMIT = 100  # the earliest due first; search narrows the rest
 _FAR = datetime.max.replace(tzinfo=UTC)
@@ -106,6 +109,12 @@ def inbox() -> ResponseReturnValue:
         role_name=role_name,
         names=display_names(),
         now=clock.now(),
+        mentions=unseen_mentions(),
+        mention_url=target_url,
+        saved=saved_filters(),
+        filter_url=filter_url,
+        follow_up=follow_ups([t.id for t in tasks]),
+        today=clock.now().astimezone(user_zone()).date(),
     )
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..engine import runtime
+from ..engine import clock, runtime
 from ..engine.errors import EngineError, FormInvalid, NotFound
 from ..engine.forms import with_defaults
 from ..extensions import db
@@ -24,10 +24,13 @@ from ..forms_render.instructions import render_instructions
 from ..models import InboxTask, Instance
 from ..security import personal_data
 from . import bp
+from .attachments import with_uploads
 from .cases import case_facts
+from .comments import comments_of, may_comment
 from .common import display_names, in_my_lanes, is_admin, may_work_on, roles
-from .i18n import user_zone
+from .i18n import user_zone, when
 from .inbox import engine_message
+from .inbox_extras import follow_ups
 
 
 def _task_or_404(task_id: str) -> InboxTask:
@@ -80,6 +83,9 @@ def render_task(
         claimed_by_other=bool(row.assignee and row.assignee != current_user.username and not is_admin()),
         assignee_name=names.get(row.assignee or "", row.assignee),
         message=message,
+        comments=comments_of(instance.id),
+        may_comment=may_comment(),
+        follow_up_on=follow_ups([row.id]).get(row.id),
     ), status
 
 
@@ -122,7 +128,9 @@ def submit_task(task_id: str) -> ResponseReturnValue:
     if not in_my_lanes(row):
         abort(403)
     schema, ui = _forms_of(row)
-    parsed = parse_submission(schema, ui, request.form, case_data=row.instance.data, tz=user_zone())
+    form, upload_errors = with_uploads(request.form, schema, ui)
+    parsed = parse_submission(schema, ui, form, case_data=row.instance.data, tz=user_zone())
+    parsed.errors.update(upload_errors)
     action = request.form.get("_action", "submit")
     if action.startswith("add_row:"):
         _add_row(parsed.data, action.removeprefix("add_row:"))
@@ -130,6 +138,25 @@ def submit_task(task_id: str) -> ResponseReturnValue:
     if action == "draft":
         return _save_draft(row, parsed)
     return _complete(row, schema, parsed)
+
+
+@bp.post("/tasks/<task_id>/draft")
+@login_required
+def autosave_task(task_id: str) -> ResponseReturnValue:
+    """The page's script saves what is typed as a draft while the person types (JSON answer)."""
+    row = _task_or_404(task_id)
+    if not in_my_lanes(row):
+        abort(403)
+    schema, ui = _forms_of(row)
+    parsed = parse_submission(schema, ui, request.form, case_data=row.instance.data, tz=user_zone())
+    try:
+        runtime.save_draft(row.id, parsed.data, actor=current_user.username, roles=roles())
+    except NotFound:
+        abort(404)
+    except EngineError as err:
+        db.session.rollback()
+        return jsonify({"saved": False, "error": engine_message(err)}), err.status
+    return jsonify({"saved": True, "message": _("Draft saved at %(time)s.", time=when(clock.now()))})
 
 
 def _save_draft(row: InboxTask, parsed: Parsed):

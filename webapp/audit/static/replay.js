@@ -61,6 +61,11 @@
         });
         prev.href = links[Math.max(index - 1, 0)].href;
         next.href = links[Math.min(index + 1, links.length - 1)].href;
+        // the first and the last step have nowhere to go: no link that points to itself
+        [[prev, index <= 0], [next, index >= links.length - 1]].forEach(function (pair) {
+          pair[0].hidden = pair[1];
+          if (pair[1]) { pair[0].setAttribute("aria-disabled", "true"); } else { pair[0].removeAttribute("aria-disabled"); }
+        });
         var url = new URL(window.location.href);
         url.searchParams.set("step", String(seq));
         window.history.replaceState(null, "", url.toString());

@@ -166,6 +166,79 @@
     return message;
   }
 
+  // ---- attachments: a chosen file or photo is uploaded at once and shown as a thumbnail; the
+  // form then carries its reference (id + SHA-256). Without script the form posts the file.
+  function attachmentItem(field, ref) {
+    var li = document.createElement("li");
+    li.className = "attachment";
+    if (ref.thumb_url) {
+      var img = document.createElement("img");
+      img.className = "thumb"; img.src = ref.thumb_url; img.alt = ref.name;
+      li.appendChild(img);
+    }
+    var link = document.createElement("a");
+    link.href = ref.url; link.textContent = ref.name; link.setAttribute("translate", "no");
+    li.appendChild(link);
+    var hidden = document.createElement("input");
+    hidden.type = "hidden"; hidden.name = field;
+    hidden.value = JSON.stringify({ attachment: ref.attachment, sha256: ref.sha256, name: ref.name,
+                                    size: ref.size, content_type: ref.content_type });
+    li.appendChild(hidden);
+    var remove = document.createElement("button");
+    remove.type = "button"; remove.className = "small"; remove.dataset.removeAttachment = "1";
+    remove.textContent = document.documentElement.lang.indexOf("zh") === 0 ? "移除" : "Remove";
+    li.appendChild(remove);
+    return li;
+  }
+  function uploadProblem(input, message) {
+    var wrap = input.closest("[data-field-wrap]") || input.parentNode;
+    var id = "f-" + input.dataset.field.replace(/\./g, "-") + "-error";
+    var p = document.getElementById(id);
+    if (!message) { if (p && p.dataset.upload) { p.remove(); } return; }
+    if (!p) { p = document.createElement("p"); p.className = "field-error"; p.id = id; wrap.appendChild(p); }
+    p.dataset.upload = "1";
+    p.textContent = message;
+  }
+  document.querySelectorAll("input[type=file][data-upload]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var form = input.form;
+      var token = form.querySelector("input[name=csrf_token]");
+      var list = document.querySelector('[data-attachments="' + input.dataset.field + '"]');
+      Array.prototype.forEach.call(input.files, function (file) {
+        var body = new FormData();
+        body.append("file", file, file.name);
+        list.setAttribute("aria-busy", "true");
+        fetch(input.dataset.upload, { method: "POST", body: body, credentials: "same-origin",
+                                      headers: { "X-CSRFToken": token ? token.value : "" } })
+          .then(function (response) {
+            return response.json().catch(function () { return { error: response.statusText }; })
+              .then(function (json) { return { ok: response.ok, json: json }; });
+          })
+          .then(function (answer) {
+            list.removeAttribute("aria-busy");
+            if (!answer.ok) {
+              var errors = answer.json.errors || {};
+              uploadProblem(input, errors.file || answer.json.error || "upload failed");
+              return;
+            }
+            uploadProblem(input, "");
+            list.appendChild(attachmentItem(input.dataset.field, answer.json));
+            form.dispatchEvent(new Event("input", { bubbles: true }));
+          })
+          .catch(function () { list.removeAttribute("aria-busy"); uploadProblem(input, "upload failed"); });
+      });
+      input.value = "";
+    });
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-remove-attachment]");
+    if (!button) { return; }
+    event.preventDefault();
+    var form = button.closest("form");
+    button.closest("li").remove();
+    if (form) { form.dispatchEvent(new Event("input", { bubbles: true })); }
+  });
+
   document.querySelectorAll("form.data-form").forEach(function (form) {
     applyConditions(form);
     form.addEventListener("change", function (event) {
