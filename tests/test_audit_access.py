@@ -18,7 +18,8 @@ audit_template, world = support.audit_template, support.world  # the fixtures
 
 # POSTs that change nothing (a diagram check, a form preview) or only the person's own session.
 HARMLESS_POSTS = {"ui.login", "ui.logout", "ui.profile", "modeler.api_validate", "modeler.api_form_preview",
-                  "audit.case_sign_off", "ui.new_own_token"}  # own settings: an API token of one's own
+                  "audit.case_sign_off", "ui.new_own_token",  # own settings: an API token of one's own
+                  "ui.save_filter"}  # a named inbox search of one's own
 
 
 # Valid bodies, so that a refusal comes from the role check and not from the validation.
@@ -98,7 +99,16 @@ def _values(world) -> dict[str, str]:
     tech = db.session.scalar(db.select(User).where(User.username == "tech"))
     tech_token = db.session.scalar(db.select(ApiToken.id).where(ApiToken.user_id == tech.id).order_by(ApiToken.id))
     return {"instance_id": str(t.running), "task_id": task.id, "job_id": str(job.id), "user_id": str(tech.id),
-            "key": "complaint_handling", "code": "en", "token_id": str(tech_token)}
+            "key": "complaint_handling", "code": "en", "token_id": str(tech_token), "filter_id": str(_techs_filter())}
+
+
+def _techs_filter() -> int:
+    from webapp.models import SavedFilter
+
+    row = SavedFilter(username="tech", name="mine", query={"q": "TS"})
+    db.session.add(row)
+    db.session.commit()
+    return row.id
 
 
 def _url(rule, values: dict[str, str]) -> str:
