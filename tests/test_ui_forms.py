@@ -314,7 +314,9 @@ def test_task_page_renders_every_field_type(all_fields):
     for fragment in (
         '<output id="f-customer_name" class="readonly-value" translate="no">王芳</output>',
         'type="text" id="f-title_text" name="title_text"',
-        '<textarea id="f-notes" name="notes" rows="2" placeholder="写点什么" translate="no" maxlength="20"',
+        # a limit is counted, never enforced by cutting (no maxlength): the server refuses with a message
+        '<textarea id="f-notes" name="notes" rows="2" placeholder="写点什么" translate="no" data-counter="20"',
+        '<span data-count>0</span> / 20',
         'id="f-amount" name="amount" value="" inputmode="decimal"',
         'id="f-quantity" name="quantity" value="" inputmode="numeric"',
         '<span class="money">',
