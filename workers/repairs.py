@@ -149,7 +149,7 @@ def warranty_facts(session: Session, params: dict) -> dict:
     vehicle.customer_id = customer.id
     vehicle.delivery_date = delivery
     vehicle.delivery_mileage = int(params.get("delivery_mileage") or 0)
-    vehicle.current_mileage = int(params.get("current_mileage") or 0)
+    vehicle.current_mileage = mileage_in(params.get("current_mileage"))
     vehicle.updated_at = clock.now()
     session.flush()
     today = china_today()
@@ -160,6 +160,16 @@ def warranty_facts(session: Session, params: dict) -> dict:
         "mileage_km": vehicle.current_mileage - vehicle.delivery_mileage,
         "as_of": today.isoformat(),
     }
+
+
+def mileage_in(value) -> int:
+    """进厂里程 is required: a blank is not 0 (a claim checked against 0 km would pass any limit)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("current_mileage (进厂里程) is required; a blank is not 0")
+    mileage = int(value)
+    if mileage < 0:
+        raise ValueError("current_mileage (进厂里程) cannot be negative")
+    return mileage
 
 
 def record_warranty_end(vehicle: Vehicle, limit_days: int, limit_km: int) -> str | None:
@@ -194,6 +204,16 @@ def register(session: Session, params: dict) -> dict:
         received_at=now,
         warranty_status=params["warranty_status"],
         service_type=params["service_type"],
+        repair_type=params.get("repair_type") or "",
+        # diagrams before the repair_pay_type table: free service was a claim, paid service the customer's
+        pay_type=params.get("pay_type") or ("warranty" if params["service_type"] == "free" else "customer"),
+        plate_no=(params.get("plate_no") or "").strip().upper(),
+        mileage_in=vehicle.current_mileage,
+        sender_name=params.get("sender_name") or "",
+        sender_phone=params.get("sender_phone") or "",
+        fuel_level=params.get("fuel_level") or "",
+        body_condition=params.get("body_condition") or "",
+        old_parts_take_away=bool(params.get("old_parts_take_away")),
         status="open",
         repair_items=[],
         added_items=[],
@@ -207,7 +227,8 @@ def register(session: Session, params: dict) -> dict:
         )
     )
     session.flush()
-    return {"order_no": order.number, "order_id": order.id, "received_at": iso(now), "warranty_end": warranty_end}
+    return {"order_no": order.number, "order_id": order.id, "received_at": iso(now), "warranty_end": warranty_end,
+            "pay_type": order.pay_type}
 
 
 @operator("repair/record_approval")
@@ -421,6 +442,30 @@ def record_fee(session: Session, params: dict) -> dict:
     return {"fee_amount": report.fee_amount, "collected_at": iso(now)}
 
 
+@operator("repair/record_hand_in")
+def record_hand_in(session: Session, params: dict) -> dict:
+    """回公司后如数上缴: the fee collected on site against what was handed in."""
+    now = clock.now()
+    report = _report(session, _order(session, params["order_no"]))
+    fee = float(report.fee_amount or 0)
+    handed = round(float(params["handed_in_amount"]), 2)
+    report.fee_handed_in_amount, report.fee_handed_in_by, report.fee_handed_in_at = handed, params["handed_in_by"], now
+    report.fee_reconciled = abs(handed - fee) < 0.005
+    if not report.fee_reconciled:
+        escalate_to(session, params["order_no"], "fee_not_handed_in")
+    session.flush()
+    return {"fee_amount": fee, "handed_in_amount": handed, "difference": round(fee - handed, 2),
+            "reconciled": report.fee_reconciled}
+
+
+@operator("repair/record_fee_investigation")
+def record_fee_investigation(session: Session, params: dict) -> dict:
+    report = _report(session, _order(session, params["order_no"]))
+    report.violation_reason = f"上缴差额调查：{params['findings']}；处理：{params['action']}"[:200]
+    session.flush()
+    return {"action": params["action"]}
+
+
 @operator("repair/record_signature")
 def record_signature(session: Session, params: dict) -> dict:
     """服务结束后请用户签字（盖章）认可. A signature dated before the end of the service (or
@@ -479,29 +524,100 @@ def quality_feedback(session: Session, params: dict) -> dict:
 # ---------------------------------------------------------------- dealer workshop
 
 
+def _line_pay_type(order: RepairOrder, line: dict) -> tuple[str, str]:
+    """The pay type a work-order line is settled under, and why it differs from the one written.
+    A claim line is accepted only for a warranty-covered fault: a recall, or a warranty repair
+    or first maintenance on a vehicle inside its warranty; never maintenance, wear parts,
+    accidents or extras the customer ordered (the form refuses those; this is the check
+    against the vehicle's warranty status, which the form does not know)."""
+    pay = line.get("pay_type") or order.pay_type or ("warranty" if order.service_type == "free" else "customer")
+    if pay != "warranty":
+        return pay, ""
+    repair_type = line.get("repair_type") or order.repair_type
+    if line.get("wear_part") or line.get("customer_extra"):
+        return "customer", "易损件或客户自选项目不属保修"
+    if repair_type in ("maintenance", "general", "accident", "comeback"):
+        return "customer", "保养、一般维修、事故和返修不属保修"
+    if repair_type != "recall" and order.warranty_status != "in_warranty":
+        return "customer", "车辆已出保修期"
+    return pay, ""
+
+
+def _amounts(lines: list[dict]) -> dict:
+    totals = {"customer": 0.0, "warranty": 0.0, "insurance": 0.0, "internal": 0.0}
+    for line in lines:
+        totals[line["pay_type"]] = totals.get(line["pay_type"], 0.0) + float(line.get("amount") or 0)
+    return {key: round(value, 2) for key, value in totals.items()}
+
+
+def _set_amounts(order: RepairOrder) -> dict:
+    totals = _amounts(order.repair_items or [])
+    order.customer_amount, order.claim_amount = totals["customer"], totals["warranty"]
+    order.insurance_amount, order.internal_amount = totals["insurance"], totals["internal"]
+    return totals
+
+
 @operator("repair/record_work_order")
 def record_work_order(session: Session, params: dict) -> dict:
+    """维修工单 with one line per item: operation code, hours, unit price, amount, repair type
+    and pay type (自费 / 索赔 / 保险 / 内部). A line written as a claim that the warranty does
+    not cover is moved to the customer (and needs the consent that customer-paid lines need)."""
     if params.get("customer_signed") is not True:
         raise ValueError("the customer must sign the work order before it is opened")
     now = clock.now()
     order = _order(session, params["order_no"])
-    items = [dict(item) for item in params["repair_items"]]
+    items, moved = [], 0
+    for raw in params["repair_items"]:
+        line = dict(raw)
+        pay, reason = _line_pay_type(order, line)
+        if reason:
+            line["written_pay_type"], line["reclassified"] = line.get("pay_type"), reason
+            moved += 1
+        line["pay_type"] = pay
+        line.setdefault("repair_type", order.repair_type)
+        items.append(line)
     order.repair_items = items
+    totals = _set_amounts(order)
     order.walkaround_notes = params.get("walkaround_notes") or ""
     order.promised_finish_at = parse_moment(params.get("promised_finish_at"), "promised_finish_at")
     order.order_signed_at = now
     session.flush()
-    return {"items": len(items), "estimate_total": round(sum(float(i.get("amount") or 0) for i in items), 2)}
+    return {"items": len(items), "estimate_total": round(sum(float(i.get("amount") or 0) for i in items), 2),
+            "customer_amount": totals["customer"], "claim_amount": totals["warranty"],
+            "insurance_amount": totals["insurance"], "internal_amount": totals["internal"], "reclassified": moved}
+
+
+@operator("repair/drop_customer_lines")
+def drop_customer_lines(session: Session, params: dict) -> dict:
+    """The manager refused the customer-paid lines: they are not done; the rest of the order is."""
+    order = _order(session, params["order_no"])
+    kept = [line for line in order.repair_items or [] if line.get("pay_type") != "customer"]
+    order.declined_lines = [line for line in order.repair_items or [] if line.get("pay_type") == "customer"]
+    order.repair_items = kept
+    _set_amounts(order)
+    session.flush()
+    return {"lines_left": len(kept), "declined": len(order.declined_lines)}
 
 
 @operator("repair/record_workshop_work")
 def record_workshop_work(session: Session, params: dict) -> dict:
     order = _order(session, params["order_no"])
     order.work_done = params["work_done"]
-    _issue_parts(session, order, clean_lines(params.get("parts_used")))
-    order.added_items = [dict(item) for item in params.get("added_items") or []]
+    lines = clean_lines(params.get("parts_used"))
+    if lines and "requisition_no" in params:  # diagrams since the 领料单 rule pass the requisition
+        if not (params.get("requisition_no") and params.get("requisition_signed_by")):
+            raise ValueError("parts are issued only on a signed requisition (领料单号 and 签字人)")
+        order.requisition_no = params["requisition_no"]
+        order.requisition_signed_by = params["requisition_signed_by"]
+    for line, raw in zip(lines, params.get("parts_used") or [], strict=True):
+        if raw.get("pay_type"):
+            line["pay_type"] = raw["pay_type"]
+    _issue_parts(session, order, lines)
+    # an added item is something the customer approves and pays unless written otherwise
+    order.added_items = [{**dict(item), "pay_type": item.get("pay_type") or "customer"}
+                         for item in params.get("added_items") or []]
     session.flush()
-    return {"added_items": len(order.added_items)}
+    return {"added_items": len(order.added_items), "requisition_no": order.requisition_no}
 
 
 @operator("repair/record_inspection")
@@ -533,7 +649,13 @@ def record_settlement(session: Session, params: dict) -> dict:
     now = clock.now()
     order = _order(session, params["order_no"])
     total = round(float(params["labour_amount"]) + float(params["parts_amount"]), 2)
-    customer_pays = 0.0 if order.service_type == "free" else total
+    if order.customer_amount is not None:
+        # by line: the customer pays the customer-paid lines and the added items they approved
+        added = sum(float(i.get("amount") or 0) for i in order.added_items or []
+                    if order.added_items_approved and i.get("pay_type", "customer") == "customer")
+        customer_pays = round(float(order.customer_amount) + added, 2)
+    else:
+        customer_pays = 0.0 if order.service_type == "free" else total
     order.notified_at = now
     order.settlement_amount = customer_pays
     order.payment_method = params["payment_method"]
@@ -544,7 +666,8 @@ def record_settlement(session: Session, params: dict) -> dict:
                    channel=params.get("notified_via") or "", summary=f"完工通知，结算 {customer_pays} 元", at=now)
     )
     session.flush()
-    return {"total": total, "customer_pays": customer_pays}
+    return {"total": total, "customer_pays": customer_pays, "claim_amount": order.claim_amount,
+            "insurance_amount": order.insurance_amount, "internal_amount": order.internal_amount}
 
 
 @operator("repair/record_handover")
@@ -571,9 +694,16 @@ def close(session: Session, params: dict) -> dict:
     now = clock.now()
     order = _order(session, params["order_no"])
     order.status, order.closed_at = "closed", now
+    default_pay = order.pay_type or ("warranty" if order.service_type == "free" else "customer")
     merged: dict[str, dict] = {}
     for line in order.parts_used or []:
+        if (line.get("pay_type") or default_pay) != "warranty":
+            continue  # only parts replaced under warranty go into the claim
         entry = merged.setdefault(line["part_no"], {"part_no": line["part_no"], "name": line.get("name") or "", "qty": 0})
         entry["qty"] += int(line["qty"])
+    if order.repair_items:
+        claim = any(line.get("pay_type") == "warranty" for line in order.repair_items)
+    else:
+        claim = default_pay == "warranty"
     session.flush()
-    return {"closed_at": iso(now), "parts": list(merged.values())}
+    return {"closed_at": iso(now), "parts": list(merged.values()), "claim": claim}

@@ -47,6 +47,7 @@ def intake(mode="field", warranty=IN_WARRANTY, **over) -> dict:
         "product_model": "XR-200",
         "serial_no": "LSVAB2BR5EN000123",
         "fault_category": "body",
+        "repair_type": "warranty",
         "fault_description": "车门异响，关门后无法锁止",
         "distance_km": 30,
         "supplier_involved": False,
@@ -132,18 +133,24 @@ def test_field_within_100km_free_service_opens_claim_and_followups(sv):
     assert sv.all(Escalation, case_number=order.number) == []
 
 
-def finish_field(sv: Service, iid: int, *, paid: bool = False) -> None:
-    """From 'signed' to closed: fee (paid), signature, quality feedback, close."""
+def finish_field(sv: Service, iid: int, *, paid: bool = False, handed_in: float = 800) -> None:
+    """From 'signed' to closed: fee (paid), signature, quality feedback, fee handed in, close."""
     if paid:
         sv.complete(iid, "collect_fee", {"fee_amount": 800, "payment_method": "cash", "receipt_no": "SJ-0001"})
     sign(sv, iid)
+    if paid:
+        assert sv.open_ids(iid) == ["hand_in_fee"]
+        sv.complete(iid, "hand_in_fee", {"handed_in_amount": handed_in, "handed_in_by": "王工"})
+        if handed_in != 800:
+            return
     assert sv.status(iid) == "completed", sv.open_ids(iid)
 
 
 def test_field_far_paid_service_promised_visit_missed_and_fee_collected(sv):
     """> 100 km: answer within 12 h with a promised visit time; the visit is missed, so the
     timer escalates to the manager; paid service (out of warranty) needs the customer's
-    agreement (<= 2000 yuan: no manager approval) and the fee is collected on site. No claim."""
+    agreement and always the manager's consent (no amount threshold); the fee is collected on
+    site and handed in to the company in full. No claim."""
     iid = sv.start("repair_dispatch", intake(warranty=OUT_OF_WARRANTY, distance_km=150), as_="advisor")
     sv.run()
     order = order_of(sv, iid)
@@ -152,6 +159,9 @@ def test_field_far_paid_service_promised_visit_missed_and_fee_collected(sv):
                                             "customer_agrees": True, "estimate_note": ""})
     approval = sv.one(ServiceApproval, order_number=order.number, kind="estimate")
     assert approval.approved is True and approval.amount == 800
+    assert sv.open_ids(iid) == ["approve_paid"]  # 800 yuan: still the manager's consent
+    sv.complete(iid, "approve_paid", {"paid_service_approved": True, "approval_comment": "同意"})
+    assert sv.one(ServiceApproval, order_number=order.number, kind="paid_service").approved is True
     assert sv.open_ids(iid) == ["quality_review"]
     sv.complete(iid, "quality_review", {"handling_plan": "上门更换门锁", "parts_to_bring": "门锁", "review_opinion": ""})
     report = report_of(sv, iid)
@@ -177,6 +187,7 @@ def test_field_far_paid_service_promised_visit_missed_and_fee_collected(sv):
     finish_field(sv, iid, paid=True)
     report, order = report_of(sv, iid), order_of(sv, iid)
     assert report.fee_amount == 800 and report.fee_receipt_no == "SJ-0001" and report.fee_collected_at is not None
+    assert (report.fee_handed_in_amount, report.fee_handed_in_by, report.fee_reconciled) == (800, "王工", True)
     assert order.status == "closed" and order.claim_no == "" and sv.all(WarrantyClaim) == []
     assert len(sv.children("customer_followup")) == 1
 
@@ -243,7 +254,7 @@ def test_paid_service_customer_declines_the_estimate(sv):
     assert sv.children("customer_followup") == []
 
 
-def test_paid_service_over_the_limit_needs_the_managers_approval(sv):
+def test_paid_service_always_needs_the_managers_approval(sv):
     approved = sv.start("repair_dispatch", intake(warranty=OUT_OF_WARRANTY), as_="advisor")
     rejected = sv.start("repair_dispatch", intake(warranty={**OUT_OF_WARRANTY, "delivery_date": "2025-01-01",
                                                              "current_mileage": 130000}, serial_no="VIN-2"), as_="advisor")
@@ -324,10 +335,11 @@ def test_signature_before_the_end_of_service_is_a_violation(sv):
 # ---------------------------------------------------------------- dealer workshop variant
 
 
-def work_order(sv: Service) -> dict:
+def work_order(sv: Service, lines=None) -> dict:
     return {"walkaround_notes": "左前门划痕，油量 1/2，已提醒贵重物品", "valuables_reminded": True,
-            "repair_items": [{"item": "检查门锁", "hours": 1, "amount": 120}], "promised_finish_at": sv.later(hours=6),
-            "customer_signed": True}
+            "repair_items": lines or [{"operation_code": "DL-01", "item": "检查门锁", "hours": 1, "unit_price": 120,
+                                       "amount": 120, "repair_type": "warranty", "pay_type": "warranty"}],
+            "promised_finish_at": sv.later(hours=6), "customer_signed": True}
 
 
 def inspect(sv: Service, iid: int, bpmn_id: str, passed: bool, notes: str = "") -> dict:
@@ -335,10 +347,13 @@ def inspect(sv: Service, iid: int, bpmn_id: str, passed: bool, notes: str = "") 
     return sv.data(iid).get("inspection", {})
 
 
-def workshop_until_inspection(sv: Service, iid: int, added=()) -> None:
-    sv.complete(iid, "write_work_order", work_order(sv))
+def workshop_until_inspection(sv: Service, iid: int, added=(), lines=None, parts=PARTS[:1]) -> None:
+    sv.complete(iid, "write_work_order", work_order(sv, lines))
+    if "approve_paid_lines" in sv.open_ids(iid):
+        sv.complete(iid, "approve_paid_lines", {"paid_service_approved": True, "approval_comment": "同意"})
     sv.complete(iid, "dispatch_team", {"team": "机修二组", "technician": "赵师傅"})
-    sv.complete(iid, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": PARTS[:1], "added_items": list(added)})
+    sv.complete(iid, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": list(parts), "added_items": list(added),
+                                         "requisition_no": "LL-0001", "requisition_signed_by": "赵师傅"})
 
 
 def handover(sv: Service, iid: int, payment: str = "warranty") -> None:
@@ -376,7 +391,9 @@ def test_workshop_added_items_three_level_inspection_and_handover(sv):
     handover(sv, iid)
     assert sv.status(iid) == "completed"
     order = order_of(sv, iid)
-    assert order.settlement_amount == 0 and order.invoice_no == "JS-001"  # warranty: the customer pays nothing
+    # the warranty line is claimed; the wiper blade the customer added (a wear part) is theirs to pay
+    assert order.settlement_amount == 60 and order.invoice_no == "JS-001"
+    assert (order.customer_amount, order.claim_amount) == (0, 120)
     assert order.next_maintenance_date.isoformat() == "2026-09-01" and order.next_maintenance_mileage == 25000
     vehicle = sv.one(Vehicle, id=order.vehicle_id)
     assert vehicle.next_maintenance_mileage == 25000
@@ -387,25 +404,28 @@ def test_workshop_added_items_declined_and_none_found(sv):
     declined = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
     none_found = sv.start("repair_dispatch", intake(mode="workshop", warranty=OUT_OF_WARRANTY, serial_no="VIN-5"), as_="advisor")
     sv.run()
-    sv.complete(none_found, "estimate_agreement", {"estimate_amount": 300, "estimate_items": "检查", "customer_agrees": True,
-                                                   "estimate_note": ""})
+    assert sv.open_ids(none_found) == ["write_work_order"]  # the customer signs the estimate on the work order
     workshop_until_inspection(sv, declined, added=[{"item": "更换轮胎", "amount": 900}])
     sv.complete(declined, "approve_added_items",
                 {"customer_approves_added": False, "added_amount": 900, "added_note": "下次再换"})
     assert order_of(sv, declined).added_items_approved is False
+    # out of warranty: a line written as a claim is the customer's, so the manager consents
     workshop_until_inspection(sv, none_found)
+    assert order_of(sv, none_found).repair_items[0]["reclassified"] == "车辆已出保修期"
+    assert sv.one(ServiceApproval, order_number=sv.business_key(none_found), kind="paid_service").amount == 120
     for iid in (declined, none_found):
         assert sv.open_ids(iid) == ["self_check"]
         for step in ("self_check", "team_check", "final_check"):
             inspect(sv, iid, step, True)
     handover(sv, none_found, payment="cash")
     order = order_of(sv, none_found)
-    assert order.settlement_amount == 500 and order.service_type == "paid" and order.claim_no == ""
+    assert order.settlement_amount == 120 and order.service_type == "paid" and order.claim_no == ""
 
 
 def test_workshop_rework_is_bounded_then_the_supervisor_decides(sv):
     """A failed inspection goes back to repair at most twice; the third failure goes to the
-    workshop supervisor (technical consultation) instead of looping."""
+    workshop supervisor (technical consultation), whose plan goes back to the workshop: the car
+    is released only after passing all three levels, never straight to 通知取车."""
     iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
     sv.run()
     workshop_until_inspection(sv, iid)
@@ -420,9 +440,21 @@ def test_workshop_rework_is_bounded_then_the_supervisor_decides(sv):
     assert (result["round"], result["rework_allowed"]) == (3, False)
     assert sv.open_ids(iid) == ["quality_escalation"]
     assert sv.task(iid, "quality_escalation")["lane"] == "workshop_supervisor"
-    sv.complete(iid, "quality_escalation", {"consultation_result": "技术会诊后更换发动机总成，试车合格"})
-    assert sv.open_ids(iid) == ["notify_customer"]
+    sv.complete(iid, "quality_escalation", {"consultation_result": "技术会诊：更换发动机总成"})
+    assert sv.open_ids(iid) == ["rework"]
     assert order_of(sv, iid).rework_count == 3
+    sv.complete(iid, "rework", {"rework_done": "更换发动机总成"})
+    inspect(sv, iid, "self_check", True)
+    inspect(sv, iid, "team_check", True)
+    inspect(sv, iid, "final_check", False, "怠速不稳")
+    assert sv.open_ids(iid) == ["quality_escalation"]  # failed again: back to the supervisor, not to the customer
+    sv.complete(iid, "quality_escalation", {"consultation_result": "更换节气门"})
+    sv.complete(iid, "rework", {"rework_done": "更换节气门"})
+    for step in ("self_check", "team_check", "final_check"):
+        inspect(sv, iid, step, True)
+    assert sv.open_ids(iid) == ["notify_customer"]
+    rows = [(i.level, i.passed) for i in sv.all(Inspection, order_number=sv.business_key(iid))]
+    assert rows[-3:] == [(1, True), (2, True), (3, True)]
 
 
 # ---------------------------------------------------------------- bench repair of returned units

@@ -52,6 +52,27 @@ class RepairOrder(db.Model):
     # 免费服务 / 有费服务, decided by the warranty_eligibility table
     warranty_status: Mapped[str] = mapped_column(String(30), default="")
     service_type: Mapped[str] = mapped_column(String(10), default="")  # free|paid
+    # 维修类型 and the order's pay type (repair_pay_type table); workshop lines carry their own
+    # maintenance|first_maintenance|general|warranty|accident|recall|comeback
+    repair_type: Mapped[str] = mapped_column(String(20), default="")
+    pay_type: Mapped[str] = mapped_column(String(20), default="")  # customer|warranty|insurance|internal
+    # intake: 车牌号, 进厂里程 (required), 送修人, fuel and body condition, 旧件是否带走
+    plate_no: Mapped[str] = mapped_column(String(20), default="", index=True)
+    mileage_in: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sender_name: Mapped[str] = mapped_column(String(100), default="")
+    sender_phone: Mapped[str] = mapped_column(String(30), default="")
+    fuel_level: Mapped[str] = mapped_column(String(20), default="")
+    body_condition: Mapped[str] = mapped_column(Text, default="")
+    old_parts_take_away: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the amounts of the lines by who pays: the customer pays only customer_amount
+    customer_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
+    claim_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
+    insurance_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
+    internal_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
+    declined_lines: Mapped[list] = mapped_column(JSON, default=list)
+    # 领料单: parts are issued on a signed requisition
+    requisition_no: Mapped[str] = mapped_column(String(50), default="")
+    requisition_signed_by: Mapped[str] = mapped_column(String(100), default="")
     estimate_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
     customer_agreed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # workshop: 维修工单 signed by the customer, dispatch, added items
@@ -114,6 +135,11 @@ class FieldServiceReport(db.Model):
     fee_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
     fee_receipt_no: Mapped[str] = mapped_column(String(50), default="")
     fee_collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # 回公司后如数上缴: what was handed in, by whom, and whether it matches the fee collected
+    fee_handed_in_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
+    fee_handed_in_by: Mapped[str] = mapped_column(String(100), default="")
+    fee_handed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    fee_reconciled: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # 服务结束后请用户签字（盖章）认可；服务前签字或涂改 = violation
     signed_by: Mapped[str] = mapped_column(String(100), default="")
     stamped: Mapped[bool | None] = mapped_column(Boolean, nullable=True)

@@ -1,0 +1,173 @@
+"""Issue 14, money and release in repair_dispatch: pay type per work-order line, the manager's
+consent for every paid service, the fee handed in, claims only for warranty-covered lines,
+进厂里程 required, parts on a signed requisition. Through the API with the controlled clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.service_api import Service, fast_passwords
+from tests.procedures.test_repair_dispatch import (
+    IN_WARRANTY,
+    PARTS,
+    field_until_on_site,
+    finish_field,
+    handover,
+    inspect,
+    intake,
+    onsite,
+    order_of,
+    report_of,
+    work_order,
+    workshop_until_inspection,
+)
+from webapp.models import Escalation, ServiceApproval, WarrantyClaim
+
+OIL_CHANGE = [{"operation_code": "BY-10", "item": "更换机油机滤", "hours": 0.5, "unit_price": 200, "amount": 380,
+               "repair_type": "maintenance", "pay_type": "customer"}]
+DOOR_LOCK = {"operation_code": "DL-01", "item": "更换门锁电机", "hours": 1, "unit_price": 120, "amount": 520,
+             "repair_type": "warranty", "pay_type": "warranty"}
+FLOOR_MATS = {"operation_code": "JP-01", "item": "加装脚垫", "amount": 300, "repair_type": "general",
+              "pay_type": "customer", "customer_extra": True}
+
+
+@pytest.fixture
+def sv(make_client, run_worker, manual_clock, monkeypatch):
+    fast_passwords(monkeypatch)
+    service = Service(make_client, run_worker, manual_clock)
+    for key in ("repair_dispatch", "warranty_claim", "parts_return"):
+        service.deploy(key)
+    for key in ("customer_followup", "satisfaction_survey"):
+        service.deploy(key, standin_ok=True)
+    yield service
+    service.verify_all()
+
+
+def all_inspections_pass(sv: Service, iid: int) -> None:
+    for step in ("self_check", "team_check", "final_check"):
+        inspect(sv, iid, step, True)
+
+
+def test_in_warranty_oil_change_is_customer_paid_and_opens_no_claim(sv):
+    """A car inside its warranty period comes for maintenance (保养): the customer pays, the
+    manager consents (always), and no warranty claim is opened."""
+    iid = sv.start("repair_dispatch", intake(mode="workshop", repair_type="maintenance"), as_="advisor")
+    sv.run()
+    order = order_of(sv, iid)
+    assert (order.warranty_status, order.repair_type, order.pay_type, order.service_type) == (
+        "in_warranty", "maintenance", "customer", "paid")
+    assert sv.open_ids(iid) == ["write_work_order"]
+    sv.complete(iid, "write_work_order", work_order(sv, OIL_CHANGE))
+    assert sv.open_ids(iid) == ["approve_paid_lines"]
+    sv.complete(iid, "approve_paid_lines", {"paid_service_approved": True, "approval_comment": "同意"})
+    assert sv.one(ServiceApproval, order_number=order.number, kind="paid_service").amount == 380
+    sv.complete(iid, "dispatch_team", {"team": "快保组", "technician": "钱师傅"})
+    sv.complete(iid, "workshop_repair", {"work_done": "更换机油机滤", "added_items": [],
+                                         "parts_used": [{"part_no": "OIL-5W30", "name": "机油", "qty": 4}],
+                                         "requisition_no": "LL-0101", "requisition_signed_by": "钱师傅"})
+    all_inspections_pass(sv, iid)
+    handover(sv, iid, payment="cash")
+    order = order_of(sv, iid)
+    assert sv.status(iid) == "completed" and order.settlement_amount == 380 and order.customer_amount == 380
+    assert order.claim_no == "" and sv.all(WarrantyClaim) == []
+    assert order.requisition_no == "LL-0101" and order.requisition_signed_by == "钱师傅"
+
+
+def test_a_wear_part_or_maintenance_line_cannot_be_claimed(sv):
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    wiper = {"item": "更换雨刮片", "amount": 60, "repair_type": "warranty", "pay_type": "warranty", "wear_part": True}
+    oil = {**OIL_CHANGE[0], "pay_type": "warranty"}
+    extra = {**FLOOR_MATS, "pay_type": "warranty"}
+    for line in (wiper, oil, extra):
+        result = sv.complete(iid, "write_work_order", work_order(sv, [DOOR_LOCK, line]), expect=422)
+        assert "repair_items" in str(result), result
+    assert sv.open_ids(iid) == ["write_work_order"]
+
+
+def test_mixed_order_claims_only_the_warranty_line_and_the_manager_can_refuse_the_extra(sv):
+    """A warranty repair with an extra the customer ordered: the extra needs the manager's
+    consent; refused, it is dropped and the warranty line is done; the claim holds only the
+    warranty parts; the customer pays nothing."""
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    sv.complete(iid, "write_work_order", work_order(sv, [DOOR_LOCK, FLOOR_MATS]))
+    order = order_of(sv, iid)
+    assert (order.customer_amount, order.claim_amount) == (300, 520)
+    assert sv.open_ids(iid) == ["approve_paid_lines"]
+    sv.complete(iid, "approve_paid_lines", {"paid_service_approved": False, "approval_comment": "脚垫无货"})
+    order = order_of(sv, iid)
+    assert [line["item"] for line in order.repair_items] == ["更换门锁电机"]
+    assert [line["item"] for line in order.declined_lines] == ["加装脚垫"]
+    assert order.customer_amount == 0
+    sv.complete(iid, "dispatch_team", {"team": "机修二组", "technician": "赵师傅"})
+    parts = [{**PARTS[0], "pay_type": "warranty"}, {"part_no": "P-900", "name": "香薰", "qty": 1, "pay_type": "customer"}]
+    sv.complete(iid, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": parts, "added_items": [],
+                                         "requisition_no": "LL-0102", "requisition_signed_by": "赵师傅"})
+    all_inspections_pass(sv, iid)
+    handover(sv, iid)
+    order = order_of(sv, iid)
+    assert order.settlement_amount == 0
+    claim_iid = sv.children("warranty_claim")[0]
+    assert sv.data(claim_iid)["parts"] == [{"part_no": "P-100", "name": "水泵", "qty": 1}]
+
+
+def test_a_line_claimed_on_a_car_out_of_warranty_becomes_the_customers(sv):
+    iid = sv.start("repair_dispatch", intake(mode="workshop", warranty={**IN_WARRANTY, "delivery_date": "2020-01-01"}),
+                   as_="advisor")
+    sv.run()
+    assert order_of(sv, iid).pay_type == "customer"
+    workshop_until_inspection(sv, iid, lines=[DOOR_LOCK])
+    line = order_of(sv, iid).repair_items[0]
+    assert (line["pay_type"], line["written_pay_type"], line["reclassified"]) == ("customer", "warranty", "车辆已出保修期")
+
+
+def test_accident_repair_is_insurance_and_recall_is_claimed_even_out_of_warranty(sv):
+    accident = sv.start("repair_dispatch", intake(mode="field", repair_type="accident"), as_="advisor")
+    recall = sv.start("repair_dispatch", intake(mode="workshop", repair_type="recall", serial_no="VIN-R",
+                                                warranty={**IN_WARRANTY, "delivery_date": "2019-05-01"}), as_="advisor")
+    sv.run()
+    assert (order_of(sv, accident).pay_type, order_of(sv, accident).service_type) == ("insurance", "paid")
+    assert sv.open_ids(accident) == ["estimate_agreement"]
+    order = order_of(sv, recall)
+    assert (order.warranty_status, order.pay_type, order.service_type) == ("expired_age", "warranty", "free")
+    recall_line = {"item": "召回：更换安全气囊", "amount": 0, "repair_type": "recall", "pay_type": "warranty"}
+    workshop_until_inspection(sv, recall, lines=[recall_line])
+    assert order_of(sv, recall).repair_items[0]["pay_type"] == "warranty"
+
+
+def test_current_mileage_is_required_blank_is_not_zero(sv):
+    data = intake()
+    del data["current_mileage"]
+    response = sv.clients["advisor"].post("/api/process-instances", {"process_key": "repair_dispatch", "data": data})
+    assert response.status_code == 422 and "current_mileage" in str(response.get_json())
+    response = sv.clients["advisor"].post("/api/process-instances",
+                                          {"process_key": "repair_dispatch", "data": {**data, "current_mileage": ""}})
+    assert response.status_code == 422
+
+
+def test_parts_are_issued_only_on_a_signed_requisition(sv):
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    sv.complete(iid, "write_work_order", work_order(sv))
+    sv.complete(iid, "dispatch_team", {"team": "机修二组", "technician": "赵师傅"})
+    result = sv.complete(iid, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": PARTS[:1], "added_items": []},
+                         expect=422)
+    assert "requisition" in str(result)
+
+
+def test_field_fee_not_handed_in_in_full_goes_to_the_manager(sv):
+    iid = sv.start("repair_dispatch", intake(repair_type="general"), as_="advisor")
+    sv.run()
+    sv.complete(iid, "estimate_agreement", {"estimate_amount": 800, "estimate_items": "门锁电机", "customer_agrees": True,
+                                            "estimate_note": ""})
+    sv.complete(iid, "approve_paid", {"paid_service_approved": True, "approval_comment": "同意"})
+    field_until_on_site(sv, iid)
+    sv.complete(iid, "on_site_service", onsite(sv, parts=[]))
+    finish_field(sv, iid, paid=True, handed_in=500)
+    report = report_of(sv, iid)
+    assert (report.fee_amount, report.fee_handed_in_amount, report.fee_reconciled) == (800, 500, False)
+    assert [e.reason for e in sv.all(Escalation, case_number=sv.business_key(iid))] == ["fee_not_handed_in"]
+    assert sv.open_ids(iid) == ["investigate_fee"]
+    sv.complete(iid, "investigate_fee", {"findings": "300 元未上缴，已追回", "disciplinary_action": "warning"})
+    assert sv.status(iid) == "completed" and "上缴差额" in report_of(sv, iid).violation_reason
