@@ -99,7 +99,8 @@ HAPPY = {"timeliness_score": 5, "quality_score": 5, "attitude_score": 5, "proble
 def intake(mode: str, n: int, warranty=IN_WARRANTY, **over) -> dict:
     return {"customer_name": f"客户{n}", "customer_phone": f"139 0000 {n:04d}", "customer_address": "苏州工业园区星湖街 88 号",
             "service_mode": mode, "product_model": "XR-200", "serial_no": f"VIN-KPI-{n:04d}", "fault_category": "body",
-            "fault_description": "车门异响，关门后无法锁止", "distance_km": 30, "supplier_involved": False, **warranty, **over}
+            "repair_type": "warranty", "fault_description": "车门异响，关门后无法锁止", "distance_km": 30,
+            "supplier_involved": False, **warranty, **over}
 
 
 @dataclass
@@ -171,7 +172,8 @@ class World:
     def workshop_until_notify(self, name: str, team: str, promised_hours: int) -> None:
         promised = (self.clock.now() + timedelta(hours=promised_hours)).isoformat()
         self.complete(name, "write_work_order", {"walkaround_notes": "车况良好，无划痕", "valuables_reminded": True,
-                                                 "repair_items": [{"item": "检查门锁", "hours": 1, "amount": 120}],
+                                                 "repair_items": [{"item": "检查门锁", "hours": 1, "amount": 120,
+                                                                   "repair_type": "warranty", "pay_type": "warranty"}],
                                                  "promised_finish_at": promised, "customer_signed": True})
         self.complete(name, "dispatch_team", {"team": team, "technician": "赵师傅"})
         self.complete(name, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": [], "added_items": []})

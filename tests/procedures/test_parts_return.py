@@ -142,16 +142,19 @@ def test_repair_under_warranty_claim_parts_return_followup_and_survey_end_to_end
         sv.deploy(key)
     iid = sv.start("repair_dispatch", {
         "customer_name": "陈静", "customer_phone": "136 5555 0000", "service_mode": "workshop", "product_model": "英朗 1.5L",
-        "serial_no": "LSGJA52U0CH009999", "fault_category": "engine", "fault_description": "发动机冷却液渗漏，水温偏高",
+        "serial_no": "LSGJA52U0CH009999", "fault_category": "engine",
+        "repair_type": "warranty", "fault_description": "发动机冷却液渗漏，水温偏高",
         "delivery_date": "2025-03-01", "delivery_mileage": 8, "current_mileage": 32000,
     }, as_="advisor")
     sv.run()
     order_no = sv.business_key(iid)
     sv.complete(iid, "write_work_order", {"walkaround_notes": "外观完好", "valuables_reminded": True,
-                                          "repair_items": [{"item": "更换水泵", "hours": 2, "amount": 800}],
+                                          "repair_items": [{"item": "更换水泵", "hours": 2, "amount": 800,
+                                                                           "repair_type": "warranty", "pay_type": "warranty"}],
                                           "promised_finish_at": sv.later(hours=8), "customer_signed": True})
     sv.complete(iid, "dispatch_team", {"team": "机修一组", "technician": "赵师傅"})
-    sv.complete(iid, "workshop_repair", {"work_done": "更换水泵及皮带", "parts_used": PARTS, "added_items": []})
+    sv.complete(iid, "workshop_repair", {"work_done": "更换水泵及皮带", "parts_used": PARTS, "added_items": [],
+                                         "requisition_no": "LL-9", "requisition_signed_by": "赵师傅"})
     for step in ("self_check", "team_check", "final_check"):
         sv.complete(iid, step, {"passed": True, "inspector": step, "inspection_notes": "合格"})
     sv.complete(iid, "notify_customer", {"notified_via": "phone", "notify_note": ""})
