@@ -150,8 +150,14 @@ def test_missed_48h_resolution_escalates(complaint, manual_clock, run_worker):
     complaint.propose()
     complaint.confirm(agrees=True)
     complaint.carry_out_and_close(satisfied=False, score=2)
+    case = _case(complaint.business_key)  # not satisfied: the case stays open and goes back for a new solution
+    assert case.status == "open" and case.satisfied is False and case.satisfaction_score == 2 and case.reopen_count == 1
+    assert "propose_solution" in complaint.open_tasks("admin")
+    complaint.propose()
+    complaint.confirm(agrees=True)
+    complaint.carry_out_and_close(satisfied=True, score=4)
     case = _case(complaint.business_key)
-    assert case.status == "closed" and case.satisfied is False and case.satisfaction_score == 2
+    assert case.status == "closed" and case.satisfied is True and case.satisfaction_score == 4
     assert complaint.verified() == {"verified": True, "events": len(complaint.history_types())}
 
 

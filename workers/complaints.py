@@ -54,6 +54,10 @@ def register_case(session: Session, params: dict) -> dict:
         description=params["description"],
         status="open",
         received_at=now,
+        related_order_no=params.get("related_order_no") or "",
+        customer_demand=params.get("customer_demand") or "",
+        staff_member=params.get("staff_member") or "",
+        source_case_no=params.get("source_case_no") or "",
     )
     session.add(case)
     session.add(
@@ -95,10 +99,45 @@ def escalate(session: Session, params: dict) -> dict:
     """上报主管 / 督办: a missed deadline or a complaint the handler cannot resolve."""
     now = clock.now()
     case = _case(session, params["complaint_no"])
+    if params["reason"] == "resolve_48h" and case.status == "closed":
+        # closed in time (the case may still be running its staff investigation): nothing to chase
+        return {"escalated": False, "reason": params["reason"], "at": clock.to_iso(now)}
     escalation = Escalation(case_number=case.number, reason=params["reason"], to_role=ESCALATION_ROLE, at=now)
     session.add(escalation)
     session.flush()
-    return {"escalation_id": escalation.id, "reason": escalation.reason, "at": clock.to_iso(now)}
+    return {"escalation_id": escalation.id, "reason": escalation.reason, "at": clock.to_iso(now), "escalated": True}
+
+
+@operator("complaint/record_dissatisfied")
+def record_dissatisfied(session: Session, params: dict) -> dict:
+    """The customer is not satisfied with the result: the case stays open and goes back for
+    another solution or to the supervisor; the contact is recorded."""
+    now = clock.now()
+    case = _case(session, params["complaint_no"])
+    case.reopen_count += 1
+    case.satisfied = False
+    score = params.get("satisfaction_score")
+    case.satisfaction_score = int(score) if score is not None else None
+    step = "上报主管" if params.get("next_step") == "escalate" else "重新提出方案"
+    session.add(ContactLog(customer_id=case.customer_id, case_number=case.number, kind="dissatisfied", channel=case.channel,
+                           summary=f"客户不满意（{params.get('customer_feedback') or ''}）：{step}", at=now))
+    session.flush()
+    return {"reopen_count": case.reopen_count, "next_step": params.get("next_step") or "new_solution"}
+
+
+@operator("complaint/record_investigation")
+def record_investigation(session: Session, params: dict) -> dict:
+    """服务态度投诉: the investigation's finding and the decision (留用察看 / 开除 / 罚款)."""
+    case = _case(session, params["complaint_no"])
+    confirmed = bool(params["confirmed"])
+    case.staff_member = params.get("staff_member") or case.staff_member
+    case.investigation = {
+        "staff_member": case.staff_member, "confirmed": confirmed, "decision": params["decision"] if confirmed else "none",
+        "fine_amount": float(params.get("fine_amount") or 0) if confirmed else 0.0, "findings": params.get("findings") or "",
+        "at": clock.to_iso(clock.now()),
+    }
+    session.flush()
+    return dict(case.investigation)
 
 
 @operator("complaint/close_case")

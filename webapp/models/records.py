@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -45,6 +45,15 @@ class ComplaintCase(db.Model):
     action_taken: Mapped[str] = mapped_column(Text, default="")
     satisfied: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     satisfaction_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # 相关维修工单, 客户诉求, 被投诉员工; where it came from (a follow-up call, a survey)
+    related_order_no: Mapped[str] = mapped_column(String(40), default="")
+    customer_demand: Mapped[str] = mapped_column(Text, default="")
+    staff_member: Mapped[str] = mapped_column(String(100), default="")
+    source_case_no: Mapped[str] = mapped_column(String(40), default="", index=True)
+    # the customer said they were not satisfied this many times (each sent it back)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # 服务态度投诉的调查: confirmed?, decision (none|criticism|probation|dismissal), fine
+    investigation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     customer: Mapped[Customer] = relationship(lazy="joined")
 
 
