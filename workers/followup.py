@@ -23,6 +23,7 @@ from webapp.models import ContactLog, Customer, CustomerFile, Escalation, Follow
 
 from .complaints import find_or_create_customer
 from .registry import operator
+from .working_days import is_working_day
 
 CHINA = timezone(timedelta(hours=8), "CST")
 ESCALATION_ROLE = "after_sales_manager"
@@ -39,6 +40,9 @@ REMINDER_CALL_DAYS = 1  # the reminder call is made within a day of the reminder
 FINAL_REMINDER_LEAD_DAYS = 2  # again just before: 2 days ahead, by the due date
 REVISIT_CALL_DAYS = 7  # a periodic revisit is made within a week of its date
 REVISIT_MONTHS = {"important": 6, "long_term": 12}  # important: every 6 months; long-term: every year
+MAX_ATTEMPTS = 3  # a call not answered is tried again, three attempts in all, then closed as unreachable
+RETRY_AFTER = (timedelta(hours=4), None)  # 2nd attempt 4 h later the same day; 3rd the next working day
+OUTCOMES = ("connected", "no_answer", "refused", "empty_number")  # 已接通 / 未接通 / 拒访 / 空号
 
 TIERS = ("normal", "important", "long_term")
 FIRST_STAGE = {
@@ -47,7 +51,7 @@ FIRST_STAGE = {
 CALL_LABELS = {
     ("after_handover", "first"): "交车后第一次跟踪回访",
     ("after_handover", "second"): "交车后第二次跟踪回访",
-    ("after_repair", "single"): "收到维修机器后回访",
+    ("after_repair", "single"): "维修交车后回访",
     ("maintenance_reminder", "reminder"): "保养到期提前两周提醒",
     ("maintenance_reminder", "final"): "保养日期将至再次提醒确认",
     ("periodic_revisit", "revisit"): "定期回访",
@@ -85,11 +89,12 @@ def add_months(day: date, months: int) -> date:
 
 
 def add_working_days(moment: datetime, days: int) -> datetime:
-    """The same China time of day `days` working days (Monday-Friday) later."""
+    """The same China time of day `days` working days later, by the working-day calendar
+    (workers/working_days.py: weekends and public holidays off, make-up working days on)."""
     local = moment.astimezone(CHINA)
     while days > 0:
         local += timedelta(days=1)
-        if local.weekday() < 5:
+        if is_working_day(local.date()):
             days -= 1
     return local.astimezone(UTC)
 
@@ -268,17 +273,26 @@ def record_call(session: Session, params: dict) -> dict:
     )
     session.add(log)
     session.flush()
-    request_text = (params.get("customer_request") or "").strip()
+    # older diagrams recorded only reached yes/no
+    outcome = params.get("call_outcome") or ("connected" if params.get("reached") else "no_answer")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"call_outcome: unknown outcome {outcome!r}")
+    connected = outcome == "connected"
+    attempt = row.attempts + 1
+    row.attempts, row.last_outcome = attempt, outcome
+    request_text = (params.get("customer_request") or "").strip() if connected else ""
     answered = bool(params.get("request_answered")) or not request_text
-    score = params.get("satisfaction_score")
+    score = params.get("satisfaction_score") if connected else None
     call = FollowUpCall(
         followup_id=row.id,
         customer_id=row.customer_id,
         contact_log_id=log.id,
         called_at=now,
-        reached=bool(params.get("reached")),
+        reached=connected,
+        outcome=outcome,
+        attempt=attempt,
         channel=params.get("channel") or "phone",
-        summary=summary,
+        summary=summary or params.get("failure_note") or "",
         satisfaction_score=int(score) if score else None,
         customer_request=request_text,
         request_answered=answered,
@@ -286,8 +300,19 @@ def record_call(session: Session, params: dict) -> dict:
     )
     session.add(call)
     session.flush()
+    result = {"call_id": call.id, "called_at": iso(now), "on_time": call.on_time, "open_request": False,
+              "outcome": outcome, "attempt": attempt, "retry": False,
+              "raise_complaint": connected and bool(params.get("raise_complaint"))}
+    if not connected:
+        log.kind = f"followup_{row.stage}_{outcome}"
+        if outcome == "no_answer" and attempt < MAX_ATTEMPTS:
+            wait = RETRY_AFTER[attempt - 1]
+            retry_at = now + wait if wait is not None else add_working_days(now, 1)
+            row.status = "retrying"
+            result.update(retry=True, retry_at=iso(retry_at), retry_timer=timer_moment(retry_at, now))
+        session.flush()
+        return result
     row.called_at, row.on_time, row.status = now, call.on_time, "called"
-    result = {"call_id": call.id, "called_at": iso(now), "on_time": call.on_time, "open_request": False}
     if not answered:
         request = FollowUpRequest(
             followup_id=row.id,
@@ -303,6 +328,16 @@ def record_call(session: Session, params: dict) -> dict:
         result.update(open_request=True, request_id=request.id, report_due_at=iso(request.report_due_at),
                       report_timer=timer_moment(request.report_due_at, now))
     return result
+
+
+@operator("followup/close_unreached")
+def close_unreached(session: Session, params: dict) -> dict:
+    """拒访, 空号 or three calls not answered: the follow-up ends without a contact. It is
+    neither done nor counted in satisfaction; the customer file keeps the outcome."""
+    row = _followup(session, params["followup_no"])
+    row.status = "refused" if row.last_outcome == "refused" else "unreachable"
+    session.flush()
+    return {"status": row.status, "attempts": row.attempts}
 
 
 @operator("followup/report_request")

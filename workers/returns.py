@@ -53,6 +53,7 @@ def register(session: Session, params: dict) -> dict:
         amount=float(params["amount"]),
         reason=params["reason"],
         description=params.get("description") or "",
+        invoice_no=params.get("invoice_no") or "",
         days_since_purchase=days,
         status="registered",
         received_at=now,
@@ -87,12 +88,15 @@ def record_check(session: Session, params: dict) -> dict:
 
 @operator("returns/record_approval")
 def record_approval(session: Session, params: dict) -> dict:
-    """根据权限范围报批: who approved (department or general manager) and the decision."""
+    """根据权限范围报总经理办公会或总经理批准: who approved (general_manager or office_meeting;
+    older diagrams also had department) and the decision."""
     now = clock.now()
     row = _request(session, params["request_no"])
     row.approval_level = params["approval_level"]
     row.approved = bool(params["approved"])
     row.approval_comment = params.get("approval_comment") or ""
+    if params.get("meeting_minutes_no"):
+        row.approval_comment = f"办公会纪要 {params['meeting_minutes_no']}；{row.approval_comment}"
     row.approved_at = now
     row.status = "approved" if row.approved else "rejected"
     if not row.approved:

@@ -45,7 +45,7 @@ FILE = {
     "strategic": False,
 }
 CALL = {
-    "reached": True, "channel": "phone", "summary": "使用正常，对服务满意。", "satisfaction_score": 5,
+    "call_outcome": "connected", "channel": "phone", "summary": "使用正常，对服务满意。", "satisfaction_score": 5,
     "customer_request": "", "request_answered": True,
 }
 

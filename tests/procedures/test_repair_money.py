@@ -171,3 +171,26 @@ def test_field_fee_not_handed_in_in_full_goes_to_the_manager(sv):
     assert sv.open_ids(iid) == ["investigate_fee"]
     sv.complete(iid, "investigate_fee", {"findings": "300 元未上缴，已追回", "disciplinary_action": "warning"})
     assert sv.status(iid) == "completed" and "上缴差额" in report_of(sv, iid).violation_reason
+
+
+def test_handover_starts_the_follow_up_in_working_days_and_the_maintenance_reminder(sv):
+    """The workshop's handover starts the first follow-up call (dealer: within 3 working days of
+    the car leaving the workshop) and the maintenance reminder two weeks before the next
+    maintenance date recorded at handover."""
+    from webapp.models import FollowUp
+
+    sv.deploy("customer_followup")  # the real diagram, a newer version than the stand-in
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    workshop_until_inspection(sv, iid)
+    all_inspections_pass(sv, iid)
+    sv.advance(days=3)  # Thursday 5 March 2026, 09:00 China time
+    handover(sv, iid)
+    assert sv.status(iid) == "completed"
+    number = sv.business_key(iid)
+    first = sv.one(FollowUp, source_case_no=number, kind="after_handover")
+    assert (first.stage, first.window_opens_at) == ("first", sv.now())
+    assert first.call_due_at.isoformat().startswith("2026-03-10T01:00")  # Fri, Mon, Tue: three working days
+    reminder = sv.one(FollowUp, source_case_no=number, kind="maintenance_reminder")
+    assert reminder.due_date.isoformat() == "2026-09-01"
+    assert reminder.window_opens_at.isoformat().startswith("2026-08-18T01:00")  # two weeks before, 09:00 China

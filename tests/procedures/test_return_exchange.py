@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash as fast_hash
 from tests.conftest import START, deploy_files, process_files
 from webapp import accounts
 from webapp.extensions import db
-from webapp.models import ContactLog, CustomerFile, Instance, ReturnRequest, SatisfactionSurvey
+from webapp.models import ContactLog, Instance, ReturnRequest, SatisfactionSurvey
 
 ROLES = {
     "agent": ["customer_service"],
@@ -96,7 +96,10 @@ class Case:
             assert v["verified"] is True, (iid, v)
 
 
-def test_return_within_department_authority_is_refunded_and_starts_followup_and_survey(staff, run_worker):
+def test_return_is_approved_by_the_general_manager_refunded_and_surveyed(staff, run_worker):
+    """Every return goes to the general manager (or the GM's office meeting, L237): there is no
+    department authority. A return starts the satisfaction survey, not the follow-up calls
+    (those start at a repair's handover)."""
     case = Case(staff, run_worker, REQUEST)
     rec = case.record()
     assert rec.days_since_purchase == 3 and rec.status == "registered" and rec.received_at == START
@@ -106,13 +109,15 @@ def test_return_within_department_authority_is_refunded_and_starts_followup_and_
     case.complete("verify_request", "agent", VERIFY)
     rec = case.record()
     assert rec.policy_eligible is True and rec.policy_rule == "质量问题，购买后 7 日内可退货"
-    assert list(case.tasks()) == ["approve_department"]
-    assert case.tasks()["approve_department"]["lane"] == "after_sales_manager"
-    assert case.instance()["data"]["authority_rule"].startswith("退货金额 ≤ 5000 元")
+    assert list(case.tasks()) == ["approve_gm"]
+    assert case.tasks()["approve_gm"]["lane"] == "general_manager"
+    assert case.instance()["data"]["authority_rule"] == "根据权限范围报总经理办公会或总经理批准"
 
-    case.complete("approve_department", "manager", {"approved": True, "approval_comment": "同意退货"})
+    case.complete("approve_gm", "gm", {"approved": True, "approval_comment": "同意退货", "approved_by": "office_meeting",
+                                       "meeting_minutes_no": "ZB-2026-07"})
     rec = case.record()
-    assert rec.approval_level == "department" and rec.approved is True and rec.status == "approved"
+    assert rec.approval_level == "office_meeting" and rec.approved is True and rec.status == "approved"
+    assert rec.approval_comment.startswith("办公会纪要 ZB-2026-07")
     assert list(case.tasks()) == ["carry_out_return"]
 
     refund = {"refund_amount": 3000, "refund_method": "original_payment", "disposition": "repair"}
@@ -127,26 +132,21 @@ def test_return_within_department_authority_is_refunded_and_starts_followup_and_
     logs = db.session.scalars(select(ContactLog).where(ContactLog.case_number == case.number)).all()
     assert [log.kind for log in logs] == ["received", "result"]
     followups, surveys = case.children("customer_followup"), case.children("satisfaction_survey")
-    assert len(followups) == 1 and len(surveys) == 1
-    assert followups[0].data["kind"] == "after_handover" and followups[0].data["source_process"] == "return_exchange"
+    assert len(followups) == 0 and len(surveys) == 1
 
-    # the linked cases run on: the follow-up clerk builds the customer file and surveys the customer
+    # the linked survey runs on
     clerk = staff["clerk"]
-    for instance, bpmn_id, data in (
-        (followups[0], "build_file", FILE),
-        (surveys[0], "conduct_survey", SURVEY),
-    ):
+    for instance, bpmn_id, data in ((surveys[0], "conduct_survey", SURVEY),):
         task = next(t for t in clerk.get(f"/api/tasks?instance_id={instance.id}").get_json() if t["bpmn_id"] == bpmn_id)
         assert clerk.post(f"/api/tasks/{task['id']}/complete", {"data": data}).status_code == 200
         run_worker()
     db.session.rollback()
-    customer_file = db.session.scalar(select(CustomerFile).where(CustomerFile.customer_id == rec.customer_id))
     survey = db.session.scalar(select(SatisfactionSurvey).where(SatisfactionSurvey.source_case_no == case.number))
-    assert customer_file.completed_at == START and survey.satisfied is True and survey.customer_id == rec.customer_id
+    assert survey.satisfied is True and survey.customer_id == rec.customer_id
     case.assert_verified()
 
 
-def test_exchange_beyond_department_authority_is_approved_by_the_general_manager(staff, run_worker):
+def test_exchange_is_approved_by_the_general_manager_not_the_department(staff, run_worker):
     case = Case(staff, run_worker, {**REQUEST, "request_kind": "exchange", "amount": 12000, "purchase_date": "2026-02-20"})
     case.complete("verify_request", "agent", VERIFY)
     rec = case.record()
@@ -165,14 +165,13 @@ def test_exchange_beyond_department_authority_is_approved_by_the_general_manager
     assert rec.outcome == "exchanged" and rec.replacement_serial_no == "SN-300-0999" and rec.carried_out_at == START
     case.complete("notify_result", "agent", {"satisfied": True, "satisfaction_score": 4, "customer_feedback": ""})
     assert case.record().status == "closed" and case.instance()["status"] == "completed"
-    followup = case.children("customer_followup")[0]
-    assert followup.data["handover_at"] == "2026-03-02T01:00:00.000000+00:00"  # the exchange is the handover
+    assert case.children("customer_followup") == []
     assert len(case.children("satisfaction_survey")) == 1
     case.assert_verified()
 
 
-def test_approval_refused_at_either_level_is_told_to_the_customer(staff, run_worker):
-    for amount, approver, task in ((2000, "manager", "approve_department"), (8000, "gm", "approve_gm")):
+def test_approval_refused_is_told_to_the_customer(staff, run_worker):
+    for amount, approver, task in ((2000, "gm", "approve_gm"), (8000, "gm", "approve_gm")):
         case = Case(staff, run_worker, {**REQUEST, "amount": amount})
         case.complete("verify_request", "agent", VERIFY)
         case.complete(task, approver, {"approved": False, "approval_comment": "经检测为使用不当"})
@@ -210,7 +209,7 @@ def test_policy_conditions_and_time_limits(staff, run_worker):
         rec = case.record()
         assert (rec.policy_eligible, rec.policy_rule, rec.goods_condition) == (eligible, rule, condition)
         if eligible:
-            assert list(case.tasks()) == ["approve_department"]
+            assert list(case.tasks()) == ["approve_gm"]
             case.assert_verified()
             continue
         assert rec.status == "rejected" and rec.outcome == "rejected_policy"

@@ -146,9 +146,12 @@ def _complaint_units(ctx: Ctx, i, outcome, done) -> Select:
 
 
 def _resolution(ctx: Ctx) -> Select:
+    """问题解决率 counts problems resolved, i.e. closed with the customer satisfied; a case closed
+    with the customer not satisfied (possible under the diagrams before issue 14) is not."""
     c, i = ComplaintCase, aliased(Instance)
     outcome = case(
-        (c.closed_at.isnot(None), MET),
+        (and_(c.closed_at.isnot(None), c.satisfied.is_(True)), MET),
+        (c.closed_at.isnot(None), MISSED),
         (and_(i.ended_at.isnot(None), within(c.received_at, i.ended_at, 48)), VOID),
         (c.received_at < ctx.now - timedelta(hours=48), MISSED),
         else_=PENDING,

@@ -39,7 +39,9 @@ class ReturnRequest(db.Model):
     inspection_notes: Mapped[str] = mapped_column(Text, default="")
     policy_eligible: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     policy_rule: Mapped[str] = mapped_column(String(200), default="")
-    approval_level: Mapped[str] = mapped_column(String(30), default="")  # department|general_manager
+    # general_manager|office_meeting (总经理 / 总经理办公会); department only on cases of older diagrams
+    approval_level: Mapped[str] = mapped_column(String(30), default="")
+    invoice_no: Mapped[str] = mapped_column(String(50), default="")  # 发票号
     approved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     approval_comment: Mapped[str] = mapped_column(Text, default="")
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -104,7 +106,10 @@ class FollowUp(db.Model):
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled|called|done
+    # scheduled|retrying|called|done; unreachable|refused end without a contact (not done, not surveyed)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_outcome: Mapped[str] = mapped_column(String(20), default="")
     next_number: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     customer: Mapped[Customer] = relationship(lazy="joined")
@@ -120,6 +125,8 @@ class FollowUpCall(db.Model):
     contact_log_id: Mapped[int] = mapped_column(ForeignKey("contact_logs.id"))
     called_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reached: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(20), default="")  # connected|no_answer|refused|empty_number
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
     channel: Mapped[str] = mapped_column(String(20), default="phone")
     summary: Mapped[str] = mapped_column(Text)
     satisfaction_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
