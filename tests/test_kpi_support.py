@@ -179,6 +179,9 @@ class World:
         self.complete(name, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": [], "added_items": []})
         for step in ("self_check", "team_check", "final_check"):
             self.complete(name, step, {"passed": True, "inspector": step, "inspection_notes": "合格"})
+        self.complete(name, "claim_assessment", {"fault_point": "门锁电机", "cause": "制造缺陷",
+                                                 "cause_category": "manufacturing", "assessor": "车间主管"})
+        self.complete(name, "claim_decision", {"approve_claim": True, "pre_auth_required": False})
 
     def review_and_assign(self, name: str) -> None:
         self.complete(name, "quality_review",

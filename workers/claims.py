@@ -108,6 +108,38 @@ def approve(session: Session, params: dict) -> dict:
             "submission_due_text": china_text(claim.submission_due_at)}
 
 
+@operator("claim/record_repair_decision")
+def record_repair_decision(session: Session, params: dict) -> dict:
+    """The workshop repair already had its fault analysis and the clerk's decision (with the
+    manufacturer's pre-authorisation number where needed) before it was settled: the claim
+    takes them over, is approved and gets its submission deadline."""
+    now = clock.now()
+    claim = claim_by_number(session, params["claim_no"])
+    claim.fault_point, claim.cause = params.get("fault_point") or "", params.get("cause") or ""
+    claim.cause_category = params.get("cause_category") or ""
+    claim.pre_auth_no = params.get("pre_auth_no") or ""
+    claim.status = "approved"
+    claim.decided_at = now
+    claim.claim_amount = round(float(params.get("claim_amount") or 0), 2)
+    claim.submission_due_at = claim.created_at + timedelta(days=int(params["submission_days"]))
+    session.flush()
+    return {"claim_amount": claim.claim_amount, "submission_due_at": iso(claim.submission_due_at),
+            "submission_due_text": china_text(claim.submission_due_at), "pre_auth_no": claim.pre_auth_no}
+
+
+@operator("claim/record_rejection_action")
+def record_rejection_action(session: Session, params: dict) -> dict:
+    """厂家拒赔: 退回修改 (corrected and resubmitted), appealed, or accepted as final."""
+    claim = claim_by_number(session, params["claim_no"])
+    action = params["action"]
+    claim.status = {"correct_resubmit": "returned_for_correction", "appeal": "appealed"}.get(action, "manufacturer_rejected")
+    if action != "accept":
+        claim.resubmissions += 1
+    claim.review_reason = f"{claim.review_reason}；处理：{params.get('note') or ''}".strip("；")
+    session.flush()
+    return {"status": claim.status, "resubmissions": claim.resubmissions}
+
+
 @operator("claim/flag_at_risk")
 def flag_at_risk(session: Session, params: dict) -> dict:
     claim = claim_by_number(session, params["claim_no"])
@@ -124,6 +156,11 @@ def record_submission(session: Session, params: dict) -> dict:
     claim.status = "submitted"
     claim.submitted_at = now
     claim.manufacturer_claim_no = params["manufacturer_claim_no"]
+    resubmitted = claim.status in ("returned_for_correction", "appealed")
+    claim.status = "submitted"
+    if resubmitted:  # a resubmission answers the manufacturer; the first submission's timeliness stands
+        session.flush()
+        return {"submitted_at": iso(now), "late": bool(claim.submitted_late), "resubmission": True}
     claim.submitted_late = claim.submission_due_at is not None and now > claim.submission_due_at
     if claim.submitted_late:
         flag_claim_at_risk(session, claim, "submitted_after_deadline")

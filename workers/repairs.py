@@ -685,6 +685,71 @@ def record_handover(session: Session, params: dict) -> dict:
     return {"handed_over_at": iso(now), "next_maintenance_date": next_date.isoformat(), "next_maintenance_mileage": next_km}
 
 
+# ---------------------------------------------------------------- warranty lines before settlement
+
+
+def _claimed(order: RepairOrder) -> bool:
+    if order.repair_items:
+        return any(line.get("pay_type") == "warranty" for line in order.repair_items)
+    return (order.pay_type or ("warranty" if order.service_type == "free" else "customer")) == "warranty"
+
+
+@operator("repair/claim_lines")
+def claim_lines(session: Session, params: dict) -> dict:
+    """Are there warranty lines? Their assessment and the clerk's decision come before the
+    customer is told to collect and settle."""
+    order = _order(session, params["order_no"])
+    return {"has_claim": _claimed(order), "claim_amount": order.claim_amount or 0}
+
+
+@operator("repair/record_claim_decision")
+def record_claim_decision(session: Session, params: dict) -> dict:
+    """车间故障点与原因分析 + 索赔员决定 (+ 厂家预授权号), on the order before settlement."""
+    order = _order(session, params["order_no"])
+    approved = bool(params["approve_claim"])
+    order.claim_decision = {
+        "approved": approved, "pre_auth_no": params.get("pre_auth_no") or "",
+        "rejection_reason": "" if approved else params.get("rejection_reason") or "",
+        "fault_point": params.get("fault_point") or "", "cause": params.get("cause") or "",
+        "cause_category": params.get("cause_category") or "", "at": iso(clock.now()),
+    }
+    session.flush()
+    return dict(order.claim_decision)
+
+
+@operator("repair/move_refused_lines")
+def move_refused_lines(session: Session, params: dict) -> dict:
+    """不予索赔: the warranty lines (and their parts) go to the customer, who agreed, or are
+    borne internally."""
+    order = _order(session, params["order_no"])
+    to = "customer" if params.get("customer_pays") else "internal"
+    moved = 0
+    items = []
+    for line in order.repair_items or []:
+        line = dict(line)
+        if line.get("pay_type") == "warranty":
+            line["pay_type"], line["refused_claim"] = to, True
+            moved += 1
+        items.append(line)
+    order.repair_items = items
+    parts = []
+    default_pay = order.pay_type or "customer"
+    for line in order.parts_used or []:
+        line = dict(line)
+        if (line.get("pay_type") or default_pay) == "warranty":
+            line["pay_type"] = to
+        parts.append(line)
+    order.parts_used = parts
+    if order.pay_type == "warranty":
+        order.pay_type = to
+    totals = _set_amounts(order)
+    session.add(ContactLog(customer_id=order.customer_id, case_number=order.number, kind="claim_refused", channel="",
+                           summary=f"不予索赔项目转{'自费' if to == 'customer' else '内部'}：{params.get('note') or ''}",
+                           at=clock.now()))
+    session.flush()
+    return {"moved": moved, "to": to, "customer_amount": totals["customer"]}
+
+
 # ---------------------------------------------------------------- closing
 
 
@@ -701,9 +766,10 @@ def close(session: Session, params: dict) -> dict:
             continue  # only parts replaced under warranty go into the claim
         entry = merged.setdefault(line["part_no"], {"part_no": line["part_no"], "name": line.get("name") or "", "qty": 0})
         entry["qty"] += int(line["qty"])
-    if order.repair_items:
-        claim = any(line.get("pay_type") == "warranty" for line in order.repair_items)
-    else:
-        claim = default_pay == "warranty"
+    claim = _claimed(order)
+    decision = order.claim_decision or {}
     session.flush()
-    return {"closed_at": iso(now), "parts": list(merged.values()), "claim": claim}
+    return {"closed_at": iso(now), "parts": list(merged.values()), "claim": claim,
+            "fault_point": decision.get("fault_point", ""), "cause": decision.get("cause", ""),
+            "cause_category": decision.get("cause_category", ""), "pre_auth_no": decision.get("pre_auth_no", ""),
+            "claim_amount": float(order.claim_amount or 0)}

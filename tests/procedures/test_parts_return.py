@@ -157,6 +157,9 @@ def test_repair_under_warranty_claim_parts_return_followup_and_survey_end_to_end
                                          "requisition_no": "LL-9", "requisition_signed_by": "赵师傅"})
     for step in ("self_check", "team_check", "final_check"):
         sv.complete(iid, step, {"passed": True, "inspector": step, "inspection_notes": "合格"})
+    sv.complete(iid, "claim_assessment", {"fault_point": "水泵轴承", "cause": "轴承密封失效", "cause_category": "manufacturing",
+                                          "assessor": "车间主管"})
+    sv.complete(iid, "claim_decision", {"approve_claim": True, "pre_auth_required": True, "pre_auth_no": "PA-2026-0042"})
     sv.complete(iid, "notify_customer", {"notified_via": "phone", "notify_note": ""})
     sv.complete(iid, "settle", {"labour_amount": 200, "parts_amount": 600, "payment_method": "warranty", "invoice_no": "JS-9"})
     sv.complete(iid, "handover", {"next_maintenance_date": "2026-09-01", "next_maintenance_mileage": 40000, "handover_note": ""})
@@ -172,10 +175,10 @@ def test_repair_under_warranty_claim_parts_return_followup_and_survey_end_to_end
     assert sorted((p["part_no"], p["qty"]) for p in claim_data["parts"]) == [("P-100", 1), ("P-200", 2)]
     claim_no = sv.business_key(claim_iid)
     assert order.claim_no == claim_no
-    sv.complete(claim_iid, "technical_assessment", {"fault_point": "水泵轴封", "cause": "轴封材料缺陷",
-                                                    "cause_category": "material", "assessor": "刘"})
-    sv.complete(claim_iid, "clerk_decide", {"approve_claim": True, "labour_amount": 200, "parts_amount": 600,
-                                            "special_policy": False, "quality_feedback": "", "rejection_reason": ""})
+    # assessed and decided before the repair was settled: the claim goes straight to submission
+    claim = sv.one(WarrantyClaim, number=claim_no)
+    assert (claim.status, claim.pre_auth_no, claim.fault_point, claim.claim_amount) == ("approved", "PA-2026-0042",
+                                                                                       "水泵轴承", 800)
 
     # the parts return the approved claim opened
     [return_iid] = sv.children("parts_return")
@@ -193,13 +196,12 @@ def test_repair_under_warranty_claim_parts_return_followup_and_survey_end_to_end
     assert (claim.status, claim.at_risk, claim.parts_return_no) == ("paid", False, ret.number)
     assert sv.status(claim_iid) == "completed"
 
-    # the follow-up call and the survey the closed repair started
-    for key in ("customer_followup", "satisfaction_survey"):
-        [child] = sv.children(key)
-        data = sv.instance(child)["data"]
+    # the follow-up call, the maintenance reminder and the survey the closed repair started
+    children = [sv.instance(i)["data"] for key in ("customer_followup", "satisfaction_survey") for i in sv.children(key)]
+    for data in children:
         assert (data["source_process"], data["source_case_no"], data["customer_phone"]) == (
             "repair_dispatch", order_no, "136 5555 0000")
-    followup = sv.instance(sv.children("customer_followup")[0])["data"]
-    assert (followup["kind"], followup["customer_tier"]) == ("after_repair", "normal")
+    kinds = sorted(data.get("kind", "survey") for data in children)
+    assert kinds == ["after_handover", "maintenance_reminder", "survey"]
     db.session.rollback()
-    assert db.session.scalar(db.select(db.func.count()).select_from(Instance)) == 5
+    assert db.session.scalar(db.select(db.func.count()).select_from(Instance)) == 6

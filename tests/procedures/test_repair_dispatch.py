@@ -356,7 +356,20 @@ def workshop_until_inspection(sv: Service, iid: int, added=(), lines=None, parts
                                          "requisition_no": "LL-0001", "requisition_signed_by": "赵师傅"})
 
 
+ASSESSMENT = {"fault_point": "门锁电机", "cause": "电机线圈烧蚀，属制造缺陷", "cause_category": "manufacturing",
+              "assessor": "车间主管"}
+
+
+def decide_claim(sv: Service, iid: int, approve: bool = True, **decision) -> None:
+    """Warranty lines: the supervisor's fault analysis and the clerk's decision, before settlement."""
+    sv.complete(iid, "claim_assessment", ASSESSMENT)
+    sv.complete(iid, "claim_decision", {"approve_claim": approve, "pre_auth_required": False,
+                                        "rejection_reason": "" if approve else "人为损坏，不属保修", **decision})
+
+
 def handover(sv: Service, iid: int, payment: str = "warranty") -> None:
+    if "claim_assessment" in sv.open_ids(iid):
+        decide_claim(sv, iid)
     sv.complete(iid, "notify_customer", {"notified_via": "phone", "notify_note": ""})
     sv.complete(iid, "settle", {"labour_amount": 120, "parts_amount": 380, "payment_method": payment, "invoice_no": "JS-001"})
     sv.complete(iid, "handover", {"next_maintenance_date": "2026-09-01", "next_maintenance_mileage": 25000,
@@ -397,7 +410,8 @@ def test_workshop_added_items_three_level_inspection_and_handover(sv):
     assert order.next_maintenance_date.isoformat() == "2026-09-01" and order.next_maintenance_mileage == 25000
     vehicle = sv.one(Vehicle, id=order.vehicle_id)
     assert vehicle.next_maintenance_mileage == 25000
-    assert sv.one(WarrantyClaim, repair_case_no=order.number).status == "checking"
+    claim = sv.one(WarrantyClaim, repair_case_no=order.number)  # decided before settlement: ready to submit
+    assert (claim.status, claim.fault_point, claim.claim_amount) == ("approved", "门锁电机", 120)
 
 
 def test_workshop_added_items_declined_and_none_found(sv):
@@ -452,7 +466,7 @@ def test_workshop_rework_is_bounded_then_the_supervisor_decides(sv):
     sv.complete(iid, "rework", {"rework_done": "更换节气门"})
     for step in ("self_check", "team_check", "final_check"):
         inspect(sv, iid, step, True)
-    assert sv.open_ids(iid) == ["notify_customer"]
+    assert sv.open_ids(iid) == ["claim_assessment"]  # passed: the warranty line's assessment before 通知取车
     rows = [(i.level, i.passed) for i in sv.all(Inspection, order_number=sv.business_key(iid))]
     assert rows[-3:] == [(1, True), (2, True), (3, True)]
 

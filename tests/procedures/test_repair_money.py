@@ -194,3 +194,56 @@ def test_handover_starts_the_follow_up_in_working_days_and_the_maintenance_remin
     reminder = sv.one(FollowUp, source_case_no=number, kind="maintenance_reminder")
     assert reminder.due_date.isoformat() == "2026-09-01"
     assert reminder.window_opens_at.isoformat().startswith("2026-08-18T01:00")  # two weeks before, 09:00 China
+
+
+def test_warranty_decision_before_settlement_refusal_moves_lines_to_the_customer(sv):
+    """The clerk refuses the claim before settlement: the customer agrees to pay, so the line
+    becomes customer-paid and no claim is opened."""
+    from tests.procedures.test_repair_dispatch import ASSESSMENT
+
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    workshop_until_inspection(sv, iid, lines=[DOOR_LOCK])
+    all_inspections_pass(sv, iid)
+    assert sv.open_ids(iid) == ["claim_assessment"]
+    sv.complete(iid, "claim_assessment", ASSESSMENT)
+    assert sv.task(iid, "claim_decision")["lane"] == "warranty_clerk"
+    bad = sv.complete(iid, "claim_decision", {"approve_claim": True, "pre_auth_required": True}, expect=422)
+    assert "pre_auth_no" in str(bad)
+    sv.complete(iid, "claim_decision", {"approve_claim": False, "pre_auth_required": False,
+                                        "rejection_reason": "门锁被撬，人为损坏"})
+    assert sv.open_ids(iid) == ["refused_lines"]
+    sv.complete(iid, "refused_lines", {"customer_pays_refused": True, "refused_note": "客户同意自费"})
+    order = order_of(sv, iid)
+    assert order.repair_items[0]["pay_type"] == "customer" and order.customer_amount == 520
+    assert order.claim_decision["approved"] is False
+    handover(sv, iid, payment="cash")
+    order = order_of(sv, iid)
+    assert order.settlement_amount == 520 and order.claim_no == "" and sv.all(WarrantyClaim) == []
+
+
+def test_manufacturer_rejection_is_corrected_and_resubmitted_and_keeps_its_parts_return(sv):
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    workshop_until_inspection(sv, iid, lines=[DOOR_LOCK])
+    all_inspections_pass(sv, iid)
+    from tests.procedures.test_repair_dispatch import decide_claim
+
+    decide_claim(sv, iid, pre_auth_required=True, pre_auth_no="PA-77")
+    handover(sv, iid)
+    [claim_iid] = sv.children("warranty_claim")
+    [return_iid] = sv.children("parts_return")
+    sv.complete(claim_iid, "submit_to_manufacturer", {"manufacturer_claim_no": "SGM-9", "submission_note": ""})
+    sv.complete(claim_iid, "record_review", {"review_result": "rejected", "approved_amount": 0,
+                                             "review_reason": "缺少故障照片"})
+    assert sv.open_ids(claim_iid) == ["handle_rejection"]
+    claim = sv.one(WarrantyClaim, number=sv.business_key(claim_iid))
+    assert (claim.status, claim.pre_auth_no) == ("manufacturer_rejected", "PA-77")
+    sv.complete(claim_iid, "handle_rejection", {"rejection_action": "correct_resubmit", "rejection_note": "补充照片"})
+    assert sv.one(WarrantyClaim, number=claim.number).status == "returned_for_correction"
+    sv.complete(claim_iid, "resubmit_to_manufacturer", {"manufacturer_claim_no": "SGM-9-R1", "submission_note": "补充照片"})
+    sv.complete(claim_iid, "record_review", {"review_result": "approved", "approved_amount": 520, "review_reason": ""})
+    sv.complete(claim_iid, "confirm_payment", {"paid_amount": 520, "payment_ref": "HK-9"})
+    claim = sv.one(WarrantyClaim, number=claim.number)
+    assert (claim.status, claim.resubmissions, claim.manufacturer_claim_no) == ("paid", 1, "SGM-9-R1")
+    assert sv.status(return_iid) == "running"  # the parts return runs on, whatever the review said

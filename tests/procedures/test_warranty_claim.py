@@ -104,6 +104,9 @@ def test_claim_submitted_after_the_manufacturers_deadline_is_flagged_late_and_at
     claim = claim_of(sv, iid)
     assert (claim.status, claim.review_reason, claim.rejection_reason) == (
         "manufacturer_rejected", "超过索赔提交期限", "超过索赔提交期限")
+    assert sv.open_ids(iid) == ["handle_rejection"]  # correct and resubmit, appeal, or accept
+    sv.complete(iid, "handle_rejection", {"rejection_action": "accept", "rejection_note": "逾期无法申诉"})
+    assert claim_of(sv, iid).status == "manufacturer_rejected"
     assert sv.status(iid) == "completed"
 
 

@@ -70,6 +70,8 @@ class RepairOrder(db.Model):
     insurance_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
     internal_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
     declined_lines: Mapped[list] = mapped_column(JSON, default=list)
+    # before settlement: fault point and cause, the clerk's decision, the pre-authorisation number
+    claim_decision: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # 领料单: parts are issued on a signed requisition
     requisition_no: Mapped[str] = mapped_column(String(50), default="")
     requisition_signed_by: Mapped[str] = mapped_column(String(100), default="")
@@ -255,6 +257,9 @@ class WarrantyClaim(db.Model):
     at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     at_risk_reason: Mapped[str] = mapped_column(String(200), default="")
     parts_return_no: Mapped[str] = mapped_column(String(40), default="")
+    pre_auth_no: Mapped[str] = mapped_column(String(50), default="")  # 厂家预授权号
+    # 厂家拒赔 handled: returned_for_correction (退回修改) or appealed, and how often resubmitted
+    resubmissions: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ClaimPart(db.Model):
