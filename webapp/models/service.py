@@ -70,6 +70,13 @@ class RepairOrder(db.Model):
     insurance_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
     internal_amount: Mapped[float | None] = mapped_column(MONEY, nullable=True)
     declined_lines: Mapped[list] = mapped_column(JSON, default=list)
+    # 三包: the fault as counted for repeat repairs, this repair's number for it on the vehicle,
+    # the days the vehicle's quality repairs took, whether a threshold was crossed, the decision
+    fault_key: Mapped[str] = mapped_column(String(60), default="", index=True)
+    sanbao_repair_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sanbao_cumulative_days: Mapped[float | None] = mapped_column(Numeric(8, 1, asdecimal=False), nullable=True)
+    sanbao_alert: Mapped[bool] = mapped_column(Boolean, default=False)
+    sanbao_decision: Mapped[str] = mapped_column(String(30), default="")
     # before settlement: fault point and cause, the clerk's decision, the pre-authorisation number
     claim_decision: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # 领料单: parts are issued on a signed requisition
