@@ -87,3 +87,24 @@ def test_staff_attitude_complaint_opens_an_investigation_with_its_outcome(compla
     assert case.investigation["confirmed"] is True and case.investigation["decision"] == "probation"
     assert case.investigation["fine_amount"] == 200
     assert complaint.instance()["status"] == "completed"
+
+
+def test_a_complaint_whose_solution_is_a_repair_opens_the_work_order(complaint, users):
+    from tests.conftest import deploy_files, process_files
+    from tests.procedures.test_repair_dispatch import intake
+    from webapp.models import RepairOrder
+
+    assert deploy_files(users["owner"], process_files("repair_dispatch")).status_code == 201
+    complaint.start({**REGISTER, "serial_no": "LSVAB2BR5EN000123"})
+    complaint.verify()
+    complaint.analyse(resolvable=True)
+    complaint.propose()
+    complaint.confirm(agrees=True)
+    complaint.complete("carry_out_solution", {"action_taken": "安排进站复修", "open_case": "repair"}, "handler")
+    assert list(complaint.open_tasks()) == ["arrange_repair"]
+    complaint.complete("arrange_repair", intake(mode="workshop", customer_name="王芳", customer_phone="138 0000 1234",
+                                                repair_type="comeback", fault_description="空调维修后仍然不制冷"), "handler")
+    db.session.rollback()
+    order = db.session.scalar(db.select(RepairOrder).where(RepairOrder.fault_description == "空调维修后仍然不制冷"))
+    assert (order.repair_type, order.pay_type, order.service_type) == ("comeback", "internal", "free")
+    assert list(complaint.open_tasks()) == ["notify_and_confirm"]

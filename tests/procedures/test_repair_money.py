@@ -247,3 +247,45 @@ def test_manufacturer_rejection_is_corrected_and_resubmitted_and_keeps_its_parts
     claim = sv.one(WarrantyClaim, number=claim.number)
     assert (claim.status, claim.resubmissions, claim.manufacturer_claim_no) == ("paid", 1, "SGM-9-R1")
     assert sv.status(return_iid) == "running"  # the parts return runs on, whatever the review said
+
+
+def test_third_repair_of_the_same_fault_on_one_vin_opens_the_managers_sanbao_task(sv):
+    """三包: the advisor sees at intake how often this vehicle's fault was repaired; the third
+    repair of the same fault inside the 三包 period (two repairs and still there) goes to the
+    manager before any work: repair (with a replacement vehicle), exchange or refund."""
+    vin = {"serial_no": "LSVAB2BR5EN000777", "fault_code": "BRK-01", "fault_description": "制动异响，踏板发软"}
+    first = sv.start("repair_dispatch", intake(mode="workshop", **vin), as_="advisor")
+    sv.run()
+    assert sv.data(first)["sanbao"]["repair_no"] == 1 and sv.open_ids(first) == ["write_work_order"]
+    sv.advance(days=10)
+    second = sv.start("repair_dispatch", intake(mode="workshop", **vin), as_="advisor")
+    other = sv.start("repair_dispatch", intake(mode="workshop", **{**vin, "fault_code": "AC-02"}), as_="advisor")
+    sv.run()
+    assert sv.data(second)["sanbao"]["repair_no"] == 2 and sv.open_ids(second) == ["write_work_order"]
+    assert sv.data(other)["sanbao"]["repair_no"] == 1
+    sv.advance(days=10)
+    third = sv.start("repair_dispatch", intake(mode="workshop", **vin), as_="advisor")
+    sv.run()
+    facts = sv.data(third)["sanbao"]
+    assert (facts["repair_no"], facts["alert"], facts["in_period"]) == (3, True, True)
+    assert facts["earlier_orders"] == [sv.business_key(first), sv.business_key(second)]
+    order = order_of(sv, third)
+    assert (order.sanbao_repair_no, order.sanbao_alert, order.fault_key) == (3, True, "BRK-01")
+    assert order.sanbao_cumulative_days == 40.0  # every quality repair counts: 20 + 10 + 10 (the AC fault) days
+    assert sv.open_ids(third) == ["sanbao_review"] and sv.task(third, "sanbao_review")["lane"] == "after_sales_manager"
+    sv.complete(third, "sanbao_review", {"sanbao_decision": "exchange", "sanbao_note": "制动故障两次修理仍未排除，按三包换车"})
+    order = order_of(sv, third)
+    assert (order.sanbao_decision, order.status) == ("exchange", "declined")
+    assert sv.status(third) == "completed"
+
+
+def test_sanbao_thresholds_are_configuration(monkeypatch):
+    from workers import sanbao
+
+    sanbao.thresholds.cache_clear()
+    monkeypatch.setenv("SANBAO_THRESHOLDS", '{"same_fault_alert_repairs": 3, "unknown": 1}')
+    try:
+        limits = sanbao.thresholds()
+        assert limits["same_fault_alert_repairs"] == 3 and limits["cumulative_days_exchange"] == 35 and "unknown" not in limits
+    finally:
+        sanbao.thresholds.cache_clear()

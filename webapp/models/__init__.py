@@ -11,7 +11,7 @@ from .engine import (  # noqa: F401
     NumberSequence,
     PendingMessage,
 )
-from .records import ComplaintCase, ContactLog, Customer, Escalation  # noqa: F401
+from .records import ComplaintCase, ContactLog, Customer, Escalation, HotlineCall  # noqa: F401
 
 from .quality import CorrectiveAction, CustomerFile, FollowUp, FollowUpCall, FollowUpRequest, ReturnRequest, SafetyFinding, SafetyInspection, SafetyRectification, SatisfactionSurvey  # noqa: F401,E402,E501  # isort: skip
 from .service import (  # noqa: F401,E402,E501

@@ -79,3 +79,22 @@ class Escalation(db.Model):
     reason: Mapped[str] = mapped_column(String(40))  # reply_24h|resolve_48h|unresolvable|...
     to_role: Mapped[str] = mapped_column(String(50))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HotlineCall(db.Model):
+    """咨询电话登记: every call, visit or message to the service hotline, numbered RX-YYYYMMDD-NNNN."""
+
+    __tablename__ = "hotline_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    plate_no: Mapped[str] = mapped_column(String(20), default="", index=True)
+    serial_no: Mapped[str] = mapped_column(String(64), default="", index=True)
+    channel: Mapped[str] = mapped_column(String(20), default="phone")
+    kind: Mapped[str] = mapped_column(String(20))  # enquiry|repair_request|complaint|return_request|suggestion
+    content: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    linked_case_no: Mapped[str] = mapped_column(String(40), default="")  # the repair, return or complaint it opened
