@@ -582,9 +582,43 @@ def record_work_order(session: Session, params: dict) -> dict:
     order.promised_finish_at = parse_moment(params.get("promised_finish_at"), "promised_finish_at")
     order.order_signed_at = now
     session.flush()
-    return {"items": len(items), "estimate_total": round(sum(float(i.get("amount") or 0) for i in items), 2),
+    promised = order.promised_finish_at or now
+    return {"promised_timer": iso(promised if promised > now else now - timedelta(seconds=1)),
+            "items": len(items), "estimate_total": round(sum(float(i.get("amount") or 0) for i in items), 2),
             "customer_amount": totals["customer"], "claim_amount": totals["warranty"],
             "insurance_amount": totals["insurance"], "internal_amount": totals["internal"], "reclassified": moved}
+
+
+@operator("repair/promise_check")
+def promise_check(session: Session, params: dict) -> dict:
+    """The promised finish time has come: late when the car has not passed its final inspection
+    (完工) by then; a declined or closed order is not late."""
+    order = _order(session, params["order_no"])
+    finished = session.scalar(
+        select(Inspection.id).where(Inspection.order_number == order.number, Inspection.level == 3,
+                                    Inspection.passed.is_(True)).limit(1)
+    )
+    late = order.status == "open" and finished is None
+    if late:
+        escalate_to(session, order.number, "promised_finish")
+    session.flush()
+    return {"late": late, "promised_text": china_text(order.promised_finish_at)}
+
+
+@operator("repair/record_delay")
+def record_delay(session: Session, params: dict) -> dict:
+    """延期: approved by the manager with the new finish time, and the customer told."""
+    now = clock.now()
+    order = _order(session, params["order_no"])
+    until = parse_moment(params["new_finish_at"], "new_finish_at")
+    session.add(ServiceApproval(order_number=order.number, kind="delay", approved=True, amount=None,
+                                comment=params.get("delay_reason") or "", approver_role=MANAGER, at=now))
+    session.add(ContactLog(customer_id=order.customer_id, case_number=order.number, kind="delay_notice",
+                           channel=params.get("customer_told_via") or "phone",
+                           summary=f"延期至 {china_text(until)}：{params.get('delay_reason') or ''}", at=now))
+    # the original promise stays on the order: 服务及时率 measures against what the customer was promised first
+    session.flush()
+    return {"new_finish_at": iso(until), "new_finish_text": china_text(until)}
 
 
 @operator("repair/drop_customer_lines")

@@ -73,3 +73,25 @@ def test_a_repair_request_opens_a_work_order_and_a_complaint_a_complaint_case(sv
     case = sv.one(ComplaintCase, number=linked)
     assert case.channel == "phone" and case.source_case_no == sv.business_key(complaint)
     assert sv.status(repair) == "completed" and sv.status(complaint) == "completed"
+
+
+def test_the_customer_file_is_found_by_plate_vin_or_phone_and_shows_repairs_complaints_and_calls(sv):
+    from tests.procedures.test_repair_dispatch import intake
+
+    repair = sv.start("repair_dispatch", intake(mode="workshop", plate_no="苏e·12345", customer_name="赵敏",
+                                                customer_phone="135 0000 8888"), as_="advisor")
+    sv.start("hotline_call", {**CALL, "kind": "complaint", "content": "上次保养后漏油，无人处理"}, as_="agent")
+    sv.run()
+    advisor = sv.clients["advisor"]
+    for query in ("plate=苏E·12345", "vin=LSVAB2BR5EN000123", "phone=13500008888", "phone=135 0000 8888"):
+        response = advisor.get(f"/api/customer-files?{query}")
+        assert response.status_code == 200, (query, response.get_json())
+        body = response.get_json()
+        assert body["customer"]["name"] == "赵敏", query
+    assert [r["number"] for r in body["repairs"]] == [sv.business_key(repair)]
+    assert body["repairs"][0]["sanbao_repair_no"] == 1 and body["vehicles"][0]["vin"] == "LSVAB2BR5EN000123"
+    assert len(body["complaints"]) == 1 and body["complaints"][0]["channel"] == "phone"
+    assert {c["kind"] for c in body["contacts"]} >= {"received", "hotline_complaint"}
+    assert advisor.get("/api/customer-files").status_code == 400
+    assert advisor.get("/api/customer-files?plate=京A00000").status_code == 404
+    assert sv.clients["tech"].get("/api/customer-files?plate=苏E·12345").status_code == 403

@@ -289,3 +289,32 @@ def test_sanbao_thresholds_are_configuration(monkeypatch):
         assert limits["same_fault_alert_repairs"] == 3 and limits["cumulative_days_exchange"] == 35 and "unknown" not in limits
     finally:
         sanbao.thresholds.cache_clear()
+
+
+def test_promised_finish_time_missed_needs_the_managers_delay_and_the_customer_told(sv):
+    from webapp.models import ContactLog
+
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    sv.complete(iid, "write_work_order", work_order(sv))  # promised in 6 hours
+    sv.advance(hours=5)
+    assert "approve_delay" not in sv.open_ids(iid)
+    sv.advance(hours=2)
+    assert "approve_delay" in sv.open_ids(iid) and sv.task(iid, "approve_delay")["lane"] == "after_sales_manager"
+    number = sv.business_key(iid)
+    assert [e.reason for e in sv.all(Escalation, case_number=number)] == ["promised_finish"]
+    sv.complete(iid, "approve_delay", {"new_finish_at": sv.later(hours=20), "delay_reason": "待料：门锁电机明天到货",
+                                       "customer_told_via": "phone"})
+    assert sv.one(ServiceApproval, order_number=number, kind="delay").comment == "待料：门锁电机明天到货"
+    assert sv.one(ContactLog, case_number=number, kind="delay_notice").channel == "phone"
+    assert sv.open_ids(iid) == ["dispatch_team"]  # the work goes on
+
+
+def test_a_car_ready_in_time_opens_no_delay(sv):
+    iid = sv.start("repair_dispatch", intake(mode="workshop", repair_type="maintenance"), as_="advisor")
+    sv.run()
+    workshop_until_inspection(sv, iid, lines=OIL_CHANGE)
+    all_inspections_pass(sv, iid)
+    sv.complete(iid, "notify_customer", {"notified_via": "phone", "notify_note": ""})
+    sv.advance(hours=7)
+    assert sv.open_ids(iid) == ["settle"] and sv.all(Escalation, case_number=sv.business_key(iid)) == []

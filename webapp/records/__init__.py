@@ -1,0 +1,1 @@
+"""Read models over the business records (no HTTP here)."""
