@@ -18,7 +18,9 @@ from webapp.models import HistoryEvent, SystemLogEvent
 # What the template's finished complaint went through, event by event: (actor, type, element,
 # the elements active after it, the data keys it changed).
 FINISHED = [
-    ("agent", "instance_started", None, {"register_case"}, set(REGISTER) | {"business_key"}),
+    # the start form's defaults (issue 14: related work order, 客户诉求, staff member, source case) are data too
+    ("agent", "instance_started", None, {"register_case"},
+     set(REGISTER) | {"business_key", "related_order_no", "customer_demand", "staff_member", "source_case_no"}),
     ("worker:audit-test-worker", "service_completed", "register_case", {"verify_complaint", "reply_24h", "wait_48h"}, {"case"}),
     ("scheduler", "timer_fired", None, {"escalate_24h", "verify_complaint", "wait_48h"}, set()),
     ("worker:audit-test-worker", "service_completed", "escalate_24h", {"supervise_reply", "verify_complaint", "wait_48h"},
@@ -31,9 +33,10 @@ FINISHED = [
     ("handler", "task_completed", "propose_solution", {"confirm_with_customer", "supervise_reply", "wait_48h"}, {"solution"}),
     ("handler", "task_completed", "confirm_with_customer", {"carry_out_solution", "supervise_reply", "wait_48h"},
      {"customer_agrees", "customer_comment"}),
-    ("handler", "task_completed", "carry_out_solution", {"notify_and_confirm", "supervise_reply", "wait_48h"}, {"action_taken"}),
+    ("handler", "task_completed", "carry_out_solution", {"notify_and_confirm", "supervise_reply", "wait_48h"},
+     {"action_taken", "open_case"}),
     ("handler", "task_completed", "notify_and_confirm", {"close_case", "supervise_reply", "wait_48h"},
-     {"customer_feedback", "satisfaction_score", "satisfied"}),
+     {"customer_feedback", "satisfaction_score", "satisfied", "next_step"}),
     ("worker:audit-test-worker", "service_completed", "close_case", {"start_survey", "supervise_reply", "wait_48h"}, {"closing"}),
     ("worker:audit-test-worker", "service_completed", "start_survey", set(), {"survey"}),
 ]
