@@ -74,6 +74,7 @@ ASSESSMENT = {"fault_point": "水泵轴封", "cause": "轴封材料老化导致�
 REPAIR = {
     "customer_name": "李强", "customer_phone": "139 1234 5678", "customer_address": "苏州工业园区星湖街 88 号",
     "service_mode": "field", "product_model": "XR-200", "serial_no": "LSVAB2BR5EN000123", "fault_category": "body",
+    "repair_type": "warranty",
     "fault_description": "车门异响，关门后无法锁止", "distance_km": 30, "supplier_involved": False,
     "delivery_date": "2025-06-01", "delivery_mileage": 12, "current_mileage": 20000,
 }
