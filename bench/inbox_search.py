@@ -69,6 +69,7 @@ ANALYZE;
 def _prepare(url: str, open_tasks: int, events: int) -> None:
     from flask_migrate import upgrade
 
+    from tests.conftest import process_files
     from webapp.accounts import create_user
     from webapp.engine import clock, definitions
     from webapp.extensions import db
@@ -84,7 +85,7 @@ def _prepare(url: str, open_tasks: int, events: int) -> None:
         upgrade(directory=str(ROOT / "migrations"))
         create_user("clerk", "bench", ["complaint_handler"])
         create_user("boss", "bench", ["after_sales_manager"])
-        files = [ROOT / "processes" / "complaint_handling.bpmn", *sorted((ROOT / "processes" / "forms").glob("complaint-*.json"))]
+        files = process_files("complaint_handling")  # the diagram and every form it names
         definitions.deploy(
             {p.name: p.read_bytes() for p in files}, actor="bench", now=clock.now(), known_operators=registry.names()
         )

@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from config import TestConfig
+from tests.conftest import process_files
 from webapp import create_app
 from webapp.accounts import create_user
 from webapp.engine import clock, definitions
@@ -68,9 +69,8 @@ def live(tmp_path_factory):
                       "ATTACHMENTS_DIR": str(db_file.parent / "attachments")})
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")
-        processes = ROOT / "processes"
-        files = [processes / "complaint_handling.bpmn", *sorted((processes / "forms").glob("complaint-*.json"))]
-        uploads = {p.name: p.read_bytes() for p in files}
+        # the diagram with every form it names (a complaint's solution can open a repair or a return)
+        uploads = {p.name: p.read_bytes() for p in process_files("complaint_handling")}
         definitions.deploy(uploads, actor="owner", now=clock.now(), known_operators=registry.names())
         for username, roles in STAFF.items():
             create_user(username, f"pw-{username}", roles)

@@ -3,6 +3,7 @@ server, people for their lanes, and cases driven up to the task a test looks at.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from tests.conftest import FIXTURES, process_files
@@ -78,6 +79,7 @@ REPAIR = {
     "fault_description": "车门异响，关门后无法锁止", "distance_km": 30, "supplier_involved": False,
     "delivery_date": "2025-06-01", "delivery_mileage": 12, "current_mileage": 20000,
 }
+_VINS = itertools.count(1)
 REVIEW = {"handling_plan": "更换门锁总成", "parts_to_bring": "门锁", "review_opinion": "同意"}
 
 
@@ -93,8 +95,10 @@ def complete(live, iid: int, bpmn_id: str, values: dict) -> None:
 
 def repair_until(live, stop_at: str) -> tuple[int, str]:
     """A field repair driven up to `answer_customer` or `on_site_service`."""
-    data = {**REPAIR, "distance_km": 150} if stop_at == "answer_customer" else REPAIR  # far: 12 h answer first
-    first = "assign_technician" if data is REPAIR else "answer_customer"
+    far = stop_at == "answer_customer"  # far: 12 h answer first
+    # a VIN of its own: the live database is shared, and a third repair of one fault is a 三包 case
+    data = {**REPAIR, "distance_km": 150 if far else REPAIR["distance_km"], "serial_no": f"LSVAB2BR5EN{next(_VINS):06d}"}
+    first = "answer_customer" if far else "assign_technician"
     iid, _ = drive(live, "repair_dispatch", data, [("quality_review", REVIEW)], stop_at=first)
     if stop_at == "answer_customer":
         return iid, live.query(lambda: open_task(iid, stop_at))
