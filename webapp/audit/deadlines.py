@@ -56,6 +56,13 @@ REGISTRY: list[Deadline] = [
     Deadline("repair_dispatch", "on_site", _l("Arrive on site by the on-site deadline"), timer="t_onsite"),
     Deadline("repair_dispatch", "extension", _l("Finish within the approved extension"), timer="t_extension"),
     Deadline("repair_dispatch", "bench", _l("Repair returned units in time (10 units a day)"), timer="t_bench"),
+    # issue 14: the workshop's promised finish time (a watch on its own path: the final inspection by then)
+    Deadline("repair_dispatch", "promised_finish", _l("Finish the repair by the time promised"), role="workshop_supervisor",
+             timer="wait_promise", end="final_check"),
+    # 客服热线: an enquiry answered, a repair arranged, a return registered within 24 h
+    Deadline("hotline_call", "answer_24h", _l("Answer the enquiry within 24 hours"), timer="t24_answer_enquiry"),
+    Deadline("hotline_call", "repair_24h", _l("Arrange the repair within 24 hours"), timer="t24_arrange_repair"),
+    Deadline("hotline_call", "return_24h", _l("Register the return request within 24 hours"), timer="t24_arrange_return"),
     # 保修索赔: submit by the manufacturer's deadline; payment by its due date
     Deadline("warranty_claim", "submission", _l("Submit the claim by the manufacturer's deadline"), timer="t_submission"),
     Deadline("warranty_claim", "payment", _l("Payment received by its due date"), timer="t_payment"),

@@ -44,6 +44,9 @@ REASONS = {
     "ineffective": _l("Corrective action ineffective"),
     "inspection_overdue": _l("Safety inspection overdue"),
     "rectification_overdue": _l("Safety rectification overdue"),
+    "fee_not_handed_in": _l("Field fee not handed in in full"),
+    "customer_dissatisfied": _l("Customer not satisfied with the result"),
+    "promised_finish": _l("Repair not finished by the promised time"),
 }
 GRAINS = {"week": _l("by week"), "month": _l("by month")}
 CAPA_STATUS = {
