@@ -177,9 +177,15 @@ def test_handover_starts_the_follow_up_in_working_days_and_the_maintenance_remin
     """The workshop's handover starts the first follow-up call (dealer: within 3 working days of
     the car leaving the workshop) and the maintenance reminder two weeks before the next
     maintenance date recorded at handover."""
+    from tests.conftest import process_files
     from webapp.models import FollowUp
 
-    sv.deploy("customer_followup")  # the real diagram, a newer version than the stand-in
+    # the real diagram replaces the stand-in as a newer version of the same process
+    files = process_files("customer_followup")
+    data = {f"file{i}": (open(path, "rb"), path.name) for i, path in enumerate(files)}
+    response = sv.clients["owner"].post("/api/process-definitions", data={**data, "replace": "true"},
+                                        content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
     iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
     sv.run()
     workshop_until_inspection(sv, iid)
