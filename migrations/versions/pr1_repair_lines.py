@@ -3,14 +3,14 @@ body, old parts), amounts by payer, declined lines, parts requisition; field ser
 reports: the fee handed in and reconciled
 
 Revision ID: pr1lines01
-Revises: dp1_task_prefill
+Revises: st1staff01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "pr1lines01"
-down_revision = "dp1_task_prefill"
+down_revision = "st1staff01"
 branch_labels = None
 depends_on = None
 
