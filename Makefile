@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: run test install install-test lock upgrade assets browser-deps pg-deps lint bench conformance bench-audit bench-http bench-inbox bench-kpi bench-pg serve worker clean
+.PHONY: run test install install-test lock upgrade assets browser-deps font-deps pg-deps lint bench conformance bench-audit bench-http bench-inbox bench-kpi bench-pg serve worker clean
 
 # ---------------------------------------------------------------- installation
 $(BIN)/activate:
@@ -70,6 +70,14 @@ browser-deps:
 	  else echo "chromium missing: run 'sudo apt-get install chromium chromium-driver'"; exit 1; fi; \
 	fi
 
+# The CJK TrueType font the PDF report embeds (reportlab cannot embed Noto CJK's CFF outlines).
+# Without it the PDF falls back to a font the reader must have, with a warning in the log.
+font-deps:
+	@if [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	  else echo "fonts-wqy-microhei missing (run 'sudo apt-get install fonts-wqy-microhei'): the PDF report will not embed its font"; fi; \
+	fi
+
 # Debian's PostgreSQL for the engine, worker and concurrency tests (started per run by
 # scripts/pg_temp.sh on 127.0.0.1 in a temporary directory, then stopped).
 pg-deps:
@@ -79,7 +87,7 @@ pg-deps:
 	fi
 
 # ---------------------------------------------------------------- the two commands
-run: install
+run: install font-deps
 	@$(BIN)/python -m webapp.security.instance_files
 	@$(BIN)/flask db upgrade
 	@$(BIN)/flask deploy-processes
@@ -100,7 +108,7 @@ PG_TESTS := tests/test_engine_smoke.py tests/test_complaint_paths.py tests/test_
 	tests/test_messages_and_versions.py tests/test_bpmn_conformance_issues.py tests/test_audit_concurrency.py tests/test_audit_backend.py tests/test_kpi_month.py \
 	tests/postgres
 
-test: install-test browser-deps pg-deps
+test: install-test browser-deps pg-deps font-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \

@@ -81,6 +81,8 @@ class Config:
     )
     # Seconds a browser remembers to use HTTPS only; sent only when SESSION_COOKIE_SECURE is on.
     HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
+    # A CJK TrueType font file for the PDF report (default: Debian's fonts-wqy-microhei).
+    PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "")
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024)
     # Attached files (photos, PDFs): a folder outside the database; one file at most this large.
     ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR") or str(INSTANCE_DIR / "attachments")

@@ -330,7 +330,7 @@ def test_monthly_report_page_pdf_and_excel(world):
     assert "月度服务报告 2026-03" in html and "呈总经理" in html and 'data-code="on_time_service_rate"' in html
     pdf = client.client.get("/dashboard/report.pdf?month=2026-03")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
-    assert b"STSong-Light" in pdf.data
+    assert b"FontFile2" in pdf.data  # the CJK TrueType font is embedded (tests/test_export_injection.py)
     xlsx = client.client.get("/dashboard/report.xlsx?month=2026-03")
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.data))

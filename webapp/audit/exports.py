@@ -15,6 +15,7 @@ from ..engine import clock, history
 from ..engine.history import GENESIS
 from ..extensions import db
 from ..models import Definition, HistoryEvent, Instance, SystemLogEvent
+from ..spreadsheet_safety import csv_cell
 from . import system_log
 
 FORMAT = "aftersales-history/1"
@@ -103,18 +104,10 @@ def case_json_bytes(instance: Instance) -> bytes:
     return _dump(case_document(instance))
 
 
-def _cell(value):
-    """Text that a spreadsheet would run as a formula (a typed user name such as "=HYPERLINK(...)"
-    in a failed sign-in) gets a leading apostrophe; the JSON export keeps every value as stored."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def to_csv(rows: list[list]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
+    writer.writerows([[csv_cell(v) for v in row] for row in rows])
     return "\ufeff" + out.getvalue()  # the BOM lets spreadsheet programs read the Chinese text as UTF-8
 
 

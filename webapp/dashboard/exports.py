@@ -1,18 +1,63 @@
-"""The monthly report as PDF (reportlab, its built-in CJK font STSong-Light: no font files)
-and its underlying rows as Excel (openpyxl). Both in the reader's language."""
+"""The monthly report as PDF (reportlab, with an embedded CJK TrueType font) and its
+underlying rows as Excel (openpyxl). Both in the reader's language.
+
+Every text in the PDF is escaped before reportlab's Paragraph reads it as its mini-markup (a
+process named "R&D <unclosed" is text, not a broken tag); every XLSX cell that a spreadsheet
+would run as a formula is written as text."""
 
 from __future__ import annotations
 
 import io
+import logging
 from datetime import datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from ..kpi import CODES, FIGURES, cases
 from ..kpi.period import REPORT_ZONE
+from ..spreadsheet_safety import xlsx_as_text
 from .labels import OUTCOMES, label
 
-CJK_FONT = "STSong-Light"
+log = logging.getLogger("aftersales.exports")
+
+# reportlab embeds TrueType outlines only (not the CFF outlines of Noto CJK's .otf/.ttc), so the
+# Makefile installs Debian's fonts-wqy-microhei. Tried in order; PDF_CJK_FONT (config) first.
+CJK_TTF_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+EMBEDDED_FONT = "AftersalesCJK"
+# Without a font file: reportlab's built-in CID font, which PDF readers must supply (not embedded).
+FALLBACK_FONT = "STSong-Light"
+
+
+def cjk_font() -> str:
+    """Register (once per process) and name the font the PDF uses."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    registered = pdfmetrics.getRegisteredFontNames()
+    if EMBEDDED_FONT in registered:
+        return EMBEDDED_FONT
+    configured = current_app.config.get("PDF_CJK_FONT")
+    for path in ([configured] if configured else []) + list(CJK_TTF_CANDIDATES):
+        if not Path(path).is_file():
+            continue
+        try:
+            pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
+            return EMBEDDED_FONT
+        except Exception as err:  # a CFF font or a broken file: say so and try the next one
+            log.warning("PDF font %s cannot be embedded: %s", path, err)
+    log.warning("no CJK TrueType font found (install fonts-wqy-microhei or set PDF_CJK_FONT); "
+                "the PDF uses the non-embedded %s", FALLBACK_FONT)
+    if FALLBACK_FONT not in registered:
+        pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
+    return FALLBACK_FONT
 
 
 def _local(moment: datetime | None) -> datetime | None:
@@ -36,12 +81,13 @@ def report_pdf(context: dict) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph as MarkupParagraph
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    def Paragraph(text, style):  # noqa: N802 - stands in for reportlab's, with the text escaped
+        return MarkupParagraph(escape(str(text)), style)
+
+    CJK_FONT = cjk_font()  # noqa: N806
     data, period, percent = context["data"], context["period"], context["percent"]
     title_style = ParagraphStyle("title", fontName=CJK_FONT, fontSize=18, leading=24, spaceAfter=4)
     h2 = ParagraphStyle("h2", fontName=CJK_FONT, fontSize=13, leading=18, spaceBefore=10, spaceAfter=4)
@@ -149,6 +195,7 @@ def report_xlsx(context: dict) -> bytes:
     for ws in book.worksheets:
         for cell in ws[1]:
             cell.font = Font(bold=True)
+    xlsx_as_text(book)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -104,7 +104,7 @@ def start_instance(
         data = forms.known_fields(schema, data)
     attachments.check_references(data, actor=actor, instance_id=None, any_owner=roles is None or "admin" in roles)
     now = clock.now()
-    business_key = business_key or _next_number(definition.meta["business_key_prefix"], now)
+    business_key = business_key or _next_free_number(definition.key, definition.meta["business_key_prefix"], now)
     instance = Instance(
         definition_id=definition.id,
         process_key=definition.key,
@@ -569,6 +569,21 @@ def _buffered_messages_for(instance: Instance) -> list[Input]:
                     )
                 ]
     return []
+
+
+def _next_free_number(process_key: str, prefix: str, now: datetime) -> str:
+    """The next automatic number that no case of the process holds yet.
+
+    Anyone may choose a business key by hand, including one the counter has not reached;
+    the counter skips such numbers instead of failing on them (a failed insert would roll
+    the counter back with it and block every later automatic start of the day)."""
+    while True:
+        number = _next_number(prefix, now)
+        taken = db.session.scalar(
+            db.select(Instance.id).where(Instance.process_key == process_key, Instance.business_key == number).limit(1)
+        )
+        if taken is None:
+            return number
 
 
 def _next_number(prefix: str, now: datetime) -> str:
