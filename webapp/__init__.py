@@ -44,6 +44,10 @@ def create_app(config: type | dict | None = None) -> Flask:
         max_attempts=app.config["JOB_MAX_ATTEMPTS"],
     )
 
+    from . import params
+
+    params.install(app)  # bounded <int:> ids, no NUL in parameters, BadParameter -> 400
+
     from .api import bp as api_bp
     from .audit import blueprint as audit_blueprint
     from .cli import register_cli

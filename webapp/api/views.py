@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from workers import registry
 
+from .. import params
 from ..audit import system_log
 from ..engine import attachments, clock, definitions, lanes, replay, runtime
 from ..engine.errors import EngineError, Forbidden, FormInvalid, LanesUnmapped, NotFound
@@ -31,9 +32,11 @@ from .schemas import (
     TaskOut,
 )
 
+MAX_INSTANCES_PAGE = 1000
+
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    body = params.json_body()
     if not isinstance(body, dict):
         raise EngineError("request body must be a JSON object", {"body": "JSON object expected"})
     return body
@@ -126,7 +129,7 @@ def list_instances():
     for name in ("status", "process_key", "business_key"):
         if value := request.args.get(name):
             query = query.where(getattr(Instance, name) == value)
-    limit = min(request.args.get("limit", 100, type=int), 1000)
+    limit = params.limit_arg(default=100, maximum=MAX_INSTANCES_PAGE)
     return jsonify(InstanceSummaryOut(many=True).dump(db.session.scalars(query.limit(limit)).all()))
 
 
@@ -169,9 +172,7 @@ def instance_history(instance_id: int):
 @token_required
 def replay_instance(instance_id: int):
     _instance_or_404(instance_id)
-    upto = request.args.get("upto", type=int)
-    if "upto" in request.args and (upto is None or upto < 0):
-        return error_response(400, "upto must be a non-negative integer", {"upto": "not a number"})
+    upto = params.int_arg("upto")
     state = replay.replay(instance_id, upto)
     db.session.rollback()
     body = replay.describe(state)
@@ -198,7 +199,7 @@ def list_tasks():
     """Open tasks the caller may work on, earliest due first. `limit`/`offset` page through
     long lists (an extension: without them every task is returned, as the contract says)."""
     query = db.select(InboxTask).options(selectinload(InboxTask.instance)).where(InboxTask.state == "open")
-    if (instance_id := request.args.get("instance_id", type=int)) is not None:
+    if (instance_id := params.int_arg("instance_id")) is not None:
         query = query.where(InboxTask.instance_id == instance_id)
     me = _actor()
     if request.args.get("mine", "").lower() in ("1", "true", "yes"):
@@ -207,11 +208,9 @@ def list_tasks():
         mine_or_free = db.or_(InboxTask.assignee.is_(None), InboxTask.assignee == me)
         query = query.where(db.or_(InboxTask.assignee == me, db.and_(InboxTask.role.in_(_roles()), mine_or_free)))
     query = query.order_by(InboxTask.due_at.asc().nulls_last(), InboxTask.created_at, InboxTask.id)
-    limit, offset = request.args.get("limit", type=int), request.args.get("offset", 0, type=int)
-    if limit is not None:
-        if limit < 1 or limit > 5000 or offset < 0:
-            return error_response(400, "limit must be 1..5000 and offset >= 0", {"limit": "1..5000", "offset": ">= 0"})
-        query = query.limit(limit).offset(offset)
+    offset = params.int_arg("offset", 0)
+    if "limit" in request.args:
+        query = query.limit(params.limit_arg(default=5000, maximum=5000)).offset(offset)
     return jsonify(TaskOut(many=True).dump(db.session.scalars(query).all()))
 
 
@@ -276,7 +275,7 @@ def list_jobs():
     query = db.select(Job).order_by(Job.id)
     if status := request.args.get("status"):
         query = query.where(Job.status == status)
-    if (instance_id := request.args.get("instance_id", type=int)) is not None:
+    if (instance_id := params.int_arg("instance_id")) is not None:
         query = query.where(Job.instance_id == instance_id)
     return jsonify(JobOut(many=True).dump(db.session.scalars(query.limit(1000)).all()))
 

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import params
 from ..downloads import attachment
 from ..engine import clock, replay
 from ..engine.errors import NotFound
@@ -234,7 +235,7 @@ def _step_index(walk, requested: int | None) -> int:
 def case(instance_id: int):
     instance = _instance_or_404(instance_id)
     walk = cached_walk(instance.id)
-    index = _step_index(walk, request.args.get("step", type=int))
+    index = _step_index(walk, params.int_arg("step", minimum=-params.MAX_ID))
     names = display_names()
     labels = event_labels()
     elements = (instance.definition.meta or {}).get("elements") or {}
@@ -282,7 +283,7 @@ def case_diagram(instance_id: int):
     """The diagram of a version the case ran on (?definition=<id>; default: its current one)."""
     instance = _instance_or_404(instance_id)
     definition = instance.definition
-    wanted = request.args.get("definition", type=int)
+    wanted = params.int_arg("definition")
     if wanted is not None and wanted != definition.id:
         if wanted not in cached_walk(instance.id).definition_ids:
             abort(404)
@@ -390,21 +391,24 @@ def case_sign_off(instance_id: int):
 # ---------------------------------------------------------------- system log
 
 
-def _day(text: str | None) -> datetime | None:
-    """A date the person typed (their time zone) as the UTC moment its day starts."""
-    if not text:
-        return None
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return datetime.combine(day, time(0), tzinfo=user_zone())
+def _day(text: str | None, field: str) -> datetime | None:
+    """A date the person typed (their time zone) as the UTC moment its day starts; a value
+    that is not a day in range is a 400 naming the field."""
+    day = params.parse_day(text, field)
+    return datetime.combine(day, time(0), tzinfo=user_zone()) if day else None
+
+
+def _day_range() -> tuple[datetime | None, datetime | None]:
+    start, end = _day(request.args.get("from"), "from"), _day(request.args.get("to"), "to")
+    if start and end and end < start:
+        raise params.BadParameter("to", "is before from")
+    return start, end
 
 
 def _log_query():
     kind = request.args.get("type", "")
     actor = request.args.get("actor", "").strip()
-    start, end = _day(request.args.get("from")), _day(request.args.get("to"))
+    start, end = _day_range()
     query = db.select(SystemLogEvent)
     if kind:
         query = query.where(SystemLogEvent.type == kind)
@@ -481,8 +485,9 @@ def _period() -> tuple[str, str, datetime, datetime]:
     default_from = (today - timedelta(days=30)).isoformat()
     text_from = request.args.get("from") or default_from
     text_to = request.args.get("to") or today.isoformat()
-    start = _day(text_from) or _day(default_from)
-    end = _day(text_to) or _day(today.isoformat())
+    start, end = _day(text_from, "from"), _day(text_to, "to")
+    if end < start:
+        raise params.BadParameter("to", "is before from")
     return text_from, text_to, start, end + timedelta(days=1)
 
 

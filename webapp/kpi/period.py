@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ..params import FIRST_DAY, LAST_DAY
+
 REPORT_ZONE = ZoneInfo("Asia/Shanghai")
 MAX_DAYS = 3700  # ten years and a bit
 
@@ -82,10 +84,14 @@ def parse_day(text: str | None, field: str, errors: dict[str, str]) -> date | No
     try:
         if len(value) != 10:
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[field] = "not a date: use YYYY-MM-DD"
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:  # a day later or earlier must still be a date
+        errors[field] = f"not a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+        return None
+    return day
 
 
 def parse_period(from_text: str | None, to_text: str | None, *, now: datetime) -> Period:
@@ -116,6 +122,8 @@ def parse_month(text: str | None, *, now: datetime) -> Period:
         return this_month(now)
     try:
         year, month = (int(part) for part in str(text).split("-"))
+        if not FIRST_DAY.year <= year <= LAST_DAY.year:
+            raise ValueError(text)
         return month_period(year, month)
     except ValueError:
         raise PeriodError({"month": "not a month: use YYYY-MM"}) from None

@@ -15,6 +15,7 @@ from flask import abort, current_app, flash, g, jsonify, redirect, render_templa
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import params
 from ..accounts import user_for_token
 from ..audit import system_log
 from ..engine import clock, definitions, lanes, migration
@@ -88,7 +89,7 @@ def api(*, change: bool = False):
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
+    body = params.json_body()
     if not isinstance(body, dict):
         raise DefinitionInvalid("a JSON object is required", {"body": "a JSON object"})
     return body
@@ -112,6 +113,8 @@ def _working_set(body: dict) -> tuple[dict[str, str], dict[str, object]]:
 
 
 def _version(key: str, version: int) -> Definition:
+    if not 0 < version <= params.MAX_ID:
+        abort(404)
     row = db.session.scalar(db.select(Definition).where(Definition.key == key, Definition.version == version))
     if row is None:
         abort(404)
@@ -219,7 +222,7 @@ def _render_modeler(row: Definition | None):
 @bp.get("/<key>/modeler")
 @login_required
 def edit(key: str):
-    version = request.args.get("version", type=int)
+    version = params.int_arg("version", minimum=1)
     return _render_modeler(_version(key, version) if version else _latest(key))
 
 
@@ -329,8 +332,8 @@ def _diff_of(key: str, a: int, b: int) -> tuple[Definition, Definition, dict]:
 
 def _diff_versions(key: str) -> tuple[int, int]:
     latest = _latest(key).version
-    b = request.args.get("b", latest, type=int)
-    a = request.args.get("a", max(b - 1, 1), type=int)
+    b = params.int_arg("b", latest, minimum=1)
+    a = params.int_arg("a", max(b - 1, 1), minimum=1)
     return a, b
 
 
@@ -376,7 +379,7 @@ def _running_elsewhere(key: str, target: Definition) -> list[Instance]:
 @bp.get("/<key>/migrate")
 @login_required
 def migrate(key: str):
-    target = _version(key, request.args.get("to", type=int)) if request.args.get("to") else _latest(key)
+    target = _version(key, params.int_arg("to", minimum=1)) if request.args.get("to") else _latest(key)
     plans = []
     for instance in _running_elsewhere(key, target):
         plans.append(migration.plan(instance, target.id))
@@ -390,7 +393,7 @@ def migrate_selected(key: str):
     if not may_change(current_user):
         abort(403)
     target = _version(key, request.form.get("to", type=int) or 0)
-    ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+    ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and int(i) <= params.MAX_ID]
     results = migration.migrate_many(ids, target.id, actor=current_user.username, on_migrated=_logged(current_user.username))
     moved = [i for i, r in results.items() if r["migrated"]]
     refused = [i for i, r in results.items() if not r["migrated"]]
@@ -406,7 +409,7 @@ def migrate_selected(key: str):
 @bp.post("/api/instances/<int:instance_id>/migrate")
 @api(change=True)
 def api_migrate_instance(instance_id: int):
-    target = int(_body().get("target") or 0)
+    target = params.int_value(_body().get("target") or 0, "target")
     actor = g.modeler_user.username
     instance = migration.migrate_instance(instance_id, target, actor=actor, on_migrated=_logged(actor))
     return jsonify({"migrated": True, "id": instance.id, "definition_id": instance.definition_id})
@@ -416,12 +419,14 @@ def api_migrate_instance(instance_id: int):
 @api(change=True)
 def api_migrate_all(key: str):
     body = _body()
-    target_id = int(body.get("target") or 0)
+    target_id = params.int_value(body.get("target") or 0, "target")
     target = db.session.get(Definition, target_id)
     if target is None or target.key != key:
         return _json_error(404, f"no version {target_id} of {key}")
     from_version = body.get("from_version")
     instances = _running_elsewhere(key, target)
-    ids = [i.id for i in instances if from_version is None or i.definition.version == int(from_version)]
+    if from_version is not None:
+        from_version = params.int_value(from_version, "from_version")
+    ids = [i.id for i in instances if from_version is None or i.definition.version == from_version]
     results = migration.migrate_many(ids, target.id, actor=g.modeler_user.username, on_migrated=_logged(g.modeler_user.username))
     return jsonify({"target": {"id": target.id, "version": target.version}, "results": {str(k): v for k, v in results.items()}})

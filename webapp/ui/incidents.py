@@ -3,13 +3,12 @@ retry after a fix, or complete the step with a value entered by hand."""
 
 from __future__ import annotations
 
-import json
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import params
 from ..audit import system_log
 from ..engine import definitions, runtime
 from ..engine.errors import EngineError
@@ -47,8 +46,8 @@ def skip_job(job_id: int) -> ResponseReturnValue:
     back = request.form.get("next") == "case"
     target = url_for("ui.case", instance_id=job.instance_id) if back else url_for("ui.incidents")
     try:
-        result = json.loads(request.form.get("result") or "")
-    except ValueError:
+        result = params.loads(request.form.get("result") or "", "result")
+    except params.BadParameter:  # not JSON, nested too deep, or text with NUL
         flash(_("The value must be JSON, for example {\"ok\": true}."), "error")
         return redirect(target)
     try:
