@@ -6,6 +6,7 @@ open the auditors' pages."""
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from tests import test_audit_support as support
 from tests.complaint_driver import REGISTER
@@ -114,8 +115,8 @@ def _techs_filter() -> int:
 def _url(rule, values: dict[str, str]) -> str:
     url = rule.rule
     for name in rule.arguments:
-        converter = rule._converters[name].__class__.__name__
-        pattern = f"<int:{name}>" if converter == "IntegerConverter" else f"<{name}>"
+        integer = isinstance(rule._converters[name], IntegerConverter)  # the app's bounded one is a subclass
+        pattern = f"<int:{name}>" if integer else f"<{name}>"
         url = url.replace(pattern, values[name])
     return url
 
