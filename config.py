@@ -81,6 +81,11 @@ class Config:
     )
     # Seconds a browser remembers to use HTTPS only; sent only when SESSION_COOKIE_SECURE is on.
     HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
+    # Signed checkpoints (docs/audit.md): the Ed25519 private key, outside the database
+    # (default instance/checkpoint-ed25519.pem, created 0600 on first use), and how often the
+    # worker signs one (minutes; 0: only on demand).
+    CHECKPOINT_KEY_PATH = os.environ.get("CHECKPOINT_KEY_PATH", str(INSTANCE_DIR / "checkpoint-ed25519.pem"))
+    CHECKPOINT_INTERVAL_MINUTES = _float("CHECKPOINT_INTERVAL_MINUTES", 60)
     # A CJK TrueType font file for the PDF report (default: Debian's fonts-wqy-microhei).
     PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "")
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024)

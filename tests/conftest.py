@@ -71,7 +71,8 @@ def fresh_database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(request, tmp_path, manual_clock):
-    app = create_app({**app_settings(fresh_database_url(tmp_path)), "ATTACHMENTS_DIR": str(tmp_path / "attachments")})
+    app = create_app({**app_settings(fresh_database_url(tmp_path)), "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
+                      "CHECKPOINT_KEY_PATH": str(tmp_path / "checkpoint-ed25519.pem")})
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         yield app

@@ -20,7 +20,8 @@ audit_template, world = support.audit_template, support.world  # the fixtures
 # POSTs that change nothing (a diagram check, a form preview) or only the person's own session.
 HARMLESS_POSTS = {"ui.login", "ui.logout", "ui.profile", "modeler.api_validate", "modeler.api_form_preview",
                   "audit.case_sign_off", "ui.new_own_token",  # own settings: an API token of one's own
-                  "ui.save_filter"}  # a named inbox search of one's own
+                  "ui.save_filter",  # a named inbox search of one's own
+                  "audit.checkpoint_create", "audit.checkpoint_verify"}  # a signature of the record, changes none of it
 
 
 # Valid bodies, so that a refusal comes from the role check and not from the validation.
@@ -39,7 +40,8 @@ def _audit_urls(t) -> list[str]:
     return ["/audit/", f"/audit/cases/{i}", f"/audit/cases/{i}/steps/1", f"/audit/cases/{i}/steps.json",
             f"/audit/cases/{i}/diagram.json", f"/audit/cases/{i}/verify", f"/audit/cases/{i}/export.json",
             f"/audit/cases/{i}/export.csv", f"/audit/cases/{i}/report", "/audit/system-log", "/audit/system-log/verify",
-            "/audit/system-log/export.json", "/audit/system-log/export.csv", "/audit/deadlines", "/audit/deadlines.csv"]
+            "/audit/system-log/export.json", "/audit/system-log/export.csv", "/audit/deadlines", "/audit/deadlines.csv",
+            "/audit/checkpoints", "/audit/checkpoints/public-key.pem"]
 
 
 def test_every_audit_page_is_covered(world):
@@ -49,7 +51,9 @@ def test_every_audit_page_is_covered(world):
                "/audit/cases/<int:instance_id>/verify", "/audit/cases/<int:instance_id>/export.json",
                "/audit/cases/<int:instance_id>/export.csv", "/audit/cases/<int:instance_id>/report",
                "/audit/cases/<int:instance_id>/sign-off", "/audit/system-log", "/audit/system-log/verify",
-               "/audit/system-log/export.json", "/audit/system-log/export.csv", "/audit/deadlines", "/audit/deadlines.csv"}
+               "/audit/system-log/export.json", "/audit/system-log/export.csv", "/audit/deadlines", "/audit/deadlines.csv",
+               "/audit/checkpoints", "/audit/checkpoints/public-key.pem", "/audit/checkpoints/<int:checkpoint_id>/digest.json",
+               "/audit/checkpoints/verify"}  # signing and the digest: tests/test_checkpoints.py
     assert rules == covered
 
 

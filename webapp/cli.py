@@ -150,12 +150,32 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.option("--instance", "only", type=int, multiple=True, help="verify only these instance ids")
-def audit_verify(only: tuple[int, ...]) -> None:
-    """Verify every instance (hash chain, replay equals snapshot, definitions match their hash) and the system log."""
-    from .audit import system_log
+@click.option("--against", "against", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="a digest.json exported from a signed checkpoint: also prove nothing before it was rewritten")
+def audit_verify(only: tuple[int, ...], against: str | None) -> None:
+    """Verify every instance (hash chain, replay equals snapshot, definitions match their hash) and the system log;
+    with --against, also compare the record with a signed checkpoint digest."""
+    from .audit import checkpoints, system_log
     from .engine import replay
     from .models import Instance
 
+    checkpoint_failed = False
+    if against:
+        try:
+            result = checkpoints.verify_against(checkpoints.load_document(open(against, "rb").read()))
+        except checkpoints.DigestRefused as err:
+            click.echo(f"digest refused: {err}", err=True)
+            sys.exit(2)
+        db.session.rollback()
+        at = result["checkpoint"]["at"]
+        if result["verified"]:
+            click.echo(f"checkpoint {at}: signature valid; {result['instances']} instances and {result['definitions']} "
+                       "process versions as signed")
+        else:
+            checkpoint_failed = True
+            click.echo(f"checkpoint {at}: signature valid; {len(result['problems'])} change(s) since it was signed:")
+            for problem in result["problems"]:
+                click.echo(f"  {checkpoints.describe(problem)}")
     query = db.select(Instance.id).order_by(Instance.id)
     ids = db.session.scalars(query.where(Instance.id.in_(only)) if only else query).all()
     failures = []
@@ -174,8 +194,48 @@ def audit_verify(only: tuple[int, ...]) -> None:
     log = system_log.verify()
     db.session.rollback()
     _echo_system_log(log)
-    if failures or not log["verified"]:
+    if failures or not log["verified"] or checkpoint_failed:
         sys.exit(1)
+
+
+@audit.command("checkpoint")
+@click.option("--export", "export", type=click.Path(dir_okay=False), default=None, help="also write its digest.json here")
+def audit_checkpoint(export: str | None) -> None:
+    """Sign a checkpoint of the whole record now (Ed25519, key in CHECKPOINT_KEY_PATH)."""
+    from .audit import checkpoints
+
+    row = checkpoints.create("cli")
+    db.session.commit()
+    click.echo(f"checkpoint {row.id} at {row.at}: digest {row.digest}")
+    if export:
+        with open(export, "wb") as handle:
+            handle.write(checkpoints.document_bytes(row))
+        click.echo(f"written {export}")
+
+
+@audit.command("export-checkpoint")
+@click.argument("checkpoint_id", type=int, required=False)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default="digest.json", show_default=True)
+def audit_export_checkpoint(checkpoint_id: int | None, output: str) -> None:
+    """Write a checkpoint's digest.json (default: the latest)."""
+    from .audit import checkpoints
+    from .models import Checkpoint
+
+    row = db.session.get(Checkpoint, checkpoint_id) if checkpoint_id else checkpoints.latest()
+    if row is None:
+        click.echo("no such checkpoint (create one with `flask audit checkpoint`)", err=True)
+        sys.exit(1)
+    with open(output, "wb") as handle:
+        handle.write(checkpoints.document_bytes(row))
+    click.echo(f"checkpoint {row.id} at {row.at} written to {output}")
+
+
+@audit.command("public-key")
+def audit_public_key() -> None:
+    """Print the checkpoint signing key's public half (PEM) for auditors."""
+    from .audit import signing
+
+    click.echo(signing.public_pem().decode("ascii"), nl=False)
 
 
 def _echo_system_log(result: dict) -> None:

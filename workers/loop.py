@@ -30,10 +30,28 @@ class WorkerSettings:
     lease_seconds: int = 60
     backoff_base_seconds: int = 30
     poll_seconds: float = 1.0
+    checkpoint_minutes: float = 0  # sign a checkpoint this often (0: never from the worker)
 
     @classmethod
     def from_config(cls, config) -> WorkerSettings:
-        return cls(config["JOB_LEASE_SECONDS"], config["JOB_BACKOFF_BASE_SECONDS"], config["WORKER_POLL_SECONDS"])
+        return cls(config["JOB_LEASE_SECONDS"], config["JOB_BACKOFF_BASE_SECONDS"], config["WORKER_POLL_SECONDS"],
+                   config.get("CHECKPOINT_INTERVAL_MINUTES", 0))
+
+
+def checkpoint_if_due(settings: WorkerSettings) -> bool:
+    """Sign a checkpoint when the last one is older than the interval (its own transaction).
+    Two workers at the same moment may both sign one: harmless, each is a true checkpoint."""
+    if settings.checkpoint_minutes <= 0:
+        return False
+    from webapp.audit import checkpoints
+
+    if not checkpoints.due(timedelta(minutes=settings.checkpoint_minutes), clock.now()):
+        db.session.rollback()
+        return False
+    row = checkpoints.create("worker")
+    db.session.commit()
+    log.info("checkpoint signed", extra={"checkpoint": row.id, "digest": row.digest})
+    return True
 
 
 def default_worker_id() -> str:
@@ -212,7 +230,15 @@ def drain(worker_id: str = "test-worker", settings: WorkerSettings | None = None
 
 def run_forever(worker_id: str, settings: WorkerSettings) -> None:
     log.info("worker started", extra={"worker": worker_id})
+    next_checkpoint_check = 0.0
     while True:
+        if time.monotonic() >= next_checkpoint_check:  # at most once a minute
+            next_checkpoint_check = time.monotonic() + 60
+            try:
+                checkpoint_if_due(settings)
+            except Exception:
+                db.session.rollback()
+                log.exception("checkpoint failed")
         try:
             work = run_once(worker_id, settings)
         except Exception:  # keep the worker alive; the error is logged with its trace

@@ -20,7 +20,7 @@ from ..engine import clock, replay
 from ..engine.errors import NotFound
 from ..extensions import db
 from ..forms_render import display_value
-from ..models import Definition, HistoryEvent, Instance, SystemLogEvent
+from ..models import Checkpoint, Definition, HistoryEvent, Instance, SystemLogEvent
 from ..paging import paginate
 from ..ui.attachments import case_attachments
 from ..ui.common import actor_label, display_names, event_labels, role_name
@@ -555,3 +555,73 @@ def deadlines_csv():
                       clock.to_iso(o.due) if o.due else "", clock.to_iso(o.done_at) if o.done_at else "",
                       o.status, o.runs, o.missed_runs])
     return attachment(exports.to_csv(table), "deadlines.csv", "text/csv")  # werkzeug adds the charset once
+
+
+# ---------------------------------------------------------------- signed checkpoints
+
+
+def _checkpoints_page(result: dict | None = None, refused: str | None = None, status: int = 200):
+    from . import checkpoints, signing
+
+    rows = db.session.scalars(db.select(Checkpoint).order_by(Checkpoint.id.desc()).limit(PAGE_SIZE)).all()
+    problems = [checkpoints.describe(p) for p in result["problems"]] if result else []
+    page = render_template("audit/checkpoints.html", rows=rows, result=result, problems=problems, refused=refused,
+                           key_id=signing.key_id(), checked_at=clock.now())
+    return page, status
+
+
+@bp.get("/checkpoints")
+@auditor_required
+def checkpoints_page():
+    return _checkpoints_page()
+
+
+@bp.post("/checkpoints")
+@auditor_required
+def checkpoint_create():
+    """Sign a checkpoint now (the worker also signs one every CHECKPOINT_INTERVAL_MINUTES)."""
+    from flask import flash, redirect
+
+    from . import checkpoints
+
+    row = checkpoints.create(current_user.username)
+    db.session.commit()
+    flash(_("Checkpoint %(id)d signed. Download its digest and keep it outside this system.", id=row.id), "success")
+    return redirect(url_for("audit.checkpoints_page"))
+
+
+@bp.get("/checkpoints/<int:checkpoint_id>/digest.json")
+@auditor_required
+def checkpoint_digest(checkpoint_id: int):
+    from . import checkpoints
+
+    row = db.session.get(Checkpoint, checkpoint_id)
+    if row is None:
+        abort(404)
+    return attachment(checkpoints.document_bytes(row), f"digest-{row.id}.json", "application/json")
+
+
+@bp.get("/checkpoints/public-key.pem")
+@auditor_required
+def checkpoint_public_key():
+    from . import signing
+
+    return attachment(signing.public_pem(), "checkpoint-public-key.pem", "application/x-pem-file")
+
+
+@bp.post("/checkpoints/verify")
+@auditor_required
+def checkpoint_verify():
+    """Upload a digest.json kept from earlier: is the record still what was signed?"""
+    from . import checkpoints
+
+    upload = request.files.get("digest")
+    if upload is None or not upload.filename:
+        return _checkpoints_page(refused=_("Choose a digest.json file."), status=400)
+    try:
+        result = checkpoints.verify_against(checkpoints.load_document(upload.read()))
+    except checkpoints.DigestRefused as err:
+        db.session.rollback()
+        return _checkpoints_page(refused=str(err), status=400)
+    db.session.rollback()
+    return _checkpoints_page(result=result)

@@ -34,6 +34,7 @@ class DefinitionInfo:
     content_hash: str
     meta: dict
     forms: dict
+    meta_hash: str = ""
 
 
 def clear_caches(*, specs: bool = False) -> None:
@@ -61,7 +62,7 @@ def info(definition_id: int) -> DefinitionInfo:
         row = db.session.get(Definition, definition_id)
         if row is None:
             raise NotFound(f"no definition {definition_id}")
-        cached = DefinitionInfo(row.id, row.key, row.version, row.content_hash, row.meta, row.forms)
+        cached = DefinitionInfo(row.id, row.key, row.version, row.content_hash, row.meta, row.forms, row.meta_hash)
         _info_cache[cache_key] = cached
     return cached
 
@@ -73,6 +74,17 @@ def content_hash(files: dict[str, str], forms: dict[str, object], lane_mapping: 
     if lane_mapping:
         content["lane_mapping"] = lane_mapping
     return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+def stored_content_hash(row: Definition) -> str:
+    """The content hash recomputed from a stored version (to compare with the one it carries)."""
+    return content_hash(row.files, row.forms, (row.meta or {}).get("lane_mapping"))
+
+
+def meta_hash(meta: dict) -> str:
+    """sha256 of the metadata as the database gives it back (JSON round trip first, so a
+    tuple or an integer key hashes as it will be read)."""
+    return hashlib.sha256(canonical_json(json.loads(canonical_json(meta))).encode()).hexdigest()
 
 
 def _split_uploads(uploads: dict[str, bytes]) -> tuple[dict, dict, dict]:
@@ -215,6 +227,7 @@ def deploy_report(
         forms=forms,
         meta=parsed.meta,
         content_hash=digest,
+        meta_hash=meta_hash(parsed.meta),
         deployed_at=now,
         deployed_by=actor,
     )

@@ -139,7 +139,8 @@ def _check_every_task_is_in(workflow, spec, subprocess_specs: dict) -> None:
 
 
 def _version_of(info: definitions.DefinitionInfo) -> dict:
-    return {"id": info.id, "key": info.key, "version": info.version, "content_hash": info.content_hash}
+    return {"id": info.id, "key": info.key, "version": info.version, "content_hash": info.content_hash,
+            "meta_hash": info.meta_hash}
 
 
 def _target(instance: Instance, target_id: int) -> definitions.DefinitionInfo:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..extensions import db
-from ..models import HistoryEvent, Instance
+from ..models import Definition, HistoryEvent, Instance
 from . import attachments, clock, definitions, history, serialization, steps
 from .determinism import engine_moment
 from .errors import EngineError, NotFound
@@ -94,13 +94,52 @@ def describe(state: ReplayState) -> dict:
     }
 
 
+def recorded_versions(events: list[HistoryEvent]) -> list[dict]:
+    """Each process version the history says the instance ran on, as the event recorded it
+    ({id, key, version, content_hash[, meta_hash]}): the start event's, then each migration's target."""
+    versions = []
+    for event in events:
+        if event.type not in ("instance_started", "instance_migrated"):
+            continue
+        try:
+            payload = json.loads(event.payload)
+        except ValueError:
+            continue  # the chain check names this event
+        recorded = payload.get("definition") if event.type == "instance_started" else payload.get("to")
+        if isinstance(recorded, dict) and "id" in recorded:
+            versions.append(recorded)
+    return versions
+
+
+def definition_problem(instance: Instance, events: list[HistoryEvent]) -> str | None:
+    """The stored versions against their own hashes and against the hashes the history
+    recorded when the instance started on them (or moved to them): editing a version's files
+    or metadata and writing a matching new hash on the row is still caught here."""
+    rows = {instance.definition_id: instance.definition}
+    for recorded in recorded_versions(events):
+        row = db.session.get(Definition, int(recorded["id"]))
+        if row is None:
+            return f"definition {recorded.get('key')} v{recorded.get('version')} (id {recorded['id']}) is missing"
+        rows[row.id] = row
+        if recorded.get("content_hash") and recorded["content_hash"] != row.content_hash:
+            return (f"definition {row.key} v{row.version}: content hash {row.content_hash[:12]} differs from "
+                    f"{recorded['content_hash'][:12]} recorded in the history (its files or forms were replaced)")
+        if recorded.get("meta_hash") and recorded["meta_hash"] != row.meta_hash:
+            return (f"definition {row.key} v{row.version}: metadata hash differs from the one recorded in the history "
+                    "(its metadata was replaced)")
+    for row in rows.values():
+        if definitions.stored_content_hash(row) != row.content_hash:
+            return f"definition {row.key} v{row.version} does not match its content hash"
+        if row.meta_hash and definitions.meta_hash(row.meta) != row.meta_hash:
+            return f"definition {row.key} v{row.version}: its metadata does not match its meta hash"
+    return None
+
+
 def verify(instance_id: int) -> dict:
     instance = _instance(instance_id)
-    definition = instance.definition
-    lane_mapping = (definition.meta or {}).get("lane_mapping")
-    if definitions.content_hash(definition.files, definition.forms, lane_mapping) != definition.content_hash:
-        return _bad(0, f"definition {definition.key} v{definition.version} does not match its content hash")
     events = history.events_of(instance.id)
+    if problem := definition_problem(instance, events):
+        return _bad(0, problem)
     prev_hash = history.GENESIS
     workflow, counter = _fresh(instance, events)
     snapshot = None

@@ -127,7 +127,8 @@ def start_instance(
         ) from None
     attachments.claim_for(data, instance.id)
     workflow = fresh_workflow(instance, now)
-    version = {"id": definition.id, "key": definition.key, "version": definition.version, "content_hash": definition.content_hash}
+    version = {"id": definition.id, "key": definition.key, "version": definition.version,
+               "content_hash": definition.content_hash, "meta_hash": definition.meta_hash}
     start = Input("instance_started", {"data": {**data, "business_key": business_key}, "definition": version})
     _execute(instance, workflow, [start], actor=actor, now=now)
     return _finish(instance, commit)

@@ -29,5 +29,5 @@ from .service import (  # noqa: F401,E402,E501
     WarrantyClaim,
 )
 
-from .audit import SystemLogEvent, SystemLogHead  # noqa: F401,E402  # isort: skip
+from .audit import Checkpoint, SystemLogEvent, SystemLogHead  # noqa: F401,E402  # isort: skip
 from .staff import Attachment, Mention, SavedFilter, TaskFollowUp  # noqa: F401,E402  # isort: skip

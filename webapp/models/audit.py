@@ -41,3 +41,19 @@ class SystemLogHead(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Checkpoint(db.Model):
+    """A signed digest of the whole record at one moment (webapp/audit/checkpoints.py).
+
+    `body` is the canonical JSON that was hashed (`digest`, sha256 hex) and signed
+    (`signature`, Ed25519, base64) with the key `key_id` names."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(40))  # ISO 8601 UTC
+    created_by: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(String(64))

@@ -41,6 +41,9 @@ class Definition(db.Model):
     # What our own XML pass learnt: lanes, forms per task, start form, prefix...
     meta: Mapped[dict] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # sha256 of canonical_json(meta): meta decides lanes, the start role and forms, so it is
+    # covered too (content_hash keeps its meaning: files and forms)
+    meta_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deployed_by: Mapped[str] = mapped_column(String(100), default="")
 
