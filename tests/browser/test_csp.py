@@ -62,7 +62,7 @@ def test_no_csp_violation_on_the_pages(live, sign_in, world):
         "csp_admin": ["/admin/users", "/admin/users/new", "/incidents", "/new/complaint_handling", "/dashboard/",
                       "/dashboard/processes", "/dashboard/report?month=2026-03"],
         "csp_auditor": ["/audit/", f"/audit/cases/{world['instance']}", f"/audit/cases/{world['instance']}/report",
-                        "/audit/system-log", "/audit/deadlines?from=2026-03-01&to=2026-03-31"],
+                        "/audit/system-log", "/audit/deadlines?from=2026-03-01&to=2026-03-31", "/audit/checkpoints"],
     }
     for who, urls in pages.items():
         page = sign_in(who)
