@@ -1,7 +1,7 @@
 """audit: signed checkpoints; definitions.meta covered by its own hash
 
 Revision ID: at1checkpoints
-Revises: dp1_task_prefill
+Revises: pr5hotline01
 Create Date: 2026-11-27 17:10:00
 
 `meta_hash` = sha256 hex of the canonical JSON of `meta` (the same canonical JSON as every
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "at1checkpoints"
-down_revision = "dp1_task_prefill"
+down_revision = "pr5hotline01"
 branch_labels = None
 depends_on = None
 
