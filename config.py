@@ -47,7 +47,15 @@ class Config:
     # Retry n waits JOB_BACKOFF_BASE_SECONDS * 2**(n-1).
     JOB_BACKOFF_BASE_SECONDS = _int("JOB_BACKOFF_BASE_SECONDS", 30)
     WORKER_POLL_SECONDS = _float("WORKER_POLL_SECONDS", 1.0)
+    # Diagram code runs in sandbox processes (docs/sandbox.md): CPU time and wall clock per
+    # script or expression, address space per sandbox process, JSON a script may hand back
+    # (the task data after it), processes per web or worker process.
     SCRIPT_TIME_LIMIT_SECONDS = _float("SCRIPT_TIME_LIMIT_SECONDS", 2.0)
+    SANDBOX_MEMORY_MB = _int("SANDBOX_MEMORY_MB", 512)
+    SANDBOX_MAX_OUTPUT_BYTES = _int("SANDBOX_MAX_OUTPUT_BYTES", 1_000_000)
+    SANDBOX_POOL_SIZE = _int("SANDBOX_POOL_SIZE", 2)
+    # A task's instructions (Jinja) are rendered in the same sandbox, with their own budget.
+    INSTRUCTIONS_TIME_LIMIT_SECONDS = _float("INSTRUCTIONS_TIME_LIMIT_SECONDS", 1.0)
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)

@@ -99,8 +99,33 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
     return n / elapsed, events
 
 
+def sandbox_cost(calls: int = 2000) -> tuple[float, float, float]:
+    """Microseconds per script: in this process under RestrictedPython alone, through a
+    sandbox process (engine/sandbox_pool.py: JSON both ways, a pipe round trip), and the
+    sandbox's first start."""
+    from webapp.engine import restricted, sandbox_pool
+    from webapp.engine.sandbox import RestrictedEnvironment
+
+    script, data = "total = amount * 2", {"amount": 500, "customer": "张三", "items": list(range(20))}
+    started = time.perf_counter()
+    for _ in range(calls):
+        restricted.execute(script, dict(data))
+    inline = (time.perf_counter() - started) / calls * 1e6
+    sandbox_pool.shutdown()
+    started = time.perf_counter()
+    sandbox_pool.pool().call("ping", "", {})
+    first_start = (time.perf_counter() - started) * 1e6
+    environment = RestrictedEnvironment()
+    started = time.perf_counter()
+    for _ in range(calls):
+        environment.execute(script, dict(data))
+    pooled = (time.perf_counter() - started) / calls * 1e6
+    return inline, pooled, first_start
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    inline_us, pooled_us, start_us = sandbox_cost()
     with tempfile.TemporaryDirectory() as tmp:
         memory_rate = plain_spiff(n)
         persisted_rate, events = persisted(n, f"sqlite:///{tmp}/bench.db")
@@ -110,6 +135,10 @@ def main() -> None:
     print(f"{'plain SpiffWorkflow, in memory (baseline)':<48}{memory_rate:>14.1f}{1.0:>8.2f}")
     print(f"{'our engine, SQLite, every input persisted':<48}{persisted_rate:>14.1f}{ratio:>8.2f}")
     print(f"history events written: {events} ({events / n:.0f} per instance); target ratio >= 0.30")
+    print(
+        f"sandbox pool, per script: {pooled_us:.0f} us in a sandbox process vs {inline_us:.0f} us in-process "
+        f"(+{pooled_us - inline_us:.0f} us round trip); first start of a sandbox process {start_us / 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -184,3 +184,13 @@ def run_worker(app):
         return drain("test-worker", WorkerSettings(lease_seconds=60, backoff_base_seconds=10))
 
     return _run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sandbox_processes_end_with_the_session():
+    """The sandbox pool (engine/sandbox_pool.py) is reused across tests; none of its
+    processes outlives the test run."""
+    from webapp.engine import sandbox_pool
+
+    yield
+    sandbox_pool.shutdown()

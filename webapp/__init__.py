@@ -36,11 +36,17 @@ def create_app(config: type | dict | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from .engine import definitions, runtime
+    from .engine import definitions, runtime, sandbox_pool
 
     definitions.clear_caches()
     runtime.configure(
-        script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
+        sandbox_limits=sandbox_pool.Limits(
+            seconds=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
+            memory_mb=app.config["SANDBOX_MEMORY_MB"],
+            max_output_bytes=app.config["SANDBOX_MAX_OUTPUT_BYTES"],
+            pool_size=app.config["SANDBOX_POOL_SIZE"],
+            render_seconds=app.config["INSTRUCTIONS_TIME_LIMIT_SECONDS"],
+        ),
         max_attempts=app.config["JOB_MAX_ATTEMPTS"],
     )
 

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 
 from webapp.engine import clock, runtime
 from webapp.engine.errors import EngineError
+from webapp.engine.steps import WorkflowError
 from webapp.extensions import db
 from webapp.models import Instance, Job
 
@@ -127,6 +128,11 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
     actor = f"worker:{worker_id}"
     context = {"job": job_id, "instance": job.instance_id, "task": job.task_id, "operator": job.operator}
     try:
+        if job.operator in runtime.ENGINE_OPERATORS:
+            runtime.run_engine_job(job, actor=actor, commit=False)
+            db.session.commit()
+            log.info("engine job done", extra=context)
+            return "done"
         handler = registry.get(job.operator)
         with Heartbeat(job_id, worker_id, settings):
             result = handler(db.session, dict(job.parameters))
@@ -141,6 +147,11 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
         db.session.commit()
         log.info("job done", extra=context)
         return "done"
+    except WorkflowError as err:
+        # The handler is fine but the diagram's code after it failed or was stopped: running
+        # the handler again would not help, so this is an incident at once.
+        db.session.rollback()
+        return _fail(job_id, f"{type(err).__name__}: {err.message}", actor, settings, final=True)
     except EngineError as err:
         db.session.rollback()
         if err.status == 409:
@@ -152,8 +163,10 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
         return _fail(job_id, detail, actor, settings)
 
 
-def _fail(job_id: int, error: str, actor: str, settings: WorkerSettings) -> str:
+def _fail(job_id: int, error: str, actor: str, settings: WorkerSettings, *, final: bool = False) -> str:
     job = db.session.get(Job, job_id)
+    if final:
+        job.attempts = max(job.attempts, job.max_attempts)
     runtime.record_service_failure(job, error, actor=actor, backoff_base_seconds=settings.backoff_base_seconds)
     log.warning("job failed", extra={"job": job_id, "instance": job.instance_id, "error": error})
     return "incident" if job.status == "incident" else "failed"
@@ -197,6 +210,13 @@ def fire_due_timers(limit: int = 100) -> int:
             if instance.next_timer_due is not None and instance.next_timer_due < now:
                 log.warning("timer still due after a check", extra={"instance": instance_id})
                 break
+        except WorkflowError as err:
+            # The diagram's code failed or was stopped: an incident on this instance, and
+            # the other instances' timers go on.
+            db.session.rollback()
+            runtime.raise_timer_incident(instance_id, err)
+            log.warning("timer check failed: incident", extra={"instance": instance_id, "error": err.message})
+            fired += 1
         except EngineError as err:
             db.session.rollback()
             log.warning("timer check failed", extra={"instance": instance_id, "error": err.message})

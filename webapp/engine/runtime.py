@@ -20,20 +20,20 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import Definition, InboxTask, Instance, Job, Mention, MessageWait, NumberSequence, PendingMessage, User
-from . import attachments, clock, definitions, forms, history, projection, serialization, steps, workflow_cache
+from . import attachments, clock, definitions, forms, history, projection, sandbox_pool, serialization, steps, workflow_cache
 from .determinism import engine_moment
 from .errors import Conflict, Forbidden, FormInvalid, NotFound
 from .sandbox import RestrictedScriptEngine
+from .steps import WorkflowError
 
 _script_engine = RestrictedScriptEngine()
 log = logging.getLogger("aftersales.engine")
 _CONFLICT = "the case was changed by someone else at the same moment; reload / 工单已被他人修改"
 
 
-def configure(*, script_time_limit: float | None = None, max_attempts: int | None = None) -> None:
-    global _script_engine
-    if script_time_limit is not None:
-        _script_engine = RestrictedScriptEngine(script_time_limit)
+def configure(*, sandbox_limits: sandbox_pool.Limits | None = None, max_attempts: int | None = None) -> None:
+    if sandbox_limits is not None:
+        sandbox_pool.configure(sandbox_limits)
     if max_attempts is not None:
         projection.DEFAULT_MAX_ATTEMPTS = max_attempts
 
@@ -290,6 +290,48 @@ def record_service_failure(
     return job
 
 
+# A timer check whose diagram code failed or was stopped becomes a job of this operator in
+# state "incident": the manager's incident list shows it with the element and the reason; a
+# retry runs the timer check again (workers/loop.py), it cannot be skipped with a value.
+ENGINE_TIMER = "engine/timer"
+ENGINE_OPERATORS = frozenset({ENGINE_TIMER})
+
+
+def raise_timer_incident(instance_id: int, error: WorkflowError, *, actor: str = "scheduler", commit: bool = True) -> Job:
+    """The instance's timer check failed (its transaction is rolled back): park its timers
+    and record an incident, in a transaction of its own, so the scheduler goes on with
+    other instances instead of retrying this one forever."""
+    instance = db.session.get(Instance, instance_id)
+    now = clock.now()
+    job = db.session.scalar(
+        db.select(Job).where(Job.instance_id == instance_id, Job.operator == ENGINE_TIMER, Job.status == "incident")
+    )
+    if job is None:
+        job = Job(
+            instance_id=instance_id, task_id="", operator=ENGINE_TIMER, parameters={}, status="incident",
+            attempts=1, max_attempts=1, run_at=now, created_at=now,
+        )
+        db.session.add(job)
+        instance.incident_count += 1
+    job.bpmn_id, job.task_id = error.element[:100], (error.task_id or "")[:36]
+    job.last_error, job.locked_by, job.lock_expires_at = error.message, None, None
+    instance.next_timer_due = None  # parked until a manager retries
+    payload = {"error": error.message, "attempt": job.attempts, "retry_at": None, "source": "timer"}
+    _append_passive(instance, "incident_raised", payload, bpmn_id=job.bpmn_id, task_id=error.task_id, actor=actor, now=now)
+    _finish(instance, commit)
+    return job
+
+
+def run_engine_job(job: Job, *, actor: str, commit: bool = True) -> Instance:
+    """A retried engine incident: run the timer check again (a failure raises WorkflowError)."""
+    instance = _running(job.instance_id)
+    workflow = load_workflow(instance)
+    now = clock.now()
+    _execute(instance, workflow, [Input("timer_fired", {})], actor=actor, now=now)
+    job.status, job.finished_at, job.locked_by, job.lock_expires_at = "done", now, None, None
+    return _finish(instance, commit)
+
+
 def retry_incident(job: Job, *, actor: str, commit: bool = True) -> Job:
     """A manager runs an incident's job again, after fixing its cause."""
     instance = _incident_instance(job)
@@ -304,6 +346,8 @@ def retry_incident(job: Job, *, actor: str, commit: bool = True) -> Job:
 def skip_incident(job: Job, result: object, *, actor: str, commit: bool = True) -> Instance:
     """A manager completes an incident's service task with a value instead of running it."""
     instance = _incident_instance(job)
+    if job.operator in ENGINE_OPERATORS:
+        raise Conflict("a failed timer has no result to enter: retry it after a fix, or cancel the case", {"job": job.operator})
     now = clock.now()
     instance.incident_count = max(instance.incident_count - 1, 0)
     payload = {"previous_error": job.last_error, "result": result}

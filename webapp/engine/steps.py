@@ -30,9 +30,22 @@ PASSIVE_EVENTS = {
 
 
 class WorkflowError(EngineError):
-    """The diagram itself failed while running (a script, a condition...)."""
+    """The diagram itself failed while running (a script, a condition, a loop too deep...).
+    `element` names the diagram element, `task_id` the task, where known."""
 
     status = 400
+
+    def __init__(
+        self, message: str, errors: dict | None = None, *, element: str = "workflow", task_id: str | None = None
+    ) -> None:
+        super().__init__(message, errors)
+        self.element, self.task_id = element, task_id
+
+
+# SpiffWorkflow's TaskIterator stops at this depth: tasks below it are invisible to
+# get_tasks() and is_completed(), so an exclusive-gateway loop "completes" at iteration 333
+# with a task still READY. A workflow that reaches it is stopped with an error instead.
+MAX_TASK_DEPTH = 1000
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str) -> Task:
@@ -56,32 +69,66 @@ def run_engine(workflow: BpmnWorkflow) -> None:
 def apply(workflow: BpmnWorkflow, type: str, task_id: str | None, payload: dict) -> list[dict]:
     """Give the workflow the input that one event records, then run engine steps. Returns
     the messages the workflow threw that nothing inside it caught (the runtime sends them
-    on; replay drops them: where they went is in the receivers' own histories)."""
+    on; replay drops them: where they went is in the receivers' own histories). Any failure
+    inside SpiffWorkflow becomes a WorkflowError naming the element, never a half-run case."""
     if type in PASSIVE_EVENTS:
         return []
     try:
         _APPLIERS[type](workflow, task_id, payload)
         run_engine(workflow)
-        return waits.thrown_messages(workflow)
+    except EngineError:
+        raise
     except SpiffWorkflowException as err:
-        element = getattr(getattr(err, "task", None), "task_spec", None)
-        where = getattr(element, "bpmn_id", None) or "workflow"
-        raise WorkflowError(f"{where}: {err}", {where: str(err)}) from None
-    except _LIBRARY_FAULTS as err:
+        task = getattr(err, "task", None)
+        spec = getattr(task, "task_spec", None) or getattr(err, "task_spec", None)
+        where = getattr(spec, "bpmn_id", None) or "workflow"
+        raise WorkflowError(f"{where}: {err}", {where: str(err)}, element=where, task_id=_task_id(task)) from None
+    except Exception as err:
         # SpiffWorkflow fails on some diagrams it parsed with a plain Python error (an ad hoc
-        # subprocess's KeyError, a TypeError in a data merge): a 400 about the diagram, never a 500.
+        # subprocess's KeyError, a TypeError in a data merge), or a run hits RecursionError or
+        # MemoryError: a 400 (or an incident) about the diagram, never a 500.
         where = _running_element(workflow)
-        raise WorkflowError(f"{where}: {type(err).__name__}: {err}", {where: f"{type(err).__name__}: {err}"}) from None
-
-
-_LIBRARY_FAULTS = (KeyError, TypeError, ValueError, AttributeError, IndexError, NotImplementedError)
+        detail = f"{type(err).__name__}: {err}"[:2000]
+        raise WorkflowError(f"{where}: {detail}", {where: detail}, element=where) from None
+    check_sound(workflow)
+    return waits.thrown_messages(workflow)
 
 
 def _running_element(workflow: BpmnWorkflow) -> str:
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.STARTED):
-        if getattr(task.task_spec, "bpmn_id", None):
-            return task.task_spec.bpmn_id
+    try:
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.STARTED):
+            if getattr(task.task_spec, "bpmn_id", None):
+                return task.task_spec.bpmn_id
+    except Exception:  # the tree itself may be what broke
+        pass
     return "workflow"
+
+
+def _task_id(task) -> str | None:
+    return str(task.id) if task is not None and getattr(task, "id", None) else None
+
+
+def check_sound(workflow: BpmnWorkflow) -> None:
+    """Refuse a state SpiffWorkflow would misreport: a task deeper than its iterator goes
+    (an endless loop), or "completed" while a task has not finished. One walk of the tree."""
+    trees = [workflow.task_tree, *(sp.task_tree for sp in workflow.subprocesses.values())]
+    completed = workflow.is_completed()
+    for tree in trees:
+        stack = [(tree, 0)]
+        while stack:
+            task, depth = stack.pop()
+            if depth >= MAX_TASK_DEPTH - 1:
+                where = getattr(task.task_spec, "bpmn_id", None) or "workflow"
+                message = (
+                    f"a loop ran more than {MAX_TASK_DEPTH} steps deep at {where}; SpiffWorkflow cannot follow "
+                    "it further (use a standard loop or multi-instance for long repetitions)"
+                )
+                raise WorkflowError(f"{where}: {message}", {where: message}, element=where, task_id=str(task.id))
+            if completed and not task.has_state(TaskState.FINISHED_MASK):
+                where = getattr(task.task_spec, "bpmn_id", None) or "workflow"
+                message = f"the workflow reports itself completed while {where} is {TaskState.get_name(task.state)}"
+                raise WorkflowError(f"{where}: {message}", {where: message}, element=where, task_id=str(task.id))
+            stack.extend((child, depth + 1) for child in task.children)
 
 
 def _started(workflow, task_id, payload):
