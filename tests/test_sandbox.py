@@ -184,3 +184,20 @@ def test_shutdown_leaves_no_sandbox_process(app):
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_print_goes_to_the_instance_log_shown_on_the_case_page(app, users):
+    from tests.test_ui_support import signed_in, text_of
+    from webapp.models import ScriptOutput
+
+    code = "total = 6 * 7\nprint('total is', total)\ndef note():\n    print('from a function')\nnote()"
+    assert deploy(users["owner"], start_script("printer", code), "printer.bpmn").status_code == 201
+    r = _start(users["agent"], "printer")
+    assert r.status_code == 201, r.get_json()
+    iid = r.get_json()["id"]
+    rows = db.session.scalars(db.select(ScriptOutput).where(ScriptOutput.instance_id == iid)).all()
+    assert [(row.bpmn_id, row.seq, row.text) for row in rows] == [("bad_script", 1, "total is 42\nfrom a function\n")]
+    case = users["manager"].get(f"/api/process-instances/{iid}").get_json()
+    assert case["data"]["total"] == 42
+    page = text_of(signed_in(app, "manager").get(f"/cases/{iid}"))
+    assert "total is 42" in page and "from a function" in page

@@ -22,10 +22,10 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.validators import extend
 
-from . import clock
+from . import clock, patterns
 
 TIME_KEYWORD = "x-time"
 RULES = ("after", "notBefore", "before", "notAfter")
@@ -113,11 +113,11 @@ def _properties(validator, properties, instance, schema):
             )
 
 
-FormValidator = extend(Draft202012Validator, {"properties": _properties})
+FormValidator = extend(Draft202012Validator, {"properties": _properties, **patterns.KEYWORDS})
 
 
 def validator_for(schema: dict) -> Draft202012Validator:
-    return FormValidator(schema, format_checker=FormatChecker())
+    return FormValidator(schema, format_checker=patterns.FORMAT_CHECKER)
 
 
 def dependency_field(error: ValidationError) -> str | None:
@@ -175,6 +175,6 @@ def active_fields(schema: dict | None, data: dict) -> set[str]:
     """The conditional fields whose condition holds for the data."""
     result: set[str] = set()
     for c in conditions(schema):
-        if Draft202012Validator(c["when"]).is_valid(data):
+        if patterns.LinearValidator(c["when"]).is_valid(data):
             result |= set(c["require"])
     return result

@@ -1,4 +1,5 @@
-"""Form data checked against the task's JSON Schema before any command runs."""
+"""Form data checked against the task's JSON Schema before any command runs (patterns on
+RE2: engine/patterns.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from .form_rules import dependency_field, validator_for
+from .patterns import pattern_problems
 
 _REQUIRED = re.compile(r"'(.+)' is a required property")
 
@@ -20,6 +22,8 @@ def schema_problem(schema: object) -> str | None:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
         return f"not a valid JSON Schema: {err.message}"
+    if problems := pattern_problems(schema):
+        return "; ".join(problems)
     return None
 
 

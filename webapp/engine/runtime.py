@@ -19,11 +19,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import Definition, InboxTask, Instance, Job, Mention, MessageWait, NumberSequence, PendingMessage, User
+from ..models import (
+    Definition,
+    InboxTask,
+    Instance,
+    Job,
+    Mention,
+    MessageWait,
+    NumberSequence,
+    PendingMessage,
+    ScriptOutput,
+    User,
+)
 from . import attachments, clock, definitions, forms, history, projection, sandbox_pool, serialization, steps, workflow_cache
 from .determinism import engine_moment
 from .errors import Conflict, Forbidden, FormInvalid, NotFound
-from .sandbox import RestrictedScriptEngine
+from .sandbox import RestrictedScriptEngine, collect_printed
 from .steps import WorkflowError
 
 _script_engine = RestrictedScriptEngine()
@@ -496,7 +507,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
             # The workflow gets the input exactly as replay will read it back from the history
             # (canonical JSON: sorted keys, JSON types), so both build byte-identical states.
             entry.payload = json.loads(serialization.canonical_json(entry.payload))
-            with engine_moment(now, instance.id, instance.id_counter) as moment:
+            with engine_moment(now, instance.id, instance.id_counter) as moment, collect_printed() as printed:
                 thrown += steps.apply(workflow, entry.type, entry.task_id, entry.payload)
             instance.id_counter = moment.id_counter
             snapshot = serialization.dump(workflow)
@@ -518,6 +529,8 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
                 db.session.rollback()
                 raise Conflict(_CONFLICT) from None
             log.debug(entry.type, extra={"instance": instance.id, "seq": event.seq, "task": entry.task_id, "actor": actor})
+            if printed:
+                _keep_printed(instance, event.seq, now, printed)
             after = projection.scan(workflow)
             projection.project(
                 instance,
@@ -535,6 +548,17 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
     _touched_workflows()[instance.id] = (instance, workflow)
     if thrown:
         _send_thrown(instance, thrown, now=now)
+
+
+def _keep_printed(instance: Instance, seq: int, now: datetime, printed: list) -> None:
+    """print() of the command's scripts, for the case page (outside the history: replay
+    recomputes it, so it needs no hash of its own)."""
+    db.session.add_all(
+        ScriptOutput(
+            instance_id=instance.id, seq=seq, at=now, bpmn_id=line.bpmn_id[:100], task_id=line.task_id[:36], text=line.text
+        )
+        for line in printed
+    )
 
 
 def _touched_workflows() -> dict:

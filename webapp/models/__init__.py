@@ -10,6 +10,7 @@ from .engine import (  # noqa: F401
     MessageWait,
     NumberSequence,
     PendingMessage,
+    ScriptOutput,
 )
 from .records import ComplaintCase, ContactLog, Customer, Escalation, HotlineCall  # noqa: F401
 

@@ -200,3 +200,17 @@ class NumberSequence(db.Model):
     __tablename__ = "number_sequences"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ScriptOutput(db.Model):
+    """What a diagram's script printed, for the case page. Not part of the history or the
+    state hash: the history already determines it (a replay would print it again)."""
+
+    __tablename__ = "script_outputs"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # the history event whose command printed it
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    task_id: Mapped[str] = mapped_column(String(36))
+    text: Mapped[str] = mapped_column(Text)

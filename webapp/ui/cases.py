@@ -25,7 +25,7 @@ from ..forms_render import (
     unplaced_errors,
     validation_errors,
 )
-from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
+from ..models import Definition, HistoryEvent, InboxTask, Instance, Job, ScriptOutput
 from ..paging import paginate
 from ..security import personal_data
 from . import bp
@@ -260,6 +260,9 @@ def case(instance_id: int) -> ResponseReturnValue:
     incidents = db.session.scalars(
         db.select(Job).where(Job.instance_id == instance.id, Job.status == "incident").order_by(Job.id)
     ).all()
+    printed = db.session.scalars(
+        db.select(ScriptOutput).where(ScriptOutput.instance_id == instance.id).order_by(ScriptOutput.id.desc()).limit(50)
+    ).all()
     elements = instance.definition.meta.get("elements") or {}
     data, pii_masked = personal_data.for_viewer(instance, roles(), current_user.username, "case page")
     return render_template(
@@ -267,6 +270,7 @@ def case(instance_id: int) -> ResponseReturnValue:
         pii_masked=pii_masked,
         instance=instance,
         incidents=incidents,
+        printed=printed,
         element_name=lambda bpmn_id: (elements.get(bpmn_id) or {}).get("name") or bpmn_id,
         facts=case_facts(instance, data),
         other=other_data(instance, data),
