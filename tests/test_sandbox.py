@@ -93,7 +93,7 @@ def test_output_over_the_cap_is_refused_with_its_size(users, small_limits):
 
 
 @pytest.mark.parametrize("code", ["while True: pass", "x = sum(range(10**13))"])
-def test_a_runaway_timer_is_an_incident_and_other_timers_fire_on_time(users, small_limits, manual_clock, run_worker, code):
+def test_a_runaway_timer_is_an_incident_and_other_timers_fire_on_time(app, users, small_limits, manual_clock, run_worker, code):
     owner, agent, manager = users["owner"], users["agent"], users["manager"]
     assert deploy(owner, timer_then_script("bad_timer", code), "bad_timer.bpmn").status_code == 201
     assert deploy(owner, timer_then_script("good_timer", "done = True"), "good_timer.bpmn").status_code == 201
@@ -112,6 +112,11 @@ def test_a_runaway_timer_is_an_incident_and_other_timers_fire_on_time(users, sma
     history = manager.get(f"/api/process-instances/{bad}/history").get_json()
     assert [e["type"] for e in history] == ["instance_started", "incident_raised"]
     assert history[-1]["bpmn_id"] == "after_timer"
+    from tests.test_ui_support import signed_in, text_of
+
+    page = text_of(signed_in(app, "manager").get("/incidents"))
+    assert "定时后脚本" in page and "limit of 0.5 s" in page  # the element's name and the reason
+    assert f"/jobs/{incidents[0]['id']}/skip" not in page  # a failed timer has no value to enter
 
     # no retry loop: the bad timer is parked until a manager retries it
     manual_clock.advance(minutes=5)
