@@ -206,3 +206,13 @@ def test_print_goes_to_the_instance_log_shown_on_the_case_page(app, users):
     assert case["data"]["total"] == 42
     page = text_of(signed_in(app, "manager").get(f"/cases/{iid}"))
     assert "total is 42" in page and "from a function" in page
+
+
+def test_a_memory_address_in_the_data_is_refused_at_run_time(users):
+    """repr() of a function names its address, which differs in every process: such data
+    could not be replayed, so the script fails naming its element instead."""
+    code = "def f():\n    return 1\nx = repr(f)"
+    assert deploy(users["owner"], start_script("address", code), "address.bpmn").status_code == 201
+    r = _start(users["agent"], "address")
+    assert r.status_code == 400
+    assert "memory address" in r.get_json()["errors"]["bad_script"]

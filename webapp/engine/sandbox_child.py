@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import struct
 import sys
@@ -132,11 +133,27 @@ def _failure(err: BaseException, code: str, recycle: bool = False) -> dict:
     return {"ok": False, "type": type(err).__name__, "message": message[:2000], "line": line, "recycle": recycle}
 
 
+# repr() of a function, class or object names its memory address, which differs in every
+# process: data holding one could not be replayed.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}>")
+
+
+def _holds_address(answer: dict, body: str) -> str | None:
+    if not answer.get("ok") or not _ADDRESS.search(body):
+        return None
+    data = json.dumps(answer.get("context", answer.get("value")), ensure_ascii=False)
+    found = _ADDRESS.search(data)
+    return data[max(found.start() - 40, 0) : found.end()] if found else None
+
+
 def _encode(answer: dict, max_output: int) -> bytes:
     try:
-        body = json.dumps(answer, ensure_ascii=False, allow_nan=True).encode()
+        text = json.dumps(answer, ensure_ascii=False, allow_nan=True)
+        if (address := _holds_address(answer, text)) is not None:
+            raise ValueError(f"it holds an object's memory address ({address}), which differs in every process")
+        body = text.encode()
     except (TypeError, ValueError, RecursionError) as err:
-        answer = {"ok": False, "type": "SandboxViolation", "message": f"the result is not JSON data: {err}", "line": 0}
+        answer = {"ok": False, "type": "SandboxViolation", "message": f"the result cannot be kept: {err}", "line": 0}
         body = json.dumps(answer).encode()
     if len(body) > max_output:
         answer = {
