@@ -16,6 +16,7 @@ Answer:   {"ok": true, "context": {...}, "printed": str} | {"ok": true, "value":
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -24,9 +25,10 @@ import struct
 import sys
 import traceback
 
+# engine/restricted.py, loaded as a top-level module from this file's folder, so that the
+# web application's package (Flask, SQLAlchemy...) is never imported here.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import restricted  # noqa: E402  (a sibling module, loaded by path on purpose)
+restricted = importlib.import_module("restricted")
 
 _HEADER = struct.Struct(">I")
 
