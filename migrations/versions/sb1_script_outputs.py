@@ -1,14 +1,14 @@
 """script outputs: what diagram scripts print(), shown on the case page
 
 Revision ID: sb1_script_outputs
-Revises: g5search01
+Revises: sec2_rate_limits
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "sb1_script_outputs"
-down_revision = "g5search01"
+down_revision = "sec2_rate_limits"
 branch_labels = None
 depends_on = None
 
