@@ -72,6 +72,7 @@ def test_runaway_code_stops_only_its_own_instance(app, users, tmp_path):
         env = {
             **os.environ,
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": app.config["SECRET_KEY"],  # the server refuses to start without one
             "SCRIPT_TIME_LIMIT_SECONDS": "1",
             "WORKER_POLL_SECONDS": "0.1",
             "PYTHONPATH": str(ROOT),
