@@ -1,14 +1,14 @@
 """script outputs: what diagram scripts print(), shown on the case page
 
 Revision ID: sb1_script_outputs
-Revises: sec2_rate_limits
+Revises: pr5hotline01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "sb1_script_outputs"
-down_revision = "sec2_rate_limits"
+down_revision = "pr5hotline01"
 branch_labels = None
 depends_on = None
 
