@@ -1,14 +1,14 @@
 """script outputs: what diagram scripts print(), shown on the case page
 
 Revision ID: sb1_script_outputs
-Revises: pr5hotline01
+Revises: at1checkpoints
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "sb1_script_outputs"
-down_revision = "pr5hotline01"
+down_revision = "at1checkpoints"
 branch_labels = None
 depends_on = None
 
