@@ -26,3 +26,7 @@ cp -r node_modules/dmn-js/dist/assets "$out/dmn-js/assets"
 # The managers' dashboard: Chart.js (its UMD build defines window.Chart).
 mkdir -p "$out/chartjs"
 cp node_modules/chart.js/dist/chart.umd.min.js "$out/chartjs/"
+
+# The API reference at /api/docs: Swagger UI's browser build (npm: swagger-ui-dist).
+mkdir -p "$out/swagger-ui"
+cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css "$out/swagger-ui/"

@@ -156,3 +156,165 @@ class JobOut(Schema):
     max_attempts = fields.Integer()
     run_at = UtcDateTime()
     last_error = fields.String(allow_none=True)
+
+
+# Answers the views build as plain dicts: described here for the OpenAPI document
+# (webapp/api/openapi.py), so each shape is written once, as a schema.
+
+
+class ErrorOut(Schema):
+    error = fields.String(required=True, metadata={"description": "what went wrong"})
+    errors = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"description": "field name -> reason; empty when no field is to blame"})
+
+
+class DeployOut(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+
+
+class DefinitionOut(Schema):
+    key = fields.String()
+    name = fields.String()
+    latest_version = fields.Integer()
+    versions = fields.List(fields.Nested(DefinitionVersionOut))
+
+
+class StartedOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    business_key = fields.String(allow_none=True)
+
+
+class CancelledOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+
+
+class CompletedOut(Schema):
+    id = fields.String(metadata={"description": "the task's id"})
+    instance_id = fields.Integer()
+    instance_status = fields.String()
+
+
+class MessageOut(Schema):
+    delivered_to = fields.List(fields.Integer(), metadata={"description": "ids of the instances that received it"})
+    buffered = fields.Boolean(metadata={"description": "no instance waited: kept until one does"})
+
+
+class SkipOut(Schema):
+    job = fields.Nested(JobOut)
+    instance_status = fields.String()
+
+
+class VerifyOut(Schema):
+    verified = fields.Boolean(required=True)
+    events = fields.Integer(metadata={"description": "events checked (when verified)"})
+    first_bad_seq = fields.Integer(metadata={"description": "the first event that fails (when not verified)"})
+    reason = fields.String()
+
+
+class ReplayTaskOut(Schema):
+    id = fields.String()
+    bpmn_id = fields.String()
+    name = fields.String(allow_none=True)
+    state = fields.String()
+
+
+class ReplayOut(Schema):
+    upto = fields.Integer(allow_none=True)
+    completed = fields.Boolean()
+    data = fields.Dict()
+    tasks = fields.List(fields.Nested(ReplayTaskOut))
+    completed_elements = fields.List(fields.String())
+    active_elements = fields.List(fields.String())
+    state_hash = fields.String()
+
+
+class KpiFigureOut(Schema):
+    code = fields.String()
+    value = fields.Float(allow_none=True)
+    numerator = fields.Integer(allow_none=True)
+    denominator = fields.Integer(allow_none=True)
+    pending = fields.Integer(allow_none=True)
+    target = fields.Float(allow_none=True)
+    comparison = fields.String()
+    met_target = fields.Boolean(allow_none=True)
+    by_team = fields.Boolean()
+
+
+class KpiPeriodOut(Schema):
+    from_ = fields.String(data_key="from", metadata={"format": "date"})
+    to = fields.String(metadata={"format": "date"})
+    team = fields.String(allow_none=True)
+    time_zone = fields.String()
+    as_of = fields.String(metadata={"format": "date-time"})
+
+
+class KpisOut(Schema):
+    period = fields.Nested(KpiPeriodOut)
+    on_time_service_rate = fields.Nested(KpiFigureOut)
+    satisfaction_rate = fields.Nested(KpiFigureOut)
+    complaint_rate = fields.Nested(KpiFigureOut)
+    resolution_rate = fields.Nested(KpiFigureOut)
+    reply_24h_rate = fields.Nested(KpiFigureOut)
+    resolve_48h_rate = fields.Nested(KpiFigureOut)
+    parts_on_time_rate = fields.Nested(KpiFigureOut)
+
+
+# Query parameters of the lists (documentation: the views read request.args themselves).
+
+
+class InstanceQuery(Schema):
+    status = fields.String(metadata={"description": "running, completed, cancelled, ..."})
+    process_key = fields.String()
+    business_key = fields.String()
+    limit = fields.Integer(metadata={"description": "at most 1000; default 100", "maximum": 1000})
+
+
+class TaskQuery(Schema):
+    instance_id = fields.Integer()
+    mine = fields.Boolean(metadata={"description": "only tasks assigned to the caller"})
+    limit = fields.Integer(metadata={"description": "1..5000; without it every task", "minimum": 1, "maximum": 5000})
+    offset = fields.Integer(metadata={"minimum": 0})
+
+
+class ReplayQuery(Schema):
+    upto = fields.Integer(metadata={"description": "the last event's seq to apply; default all", "minimum": 0})
+
+
+class JobQuery(Schema):
+    status = fields.String(metadata={"description": "e.g. incident"})
+    instance_id = fields.Integer()
+
+
+class KpiQuery(Schema):
+    from_ = fields.String(data_key="from", metadata={"format": "date", "description": "first day (China time)"})
+    to = fields.String(metadata={"format": "date", "description": "last day, inclusive"})
+    team = fields.String()
+
+
+class AttachmentOut(Schema):
+    id = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+    name = fields.String()
+    reference = fields.Dict(metadata={"description": "put into a task's or start's data, in an x-attachment field"})
+
+
+class CustomerFileQuery(Schema):
+    plate = fields.String()
+    vin = fields.String()
+    phone = fields.String()
+
+
+class CustomerFileOut(Schema):
+    customer = fields.Dict()
+    vehicles = fields.List(fields.Dict())
+    repairs = fields.List(fields.Dict())
+    claims = fields.List(fields.Dict())
+    complaints = fields.List(fields.Dict())
+    followups = fields.List(fields.Dict())
+    contacts = fields.List(fields.Dict())

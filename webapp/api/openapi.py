@@ -1,0 +1,196 @@
+"""The API described as OpenAPI 3.1: GET /api/openapi.json (generated) and GET /api/docs.
+
+apispec's marshmallow plugin turns the schemas the views load and dump (schemas.py) into
+components; the operations below say which schema each route reads and answers with. A
+test compares this document to app.url_map, so a new route under /api must be added here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import current_app, jsonify, render_template, url_for
+
+from . import bp, schemas
+
+ERRORS = {
+    400: "invalid input: `errors` names each field and why",
+    401: "missing, invalid, expired or revoked bearer token",
+    403: "the caller's roles do not allow it",
+    404: "no such instance, task or job",
+    409: "already done, or changed concurrently (stale version)",
+    413: "the upload is too large",
+    422: "form data rejected: `errors` names each field and why",
+    429: "too many calls from this address",
+}
+
+COMPLAINT_START = {
+    "process_key": "complaint_handling",
+    "data": {"customer_name": "李雷", "customer_phone": "13900001111", "channel": "web",
+             "description": "网上下单后一直没有发货"},
+}
+
+INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _json(schema, description: str = "OK", **extra) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema, **extra}}}
+
+
+def _body(schema, **extra) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema, **extra}}}
+
+
+def _op(summary: str, answer: dict, errors: tuple[int, ...], *, status: int = 200, body: dict | None = None,
+        params: list | None = None, tag: str, public: bool = False, also: dict | None = None) -> dict:
+    operation: dict = {"summary": summary, "tags": [tag], "responses": {str(status): answer}}
+    operation["responses"].update({str(code): extra for code, extra in (also or {}).items()})
+    for code in (() if public else (401, 429)) + errors:
+        operation["responses"][str(code)] = {"$ref": f"#/components/responses/Error{code}"}
+    if body is not None:
+        operation["requestBody"] = body
+    if params:
+        operation["parameters"] = params
+    if public:
+        operation["security"] = []
+    return operation
+
+
+def _many(schema) -> dict:
+    return {"type": "array", "items": schema}
+
+
+# (Flask rule, method) -> operation. Path parameters are listed per operation.
+OPERATIONS: dict[tuple[str, str], dict] = {
+    ("/api/process-definitions", "post"): _op(
+        "Deploy .bpmn/.dmn files and their .json forms (role process_owner)",
+        _json(schemas.DeployOut, "a new version"), (400, 403), status=201,
+        body={"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "additionalProperties": {"type": "string", "format": "binary"}}}}},
+        tag="definitions", also={200: _json(schemas.DeployOut, "the same content again: the existing version")}),
+    ("/api/process-definitions", "get"): _op(
+        "Process keys with their versions", _json(_many(schemas.DefinitionOut)), (), tag="definitions"),
+    ("/api/process-instances", "post"): _op(
+        "Start a case (start data checked against the start form)",
+        _json(schemas.StartedOut, "started"), (400, 403, 404, 409, 422), status=201,
+        body=_body(schemas.StartInstanceIn, examples={"complaint": {
+            "summary": "a complaint (complaint_handling)", "value": COMPLAINT_START}}),
+        tag="instances"),
+    ("/api/process-instances", "get"): _op(
+        "Instances, newest first", _json(_many(schemas.InstanceSummaryOut)), (400,),
+        params=[{"in": "query", "schema": schemas.InstanceQuery}], tag="instances"),
+    ("/api/process-instances/<int:instance_id>", "get"): _op(
+        "Status, data, definition and open tasks of a case", _json(schemas.InstanceOut), (404,),
+        params=[INSTANCE_ID], tag="instances"),
+    ("/api/process-instances/<int:instance_id>/cancel", "post"): _op(
+        "Cancel a case (role after_sales_manager)", _json(schemas.CancelledOut), (400, 403, 404, 409),
+        body=_body(schemas.CancelIn), params=[INSTANCE_ID], tag="instances"),
+    ("/api/process-instances/<int:instance_id>/history", "get"): _op(
+        "The case's history events in order", _json(_many(schemas.HistoryEventOut)), (404,),
+        params=[INSTANCE_ID], tag="history"),
+    ("/api/process-instances/<int:instance_id>/replay", "get"): _op(
+        "The workflow state and data after an event", _json(schemas.ReplayOut), (400, 404),
+        params=[INSTANCE_ID, {"in": "query", "schema": schemas.ReplayQuery}], tag="history"),
+    ("/api/process-instances/<int:instance_id>/verify", "get"): _op(
+        "Recompute the hash chain and replay the history", _json(schemas.VerifyOut), (404,),
+        params=[INSTANCE_ID], tag="history"),
+    ("/api/tasks", "get"): _op(
+        "Open user tasks the caller may work on, earliest due first", _json(_many(schemas.TaskOut)), (400,),
+        params=[{"in": "query", "schema": schemas.TaskQuery}], tag="tasks"),
+    ("/api/tasks/<task_id>", "get"): _op(
+        "One task with its form", _json(schemas.TaskOut), (404,), params=[TASK_ID], tag="tasks"),
+    ("/api/tasks/<task_id>/complete", "post"): _op(
+        "Complete a user task with its form data", _json(schemas.CompletedOut), (400, 403, 404, 409, 422),
+        body=_body(schemas.CompleteTaskIn, examples={"accept": {
+            "summary": "a complaint task's form data", "value": {"data": {"accepted": True}}}}),
+        params=[TASK_ID], tag="tasks"),
+    ("/api/tasks/<task_id>/claim", "post"): _op(
+        "Claim a task", _json(schemas.TaskOut), (403, 404, 409), params=[TASK_ID], tag="tasks"),
+    ("/api/tasks/<task_id>/release", "post"): _op(
+        "Release a claimed task", _json(schemas.TaskOut), (403, 404, 409), params=[TASK_ID], tag="tasks"),
+    ("/api/tasks/<task_id>/assign", "post"): _op(
+        "Assign a task to a user (role after_sales_manager)", _json(schemas.TaskOut), (400, 403, 404, 409, 422),
+        body=_body(schemas.AssignTaskIn), params=[TASK_ID], tag="tasks"),
+    ("/api/messages", "post"): _op(
+        "Send a message to the waiting case(s); kept when none waits", _json(schemas.MessageOut, "accepted"),
+        (400, 403, 409), status=202, body=_body(schemas.MessageIn), tag="messages"),
+    ("/api/jobs", "get"): _op(
+        "Service-task jobs, e.g. incidents (after_sales_manager, auditor)", _json(_many(schemas.JobOut)), (403,),
+        params=[{"in": "query", "schema": schemas.JobQuery}], tag="jobs"),
+    ("/api/jobs/<int:job_id>/retry", "post"): _op(
+        "Retry an incident (role after_sales_manager)", _json(schemas.JobOut), (403, 404, 409),
+        params=[JOB_ID], tag="jobs"),
+    ("/api/jobs/<int:job_id>/skip", "post"): _op(
+        "Skip an incident with a given result (role after_sales_manager)", _json(schemas.SkipOut),
+        (400, 403, 404, 409), body=_body(schemas.SkipJobIn), params=[JOB_ID], tag="jobs"),
+    ("/api/kpis", "get"): _op(
+        "The service targets for a period (managers, general manager, auditors)", _json(schemas.KpisOut), (400, 403),
+        params=[{"in": "query", "schema": schemas.KpiQuery}], tag="kpis"),
+    ("/api/attachments", "post"): _op(
+        "Upload a file (JPEG, PNG, GIF, WebP or PDF) to reference from task or start data",
+        _json(schemas.AttachmentOut, "stored"), (403, 413, 422), status=201,
+        body={"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+        tag="attachments"),
+    ("/api/attachments/<attachment_id>", "get"): _op(
+        "Download an attachment", {"description": "the file", "content": {"application/octet-stream": {
+            "schema": {"type": "string", "format": "binary"}}}}, (404,),
+        params=[{"name": "attachment_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        tag="attachments"),
+    ("/api/customer-files", "get"): _op(
+        "The customer and vehicle file (客户档案) by plate, VIN or phone", _json(schemas.CustomerFileOut), (400, 403, 404),
+        params=[{"in": "query", "schema": schemas.CustomerFileQuery}], tag="customers"),
+    ("/api/openapi.json", "get"): _op(
+        "This document", {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
+        (), tag="documentation", public=True),
+    ("/api/docs", "get"): _op(
+        "The API reference page (Swagger UI)", {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}},
+        (), tag="documentation", public=True),
+}
+
+
+def openapi_path(rule: str) -> str:
+    """Flask's `<int:instance_id>` -> OpenAPI's `{instance_id}`."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+@cache
+def build_spec(version: str = "0.1.0") -> dict:
+    spec = APISpec(
+        title="After-sales service orchestration API",
+        version=version,
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "The JSON API (README.md's table is the contract). Every error is "
+                             '`{"error": message, "errors": {field: reason}}`.'},
+        servers=[{"url": "/"}],
+        security=[{"bearer": []}],
+    )
+    spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer",
+        "description": "`flask --app webapp api-token USER`, or made in 我的设置 (settings)"})
+    spec.components.schema("Error", schema=schemas.ErrorOut)
+    for code, description in ERRORS.items():
+        spec.components.response(f"Error{code}", _json(schemas.ErrorOut, description))
+    by_path: dict[str, dict] = {}
+    for (rule, method), operation in OPERATIONS.items():
+        by_path.setdefault(rule, {})[method] = operation
+    for rule, operations in by_path.items():
+        spec.path(path=openapi_path(rule), operations=operations)
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(build_spec())
+
+
+@bp.get("/docs")
+def api_docs():
+    return render_template("api/docs.html", spec_url=url_for("api.openapi_json"),
+                           title=current_app.config.get("API_DOCS_TITLE", "After-sales API"))
