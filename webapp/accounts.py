@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
+from sqlalchemy import String, bindparam, select
 from werkzeug.security import generate_password_hash
 
 from .engine import clock
 from .extensions import db
-from .models import ApiToken, Role, User
+from .models import ApiToken, LoginThrottle, Role, User, user_roles
 
 # code, 中文, English — the roles of the regulations (lanes map to these codes)
 ROLES = [
@@ -117,18 +119,54 @@ def token_is_live(row: ApiToken, now: datetime | None = None) -> bool:
     return not row.revoked and (row.expires_at is None or row.expires_at > now)
 
 
-def user_for_token(token: str, address: str | None = None) -> User | None:
+@dataclass(frozen=True)
+class TokenUser:
+    """Who an API request acts for: what the API views read of the account (its name and
+    roles), read fresh from the database on every request, not an ORM object."""
+
+    id: int
+    username: str
+    role_codes: frozenset[str]
+    is_authenticated = True  # as Flask-Login's users, for checks shared with sessions
+
+    def has_role(self, code: str) -> bool:
+        return code in self.role_codes or "admin" in self.role_codes
+
+
+def _token_query():
+    # One plain statement per request instead of three ORM loads (token + account, roles,
+    # lock-out row): the token, its account, the account's roles (one row each) and the
+    # caller's lock-out row. Nothing is cached between requests, so a revoke, a role change,
+    # a password change or a deactivation in any process holds from the next request on.
+    tokens, users, throttles = ApiToken.__table__, User.__table__, LoginThrottle.__table__
+    return (
+        select(tokens.c.revoked, tokens.c.expires_at, users.c.id, users.c.username, users.c.active,
+               user_roles.c.role_code, throttles.c.locked_until)
+        .select_from(
+            tokens.join(users, users.c.id == tokens.c.user_id)
+            .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
+            .outerjoin(throttles, (throttles.c.username == users.c.username)
+                       & (throttles.c.address == bindparam("address", type_=String))))
+        .where(tokens.c.token_hash == bindparam("token_hash", type_=String))
+    )
+
+
+_TOKEN_QUERY = _token_query()
+
+
+def user_for_token(token: str, address: str | None = None) -> TokenUser | None:
     """The account behind a live token: not revoked, not expired, the account active and not
     locked for the caller's address (sign-in lock-outs count for the API too)."""
-    from .security import lockout
-
-    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    rows = db.session.execute(_TOKEN_QUERY, {"token_hash": _token_hash(token), "address": address or ""}).all()
+    if not rows:
+        return None
+    revoked, expires_at, user_id, username, active, _, locked_until = rows[0]
     now = clock.now()
-    if row is None or not token_is_live(row, now) or not row.user.active:
+    if revoked or (expires_at is not None and expires_at <= now) or not active:
         return None
-    if address is not None and lockout.locked_until(row.user.username, address) is not None:
+    if address is not None and locked_until is not None and locked_until > now:
         return None
-    return row.user
+    return TokenUser(user_id, username, frozenset(row.role_code for row in rows if row.role_code is not None))
 
 
 def tokens_of(user: User) -> list[ApiToken]:
