@@ -74,7 +74,7 @@ def test_operations_describe_bodies_parameters_and_errors(document):
     assert {p["name"] for p in kpis["parameters"]} == {"from", "to", "team"}
     assert document["paths"]["/api/process-instances/{instance_id}"]["get"]["parameters"][0]["schema"] == {"type": "integer"}
     error = document["components"]["schemas"]["Error"]
-    assert set(error["required"]) == {"error", "errors"}
+    assert set(error["required"]) == {"error", "errors", "code"}
     assert document["components"]["responses"]["Error422"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"}
     # each KPI the view answers with is described

@@ -166,5 +166,6 @@ def install(app: Flask) -> None:
     @app.errorhandler(BadParameter)
     def _bad_parameter(err: BadParameter):
         if _wants_json():
-            return jsonify({"error": f"invalid parameter {err.field}: {err.reason}", "errors": {err.field: err.reason}}), 400
+            return jsonify({"error": f"invalid parameter {err.field}: {err.reason}", "errors": {err.field: err.reason},
+                            "code": "invalid_parameter"}), 400
         return render_template("error.html", code=400, reason="parameter", field=err.field, param_reason=err.reason), 400

@@ -167,7 +167,8 @@ def build_spec(version: str = "0.1.0") -> dict:
         openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
         info={"description": "The JSON API (README.md's table is the contract). Every error is "
-                             '`{"error": message, "errors": {field: reason}}`.'},
+                             '`{"error": message, "errors": {field: reason}, "code": stable machine code}` '
+                             "(the codes: the `Error` schema)."},
         servers=[{"url": "/"}],
         security=[{"bearer": []}],
     )

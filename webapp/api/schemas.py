@@ -7,6 +7,7 @@ import json
 from marshmallow import Schema, fields, validate
 
 from ..engine.clock import to_iso
+from .error_codes import CODES as ERROR_CODES
 
 
 class UtcDateTime(fields.Field):
@@ -166,6 +167,9 @@ class ErrorOut(Schema):
     error = fields.String(required=True, metadata={"description": "what went wrong"})
     errors = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                          metadata={"description": "field name -> reason; empty when no field is to blame"})
+    code = fields.String(required=True, validate=validate.OneOf(ERROR_CODES), metadata={
+        "description": "stable machine code (the wording of `error` may change, this does not): "
+                       + ", ".join(f"`{c}`" for c in ERROR_CODES)})
 
 
 class DeployOut(Schema):
