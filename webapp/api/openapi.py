@@ -65,6 +65,20 @@ def _many(schema) -> dict:
     return {"type": "array", "items": schema}
 
 
+PAGING_HEADERS = {
+    "X-Total-Count": {"description": "rows matching the filters, before limit and offset",
+                      "schema": {"type": "integer", "minimum": 0}},
+    "X-Offset": {"description": "the offset applied", "schema": {"type": "integer", "minimum": 0}},
+    "X-Limit": {"description": "the page size applied (absent when the list has no limit)",
+                "schema": {"type": "integer", "minimum": 1}},
+    "Link": {"description": '`<url>; rel="next"` while rows follow this page', "schema": {"type": "string"}},
+}
+
+
+def _paged(schema, description: str = "one page; the paging facts in the headers") -> dict:
+    return {**_json(_many(schema), description), "headers": PAGING_HEADERS}
+
+
 # (Flask rule, method) -> operation. Path parameters are listed per operation.
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("/api/process-definitions", "post"): _op(
@@ -74,7 +88,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
             "type": "object", "additionalProperties": {"type": "string", "format": "binary"}}}}},
         tag="definitions", also={200: _json(schemas.DeployOut, "the same content again: the existing version")}),
     ("/api/process-definitions", "get"): _op(
-        "Process keys with their versions", _json(_many(schemas.DefinitionOut)), (), tag="definitions"),
+        "Process keys with their versions", _paged(schemas.DefinitionOut), (400,),
+        params=[{"in": "query", "schema": schemas.PageQuery}], tag="definitions"),
     ("/api/process-instances", "post"): _op(
         "Start a case (start data checked against the start form)",
         _json(schemas.StartedOut, "started"), (400, 403, 404, 409, 422), status=201,
@@ -82,7 +97,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
             "summary": "a complaint (complaint_handling)", "value": COMPLAINT_START}}),
         tag="instances"),
     ("/api/process-instances", "get"): _op(
-        "Instances, newest first", _json(_many(schemas.InstanceSummaryOut)), (400,),
+        "Instances, newest first (filters: exact match)", _paged(schemas.InstanceSummaryOut), (400,),
         params=[{"in": "query", "schema": schemas.InstanceQuery}], tag="instances"),
     ("/api/process-instances/<int:instance_id>", "get"): _op(
         "Status, data, definition and open tasks of a case", _json(schemas.InstanceOut), (404,),
@@ -91,8 +106,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "Cancel a case (role after_sales_manager)", _json(schemas.CancelledOut), (400, 403, 404, 409),
         body=_body(schemas.CancelIn), params=[INSTANCE_ID], tag="instances"),
     ("/api/process-instances/<int:instance_id>/history", "get"): _op(
-        "The case's history events in order", _json(_many(schemas.HistoryEventOut)), (404,),
-        params=[INSTANCE_ID], tag="history"),
+        "The case's history events in order", _paged(schemas.HistoryEventOut), (400, 404),
+        params=[INSTANCE_ID, {"in": "query", "schema": schemas.HistoryQuery}], tag="history"),
     ("/api/process-instances/<int:instance_id>/replay", "get"): _op(
         "The workflow state and data after an event", _json(schemas.ReplayOut), (400, 404),
         params=[INSTANCE_ID, {"in": "query", "schema": schemas.ReplayQuery}], tag="history"),
@@ -100,7 +115,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "Recompute the hash chain and replay the history", _json(schemas.VerifyOut), (404,),
         params=[INSTANCE_ID], tag="history"),
     ("/api/tasks", "get"): _op(
-        "Open user tasks the caller may work on, earliest due first", _json(_many(schemas.TaskOut)), (400,),
+        "Open user tasks the caller may work on, earliest due first", _paged(schemas.TaskOut), (400,),
         params=[{"in": "query", "schema": schemas.TaskQuery}], tag="tasks"),
     ("/api/tasks/<task_id>", "get"): _op(
         "One task with its form", _json(schemas.TaskOut), (404,), params=[TASK_ID], tag="tasks"),
@@ -120,7 +135,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "Send a message to the waiting case(s); kept when none waits", _json(schemas.MessageOut, "accepted"),
         (400, 403, 409), status=202, body=_body(schemas.MessageIn), tag="messages"),
     ("/api/jobs", "get"): _op(
-        "Service-task jobs, e.g. incidents (after_sales_manager, auditor)", _json(_many(schemas.JobOut)), (403,),
+        "Service-task jobs, e.g. incidents (after_sales_manager, auditor)", _paged(schemas.JobOut), (400, 403),
         params=[{"in": "query", "schema": schemas.JobQuery}], tag="jobs"),
     ("/api/jobs/<int:job_id>/retry", "post"): _op(
         "Retry an incident (role after_sales_manager)", _json(schemas.JobOut), (403, 404, 409),

@@ -270,18 +270,37 @@ class KpisOut(Schema):
 # Query parameters of the lists (documentation: the views read request.args themselves).
 
 
+def _limit(description: str, maximum: int):
+    return fields.Integer(metadata={"description": f"{description}; above {maximum} is {maximum}", "minimum": 1})
+
+
+def _offset():
+    return fields.Integer(metadata={"description": "rows to skip (default 0)", "minimum": 0, "maximum": 2**31 - 1})
+
+
 class InstanceQuery(Schema):
-    status = fields.String(metadata={"description": "running, completed, cancelled, ..."})
-    process_key = fields.String()
-    business_key = fields.String()
-    limit = fields.Integer(metadata={"description": "at most 1000; default 100", "maximum": 1000})
+    status = fields.String(metadata={"description": "exact match: running, completed, cancelled"})
+    process_key = fields.String(metadata={"description": "exact match"})
+    business_key = fields.String(metadata={"description": "exact match"})
+    limit = _limit("page size, default 100", 1000)
+    offset = _offset()
+
+
+class PageQuery(Schema):
+    limit = _limit("page size; without it every row", 1000)
+    offset = _offset()
+
+
+class HistoryQuery(Schema):
+    limit = _limit("page size; without it every event", 10000)
+    offset = _offset()
 
 
 class TaskQuery(Schema):
     instance_id = fields.Integer()
     mine = fields.Boolean(metadata={"description": "only tasks assigned to the caller"})
-    limit = fields.Integer(metadata={"description": "1..5000; without it every task", "minimum": 1, "maximum": 5000})
-    offset = fields.Integer(metadata={"minimum": 0})
+    limit = _limit("page size; without it every task", 5000)
+    offset = _offset()
 
 
 class ReplayQuery(Schema):
@@ -289,8 +308,10 @@ class ReplayQuery(Schema):
 
 
 class JobQuery(Schema):
-    status = fields.String(metadata={"description": "e.g. incident"})
+    status = fields.String(metadata={"description": "exact match: ready, done, incident, cancelled"})
     instance_id = fields.Integer()
+    limit = _limit("page size, default 1000", 1000)
+    offset = _offset()
 
 
 class KpiQuery(Schema):

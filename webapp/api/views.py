@@ -14,7 +14,7 @@ from ..engine.errors import EngineError, Forbidden, FormInvalid, LanesUnmapped, 
 from ..extensions import db
 from ..models import Attachment, Definition, HistoryEvent, InboxTask, Instance, Job, User
 from ..security import personal_data
-from . import bp
+from . import bp, listing
 from .auth import require_role, token_required
 from .errors import error_response
 from .schemas import (
@@ -32,7 +32,12 @@ from .schemas import (
     TaskOut,
 )
 
+# The most rows one answer of each list holds (`limit` above it is this; README, OpenAPI).
 MAX_INSTANCES_PAGE = 1000
+MAX_TASKS_PAGE = 5000
+MAX_JOBS_PAGE = 1000
+MAX_HISTORY_PAGE = 10000
+MAX_DEFINITIONS_PAGE = 1000
 
 
 def _json_body() -> dict:
@@ -101,7 +106,8 @@ def list_definitions():
         entry["versions"].append(DefinitionVersionOut().dump(row))
         entry["name"] = row.name
         entry["latest_version"] = row.version
-    return jsonify(list(grouped.values()))
+    keys = listing.paged_rows(list(grouped.values()), default=None, maximum=MAX_DEFINITIONS_PAGE)
+    return keys.response(keys.items)
 
 
 # ---------------------------------------------------------------- instances
@@ -129,8 +135,8 @@ def list_instances():
     for name in ("status", "process_key", "business_key"):
         if value := request.args.get(name):
             query = query.where(getattr(Instance, name) == value)
-    limit = params.limit_arg(default=100, maximum=MAX_INSTANCES_PAGE)
-    return jsonify(InstanceSummaryOut(many=True).dump(db.session.scalars(query.limit(limit)).all()))
+    rows = listing.page(query, default=100, maximum=MAX_INSTANCES_PAGE)
+    return rows.response(InstanceSummaryOut(many=True).dump(rows.items))
 
 
 @bp.get("/process-instances/<int:instance_id>")
@@ -155,17 +161,17 @@ def cancel_instance(instance_id: int):
 @token_required
 def instance_history(instance_id: int):
     instance = _instance_or_404(instance_id)
-    events = db.session.scalars(
-        db.select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq)
-    ).all()
-    body = HistoryEventOut(many=True).dump(events)
+    events = listing.page(
+        db.select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq),
+        default=None, maximum=MAX_HISTORY_PAGE)
+    body = HistoryEventOut(many=True).dump(events.items)
     # Outside the case's lanes the payloads' personal fields are masked (the hashes then no
     # longer recompute from them: verify with /verify, or as someone of the lanes or an auditor).
     payloads, _masked = personal_data.for_viewer(instance, _roles(), _actor(), "API history",
                                                  data=[event["payload"] for event in body])
     for event, payload in zip(body, payloads, strict=True):
         event["payload"] = payload
-    return jsonify(body)
+    return events.response(body)
 
 
 @bp.get("/process-instances/<int:instance_id>/replay")
@@ -208,10 +214,8 @@ def list_tasks():
         mine_or_free = db.or_(InboxTask.assignee.is_(None), InboxTask.assignee == me)
         query = query.where(db.or_(InboxTask.assignee == me, db.and_(InboxTask.role.in_(_roles()), mine_or_free)))
     query = query.order_by(InboxTask.due_at.asc().nulls_last(), InboxTask.created_at, InboxTask.id)
-    offset = params.int_arg("offset", 0)
-    if "limit" in request.args:
-        query = query.limit(params.limit_arg(default=5000, maximum=5000)).offset(offset)
-    return jsonify(TaskOut(many=True).dump(db.session.scalars(query).all()))
+    tasks = listing.page(query, default=None, maximum=MAX_TASKS_PAGE)
+    return tasks.response(TaskOut(many=True).dump(tasks.items))
 
 
 @bp.get("/tasks/<task_id>")
@@ -277,7 +281,8 @@ def list_jobs():
         query = query.where(Job.status == status)
     if (instance_id := params.int_arg("instance_id")) is not None:
         query = query.where(Job.instance_id == instance_id)
-    return jsonify(JobOut(many=True).dump(db.session.scalars(query.limit(1000)).all()))
+    jobs = listing.page(query, default=MAX_JOBS_PAGE, maximum=MAX_JOBS_PAGE)
+    return jobs.response(JobOut(many=True).dump(jobs.items))
 
 
 def _job_or_404(job_id: int) -> Job:
