@@ -21,7 +21,8 @@ ERRORS = {
     401: "missing, invalid, expired or revoked bearer token",
     403: "the caller's roles do not allow it",
     404: "no such instance, task or job",
-    409: "already done, or changed concurrently (stale version)",
+    409: "already done, or changed concurrently (stale version): `code` task_not_open or version_conflict",
+    412: "If-Match named another version of the case (`code` precondition_failed): reload, then retry",
     413: "the upload is too large",
     422: "form data rejected: `errors` names each field and why",
     429: "too many calls from this address",
@@ -35,6 +36,11 @@ COMPLAINT_START = {
 
 INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": 'optional: the ETag of the case (`"v<version>"` from GET of the instance or task); '
+                           "another version answers 412 instead of running. Without it a concurrent change "
+                           "still answers 409."}
+ETAG = {"ETag": {"description": 'the case\'s version counter as `"v<version>"`', "schema": {"type": "string"}}}
 JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
@@ -100,11 +106,11 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "Instances, newest first (filters: exact match)", _paged(schemas.InstanceSummaryOut), (400,),
         params=[{"in": "query", "schema": schemas.InstanceQuery}], tag="instances"),
     ("/api/process-instances/<int:instance_id>", "get"): _op(
-        "Status, data, definition and open tasks of a case", _json(schemas.InstanceOut), (404,),
+        "Status, data, definition and open tasks of a case", {**_json(schemas.InstanceOut), "headers": ETAG}, (404,),
         params=[INSTANCE_ID], tag="instances"),
     ("/api/process-instances/<int:instance_id>/cancel", "post"): _op(
-        "Cancel a case (role after_sales_manager)", _json(schemas.CancelledOut), (400, 403, 404, 409),
-        body=_body(schemas.CancelIn), params=[INSTANCE_ID], tag="instances"),
+        "Cancel a case (role after_sales_manager)", {**_json(schemas.CancelledOut), "headers": ETAG}, (400, 403, 404, 409, 412),
+        body=_body(schemas.CancelIn), params=[INSTANCE_ID, IF_MATCH], tag="instances"),
     ("/api/process-instances/<int:instance_id>/history", "get"): _op(
         "The case's history events in order", _paged(schemas.HistoryEventOut), (400, 404),
         params=[INSTANCE_ID, {"in": "query", "schema": schemas.HistoryQuery}], tag="history"),
@@ -118,19 +124,20 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "Open user tasks the caller may work on, earliest due first", _paged(schemas.TaskOut), (400,),
         params=[{"in": "query", "schema": schemas.TaskQuery}], tag="tasks"),
     ("/api/tasks/<task_id>", "get"): _op(
-        "One task with its form", _json(schemas.TaskOut), (404,), params=[TASK_ID], tag="tasks"),
+        "One task with its form", {**_json(schemas.TaskOut), "headers": ETAG}, (404,), params=[TASK_ID], tag="tasks"),
     ("/api/tasks/<task_id>/complete", "post"): _op(
-        "Complete a user task with its form data", _json(schemas.CompletedOut), (400, 403, 404, 409, 422),
+        "Complete a user task with its form data", {**_json(schemas.CompletedOut), "headers": ETAG},
+        (400, 403, 404, 409, 412, 422),
         body=_body(schemas.CompleteTaskIn, examples={"accept": {
             "summary": "a complaint task's form data", "value": {"data": {"accepted": True}}}}),
-        params=[TASK_ID], tag="tasks"),
+        params=[TASK_ID, IF_MATCH], tag="tasks"),
     ("/api/tasks/<task_id>/claim", "post"): _op(
-        "Claim a task", _json(schemas.TaskOut), (403, 404, 409), params=[TASK_ID], tag="tasks"),
+        "Claim a task", _json(schemas.TaskOut), (403, 404, 409, 412), params=[TASK_ID, IF_MATCH], tag="tasks"),
     ("/api/tasks/<task_id>/release", "post"): _op(
-        "Release a claimed task", _json(schemas.TaskOut), (403, 404, 409), params=[TASK_ID], tag="tasks"),
+        "Release a claimed task", _json(schemas.TaskOut), (403, 404, 409, 412), params=[TASK_ID, IF_MATCH], tag="tasks"),
     ("/api/tasks/<task_id>/assign", "post"): _op(
-        "Assign a task to a user (role after_sales_manager)", _json(schemas.TaskOut), (400, 403, 404, 409, 422),
-        body=_body(schemas.AssignTaskIn), params=[TASK_ID], tag="tasks"),
+        "Assign a task to a user (role after_sales_manager)", _json(schemas.TaskOut), (400, 403, 404, 409, 412, 422),
+        body=_body(schemas.AssignTaskIn), params=[TASK_ID, IF_MATCH], tag="tasks"),
     ("/api/messages", "post"): _op(
         "Send a message to the waiting case(s); kept when none waits", _json(schemas.MessageOut, "accepted"),
         (400, 403, 409), status=202, body=_body(schemas.MessageIn), tag="messages"),

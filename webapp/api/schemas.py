@@ -60,6 +60,8 @@ class TaskOut(Schema):
     instance_id = fields.Integer()
     business_key = fields.Function(lambda t: t.instance.business_key)
     process_key = fields.Function(lambda t: t.instance.process_key)
+    # the case's version: its ETag is "v<instance_version>" (If-Match on complete/claim/...)
+    instance_version = fields.Function(lambda t: t.instance.version)
     bpmn_id = fields.String()
     name = fields.String()
     lane = fields.String(attribute="role")

@@ -14,7 +14,7 @@ from ..engine.errors import EngineError, Forbidden, FormInvalid, LanesUnmapped, 
 from ..extensions import db
 from ..models import Attachment, Definition, HistoryEvent, InboxTask, Instance, Job, User
 from ..security import personal_data
-from . import bp, listing
+from . import bp, etags, listing
 from .auth import require_role, token_required
 from .errors import error_response
 from .schemas import (
@@ -145,7 +145,7 @@ def get_instance(instance_id: int):
     instance = _instance_or_404(instance_id)
     body = InstanceOut().dump(instance)
     body["data"], _masked = personal_data.for_viewer(instance, _roles(), _actor(), "API instance", data=body["data"])
-    return jsonify(body)
+    return etags.with_etag(jsonify(body), instance.version)
 
 
 @bp.post("/process-instances/<int:instance_id>/cancel")
@@ -153,8 +153,10 @@ def get_instance(instance_id: int):
 @require_role("after_sales_manager")
 def cancel_instance(instance_id: int):
     body = CancelIn().load(_json_body())
+    _instance_or_404(instance_id)
+    etags.check_if_match(instance_id)
     instance = runtime.cancel_instance(instance_id, actor=_actor(), reason=body["reason"])
-    return jsonify({"id": instance.id, "status": instance.status})
+    return etags.with_etag(jsonify({"id": instance.id, "status": instance.status}), instance.version)
 
 
 @bp.get("/process-instances/<int:instance_id>/history")
@@ -221,29 +223,44 @@ def list_tasks():
 @bp.get("/tasks/<task_id>")
 @token_required
 def get_task(task_id: str):
+    task = _task_or_404(task_id)
+    return etags.with_etag(jsonify(TaskOut().dump(task)), task.instance.version)
+
+
+def _task_or_404(task_id: str) -> InboxTask:
     task = db.session.get(InboxTask, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
-    return jsonify(TaskOut().dump(task))
+    return task
+
+
+def _task_if_match(task_id: str) -> None:
+    """If-Match on a task write names its case's version (the ETag of GET /tasks/<id>)."""
+    if "If-Match" in request.headers:
+        etags.check_if_match(_task_or_404(task_id).instance_id)
 
 
 @bp.post("/tasks/<task_id>/complete")
 @token_required
 def complete_task(task_id: str):
     body = CompleteTaskIn().load(_json_body())
+    _task_if_match(task_id)
     instance = runtime.complete_user_task(task_id, body["data"], actor=_actor(), roles=_roles())
-    return jsonify({"id": task_id, "instance_id": instance.id, "instance_status": instance.status})
+    answer = jsonify({"id": task_id, "instance_id": instance.id, "instance_status": instance.status})
+    return etags.with_etag(answer, instance.version)
 
 
 @bp.post("/tasks/<task_id>/claim")
 @token_required
 def claim_task(task_id: str):
+    _task_if_match(task_id)
     return jsonify(TaskOut().dump(runtime.claim_task(task_id, actor=_actor(), roles=_roles())))
 
 
 @bp.post("/tasks/<task_id>/release")
 @token_required
 def release_task(task_id: str):
+    _task_if_match(task_id)
     return jsonify(TaskOut().dump(runtime.release_task(task_id, actor=_actor(), roles=_roles())))
 
 
@@ -252,6 +269,7 @@ def release_task(task_id: str):
 @require_role("after_sales_manager")
 def assign_task(task_id: str):
     body = AssignTaskIn().load(_json_body())
+    _task_if_match(task_id)
     user = db.session.scalar(db.select(User).where(User.username == body["username"]))
     if user is None:
         raise FormInvalid(f"no user {body['username']}", {"username": "unknown user"})
