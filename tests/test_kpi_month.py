@@ -48,7 +48,7 @@ def test_complaint_figures_of_march(ctx):
 def test_service_figures_of_march(ctx):
     assert fig("on_time_service_rate") == (3, 6, 1)  # R1, R3, R5 met; R2, R4, R6 missed; R7 pending; R8 declined
     assert fig("satisfaction_rate") == (3, 5, 0)  # scores 5, 5, 4 satisfied; 3 and 2 not
-    assert fig("parts_on_time_rate") == (1, 3, 1)  # P1 met; P2 late, P3 overdue; P4 pending
+    assert fig("parts_on_time_rate") == (1, 2, 0)  # R3's parts on time, R4's late; claim parts P1-P4 not counted
 
 
 def test_values_targets_and_verdicts(ctx):
@@ -93,7 +93,7 @@ def test_drill_down_to_the_cases_behind_a_missed_target(ctx):
     assert numbers(ctx, cases("on_time_service_rate", MARCH, outcome="missed", now=EVAL)[0]) == ["R2", "R4", "R6"]
     assert numbers(ctx, cases("on_time_service_rate", MARCH, outcome="pending", now=EVAL)[0]) == ["R7"]
     assert numbers(ctx, cases("complaint_rate", MARCH, outcome="complaint", now=EVAL)[0]) == ["C1", "C3", "C4", "C6"]
-    assert numbers(ctx, cases("parts_on_time_rate", MARCH, outcome="missed", now=EVAL)[0]) == ["P2", "P3"]
+    assert numbers(ctx, cases("parts_on_time_rate", MARCH, outcome="missed", now=EVAL)[0]) == ["R4"]
     assert numbers(ctx, cases("satisfaction_rate", MARCH, outcome="missed", now=EVAL)[0]) == ["S3", "SR3"]
     resolved = {numbers(ctx, [r])[0]: r for r in cases("resolution_rate", MARCH, now=EVAL)[0]}
     assert resolved["C4"]["reopened"] is True and resolved["C4"]["outcome"] == "met"
@@ -117,6 +117,7 @@ def test_team_filter(ctx):
     assert fig("on_time_service_rate", team="机修一组") == (1, 1, 0)
     assert fig("on_time_service_rate", team="机修二组") == (0, 1, 0)
     assert fig("satisfaction_rate", team="机修一组") == (0, 1, 0)  # SR3, the survey of R3
+    assert fig("parts_on_time_rate", team="机修二组") == (0, 1, 0)  # R4's parts came late
     not_by_team = compute("reply_24h_rate", MARCH, team="机修一组", now=EVAL)
     assert not_by_team["value"] is None and not_by_team["by_team"] is False and not_by_team["denominator"] is None
     from webapp.kpi import teams
@@ -163,7 +164,7 @@ def test_api_returns_every_figure_for_the_period(world):
     expected = {
         "on_time_service_rate": (3, 6, 0.9), "satisfaction_rate": (3, 5, 0.85), "complaint_rate": (4, 7, 0.03),
         "resolution_rate": (6, 7, 0.9), "reply_24h_rate": (6, 7, 0.9), "resolve_48h_rate": (5, 7, 0.9),
-        "parts_on_time_rate": (1, 3, 0.9),
+        "parts_on_time_rate": (1, 2, 0.9),
     }
     for code, (numerator, denominator, target) in expected.items():
         got = body[code]

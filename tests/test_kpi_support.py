@@ -36,11 +36,10 @@ surveys answered (满意度调查)           satisfied
   S7 (C7's) 03-02: 5 yes; S1 03-03: 5 yes; S2 03-06: 4 yes (the boundary); S3 03-09: 3 no;
   SR3 (manual, for R3, team 机修一组) 03-20: 2 no       -> March 3/5 (一组 0/1)
 
-parts returns (索赔件回运)              on time
-  P1 03-20, 15 days, shipped +3 days    met
-  P2 03-21, 2 days, shipped +3 days     missed
-  P3 03-25, 1 day, never shipped        missed (overdue)
-  P4 03-31 10:00, 15 days, not shipped  pending   -> March 1/3
+parts for service (待料)               on time
+  R3 waits for a water pump due +2 h, delivered +1 h   met
+  R4 waits for a water pump due +1 h, delivered +2 h   missed  -> March 1/2 (一组 1/1, 二组 0/1)
+claim parts returns P1-P4 (索赔件回运) are in the month too: they are not parts for service
 
 Evaluated at 04-01 12:30 China time (EVAL); later at 04-01 20:00:01 (LATER), when C9's reply
 and R7's arrival have become overdue: reply 6/8, on time 3/7.
@@ -169,13 +168,24 @@ class World:
                                                "problem_category": "none" if score >= 4 else "timeliness"})
 
     # ------------------------------------------------------------ repairs
-    def workshop_until_notify(self, name: str, team: str, promised_hours: int) -> None:
+    def workshop_until_notify(self, name: str, team: str, promised_hours: int,
+                              parts: tuple[int, int] | None = None) -> None:
+        """parts = (due, delivered) hours: the repair waits for parts (待料) promised by `due`."""
         promised = (self.clock.now() + timedelta(hours=promised_hours)).isoformat()
         self.complete(name, "write_work_order", {"walkaround_notes": "车况良好，无划痕", "valuables_reminded": True,
                                                  "repair_items": [{"item": "检查门锁", "hours": 1, "amount": 120,
                                                                    "repair_type": "warranty", "pay_type": "warranty"}],
                                                  "promised_finish_at": promised, "customer_signed": True})
         self.complete(name, "dispatch_team", {"team": team, "technician": "赵师傅"})
+        if parts:
+            began = self.clock.now()
+            self.complete(name, "workshop_repair", {"work_done": "拆检，缺水泵", "parts_used": [], "added_items": [],
+                                                    "waiting_for_parts": True, "awaited_parts": PARTS[:1],
+                                                    "parts_due_at": (began + timedelta(hours=parts[0])).isoformat()})
+            self.clock.set(began + timedelta(hours=parts[1]))
+            self.run()
+            self.complete(name, "deliver_parts", {"issue_requisition_no": f"LL-{name}", "issue_signed_by": "赵师傅",
+                                                  "issued_by": "库管"})
         self.complete(name, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": [], "added_items": []})
         for step in ("self_check", "team_check", "final_check"):
             self.complete(name, step, {"passed": True, "inspector": step, "inspection_notes": "合格"})
@@ -285,13 +295,13 @@ class World:
 
         self.at("2026-03-16 09:00")
         self.start("R3", "repair_dispatch", intake("workshop", 3))
-        self.workshop_until_notify("R3", "机修一组", 6)
+        self.workshop_until_notify("R3", "机修一组", 6, parts=(2, 1))
         self.at("2026-03-16 14:00")
         self.complete("R3", "notify_customer", {"notified_via": "phone", "notify_note": ""})
 
         self.at("2026-03-17 09:00")
         self.start("R4", "repair_dispatch", intake("workshop", 4))
-        self.workshop_until_notify("R4", "机修二组", 6)
+        self.workshop_until_notify("R4", "机修二组", 6, parts=(1, 2))
         self.at("2026-03-17 16:00")
         self.complete("R4", "notify_customer", {"notified_via": "phone", "notify_note": ""})
 

@@ -598,7 +598,7 @@ def promise_check(session: Session, params: dict) -> dict:
         select(Inspection.id).where(Inspection.order_number == order.number, Inspection.level == 3,
                                     Inspection.passed.is_(True)).limit(1)
     )
-    late = order.status == "open" and finished is None
+    late = order.status in ("open", "waiting_parts") and finished is None  # 待料 is still not finished
     if late:
         escalate_to(session, order.number, "promised_finish")
     session.flush()

@@ -32,3 +32,4 @@ from .service import (  # noqa: F401,E402,E501
 
 from .audit import Checkpoint, SystemLogEvent, SystemLogHead  # noqa: F401,E402  # isort: skip
 from .staff import Attachment, Mention, SavedFilter, TaskFollowUp  # noqa: F401,E402  # isort: skip
+from .workshop import PartsWait, RepairAccident, RepairQualityReport  # noqa: F401,E402  # isort: skip

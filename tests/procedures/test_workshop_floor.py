@@ -1,0 +1,170 @@
+"""Issue 14, the workshop floor in repair_dispatch: 待料 (waiting for parts) as its own state
+with a due date watched by a timer, the parts issued on a signed requisition 领料单, and repair
+accidents 维修事故 reported with the people told. Through the API with the controlled clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import FIXTURES, deploy_files, process_files
+from tests.fixtures.service_api import Service, fast_passwords
+from tests.procedures.test_repair_dispatch import PARTS, handover, inspect, intake, order_of, work_order
+from webapp.models import ContactLog, Escalation, PartsWait, RepairAccident, StockMove
+
+PUMP = [{"part_no": "P-100", "name": "水泵", "qty": 1}]
+
+
+@pytest.fixture
+def sv(make_client, run_worker, manual_clock, monkeypatch):
+    fast_passwords(monkeypatch)
+    service = Service(make_client, run_worker, manual_clock)
+    for key in ("repair_dispatch", "warranty_claim", "parts_return"):
+        service.deploy(key)
+    for key in ("customer_followup", "satisfaction_survey"):
+        service.deploy(key, standin_ok=True)
+    yield service
+    service.verify_all()
+
+
+def until_workshop(sv: Service) -> int:
+    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+    sv.run()
+    sv.complete(iid, "write_work_order", work_order(sv))
+    sv.complete(iid, "dispatch_team", {"team": "机修二组", "technician": "赵师傅"})
+    return iid
+
+
+def wait_for_parts(sv: Service, iid: int, due_hours: float) -> None:
+    sv.complete(iid, "workshop_repair", {"work_done": "拆检：水泵漏水，缺件", "parts_used": [], "added_items": [],
+                                         "waiting_for_parts": True, "awaited_parts": PUMP,
+                                         "parts_due_at": sv.later(hours=due_hours)})
+
+
+def finish(sv: Service, iid: int) -> None:
+    sv.complete(iid, "workshop_repair", {"work_done": "更换水泵", "parts_used": [], "added_items": []})
+    for step in ("self_check", "team_check", "final_check"):
+        inspect(sv, iid, step, True)
+    handover(sv, iid)
+
+
+def test_waiting_for_parts_is_its_own_state_overdue_reminds_and_parts_come_on_a_signed_requisition(sv):
+    iid = until_workshop(sv)
+    wait_for_parts(sv, iid, due_hours=24)
+    order = order_of(sv, iid)
+    wait = sv.one(PartsWait, order_number=order.number)
+    assert order.status == "waiting_parts" and wait.status == "waiting" and wait.team == "机修二组"
+    assert wait.due_at == wait.requested_at + timedelta(hours=24) and wait.parts == PUMP
+    assert sv.open_ids(iid) == ["deliver_parts"]
+    task = sv.task(iid, "deliver_parts")
+    assert task["lane"] == "parts_keeper" and sv.data(iid)["parts_wait"]["parts_text"] == "水泵×1"  # in the instructions
+
+    sv.advance(hours=23)
+    assert sv.all(Escalation, case_number=order.number, reason="parts_overdue") == []
+    sv.advance(hours=2)  # the promised delivery has passed: the parts manager and the manager are reminded
+    reminded = sv.all(Escalation, case_number=order.number, reason="parts_overdue")
+    assert sorted(e.to_role for e in reminded) == ["after_sales_manager", "parts_keeper"]
+    assert "deliver_parts" in sv.open_ids(iid)  # the reminder does not stop the wait
+
+    result = sv.complete(iid, "deliver_parts", {"issue_requisition_no": "LL-2001", "issued_by": "孙库管"}, expect=422)
+    assert "issue_signed_by" in str(result)
+    sv.complete(iid, "deliver_parts", {"issue_requisition_no": "LL-2001", "issue_signed_by": "赵师傅",
+                                       "issued_by": "孙库管"})
+    wait = sv.one(PartsWait, order_number=order.number)
+    assert (wait.status, wait.on_time, wait.requisition_no, wait.requisition_signed_by, wait.issued_by) == (
+        "delivered", False, "LL-2001", "赵师傅", "孙库管")
+    order = order_of(sv, iid)
+    assert order.status == "open" and order.requisition_signed_by == "赵师傅"
+    assert [(m.part_no, m.qty) for m in sv.all(StockMove, ref=order.number, kind="repair_issue")] == [("P-100", -1)]
+    # back to the work, not waiting again; the promised finish time (6 h) passed while 待料: the delay
+    assert sv.open_ids(iid) == ["approve_delay", "workshop_repair"]
+    sv.complete(iid, "approve_delay", {"new_finish_at": sv.later(hours=8), "delay_reason": "待料：水泵晚到一天",
+                                       "customer_told_via": "phone"})
+    finish(sv, iid)
+    assert sv.status(iid) == "completed" and order_of(sv, iid).status == "closed"
+
+
+def test_parts_delivered_by_their_due_date_are_on_time_and_remind_nobody(sv):
+    iid = until_workshop(sv)
+    wait_for_parts(sv, iid, due_hours=48)
+    sv.advance(hours=30)
+    sv.complete(iid, "deliver_parts", {"issue_requisition_no": "LL-2002", "issue_signed_by": "赵师傅", "issued_by": "孙库管"})
+    number = order_of(sv, iid).number
+    assert sv.one(PartsWait, order_number=number).on_time is True
+    sv.advance(hours=30)  # past the old due date: the timer went with the finished wait
+    assert sv.all(Escalation, case_number=number, reason="parts_overdue") == []
+    finish(sv, iid)
+
+
+def test_waiting_for_parts_needs_the_parts_and_their_due_date(sv):
+    iid = until_workshop(sv)
+    result = sv.complete(iid, "workshop_repair", {"work_done": "拆检", "parts_used": [], "added_items": [],
+                                                  "waiting_for_parts": True, "awaited_parts": []}, expect=422)
+    assert "awaited_parts" in str(result) or "parts_due_at" in str(result)
+    assert sv.open_ids(iid) == ["workshop_repair"] and sv.all(PartsWait) == []
+
+
+def test_a_repair_accident_is_reported_the_supervisor_and_manager_told_and_reviewed(sv):
+    iid = until_workshop(sv)
+    sv.advance(hours=1)
+    sv.complete(iid, "workshop_repair", {"work_done": "更换门锁电机", "parts_used": PARTS[:1], "added_items": [],
+                                         "requisition_no": "LL-0003", "requisition_signed_by": "赵师傅",
+                                         "accident_occurred": True, "accident_at": sv.later(minutes=-30),
+                                         "accident_description": "举升时左前翼子板刮伤"})
+    number = order_of(sv, iid).number
+    accident = sv.one(RepairAccident, order_number=number)
+    assert (accident.description, accident.reported_by, accident.notified_roles) == (
+        "举升时左前翼子板刮伤", "赵师傅", ["workshop_supervisor", "after_sales_manager"])
+    assert accident.reported_at - accident.occurred_at == timedelta(minutes=30)
+    told = sv.all(Escalation, case_number=number, reason="repair_accident")
+    assert sorted(e.to_role for e in told) == ["after_sales_manager", "workshop_supervisor"]
+    assert sv.open_ids(iid) == ["review_accident"] and sv.task(iid, "review_accident")["lane"] == "workshop_supervisor"
+    sv.complete(iid, "review_accident", {"cause": "未按规定二次举升", "responsible": "赵师傅", "damage_amount": 600,
+                                         "customer_informed": True, "handling": "免费钣金喷漆", "reporting": "on_time"})
+    accident = sv.one(RepairAccident, order_number=number)
+    assert (accident.responsible, accident.damage_amount, accident.reporting) == ("赵师傅", 600, "on_time")
+    assert sv.one(ContactLog, case_number=number, kind="accident_notice").summary.startswith("维修事故")
+    assert sv.open_ids(iid) == ["self_check"]  # the work recorded, on to the inspection
+    assert order_of(sv, iid).requisition_no == "LL-0003"
+    for step in ("self_check", "team_check", "final_check"):
+        inspect(sv, iid, step, True)
+    handover(sv, iid)
+
+
+
+def old_repair_files() -> list:
+    """repair_dispatch as it was before 待料 and accidents (tests/fixtures/workshop_v0: the
+    diagram and its workshop form); every other form as it is."""
+    old = FIXTURES / "workshop_v0"
+    current = process_files("repair_dispatch")
+    text = (old / "repair_dispatch.bpmn").read_text(encoding="utf-8")
+    return [old / "repair_dispatch.bpmn",
+            *((old / f.name) if (old / f.name).exists() else f for f in current[1:] if f'"{f.name}"' in text
+              or f.suffix == ".dmn")]
+
+
+def test_a_repair_begun_on_the_version_before_the_workshop_steps_finishes_on_it(make_client, run_worker,
+                                                                                manual_clock, monkeypatch):
+    fast_passwords(monkeypatch)
+    sv = Service(make_client, run_worker, manual_clock)
+    assert deploy_files(sv.clients["owner"], old_repair_files()).status_code == 201
+    for key in ("warranty_claim", "parts_return"):
+        sv.deploy(key)
+    for key in ("customer_followup", "satisfaction_survey"):
+        sv.deploy(key, standin_ok=True)
+    old = until_workshop(sv)
+    assert sv.deploy("repair_dispatch")["version"] == 2
+    new = until_workshop(sv)
+    assert (sv.instance(old)["definition_version"], sv.instance(new)["definition_version"]) == (1, 2)
+    # the old instance has no 待料 step: its work is recorded as before and it closes on version 1
+    sv.complete(old, "workshop_repair", {"work_done": "更换水泵", "parts_used": PUMP, "added_items": [],
+                                         "requisition_no": "LL-0009", "requisition_signed_by": "赵师傅"})
+    assert sv.open_ids(old) == ["self_check"]
+    for step in ("self_check", "team_check", "final_check"):
+        inspect(sv, old, step, True)
+    handover(sv, old)
+    assert sv.status(old) == "completed" and sv.all(PartsWait) == []
+    wait_for_parts(sv, new, due_hours=24)  # version 2 has it
+    assert sv.open_ids(new) == ["deliver_parts"]
+    sv.verify_all()
