@@ -101,6 +101,32 @@ def record(session: Session, params: dict) -> dict:
     return {"satisfied": row.satisfied, "recurring": row.recurring, "prior_occurrences": earlier}
 
 
+@operator("surveys/record_refusal")
+def record_refusal(session: Session, params: dict) -> dict:
+    """拒访 or never reached: the attempt is recorded and the survey ends, neither counted as
+    surveyed nor in satisfaction (no scores, no surveyed_at, so 用户满意度 leaves it out)."""
+    now = clock.now()
+    row = _survey(session, params["survey_no"])
+    outcome = params.get("outcome") or "refused"
+    if outcome not in ("refused", "unreachable"):
+        raise ValueError(f"survey outcome {outcome!r} is not a refusal")
+    note = params.get("note") or ""
+    row.status, row.closed_at, row.satisfied = outcome, now, None
+    row.comments = note
+    session.add(
+        ContactLog(
+            customer_id=row.customer_id,
+            case_number=row.number,
+            kind="survey",
+            channel="phone",
+            summary=("拒访" if outcome == "refused" else "联系不上") + (f"：{note}" if note else ""),
+            at=now,
+        )
+    )
+    session.flush()
+    return {"status": outcome, "closed_at": iso(now)}
+
+
 @operator("surveys/record_key_review")
 def record_key_review(session: Session, params: dict) -> dict:
     row = _survey(session, params["survey_no"])

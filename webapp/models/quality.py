@@ -184,7 +184,7 @@ class SatisfactionSurvey(db.Model):
     analysis: Mapped[str] = mapped_column(Text, default="")
     cause: Mapped[str] = mapped_column(Text, default="")
     capa_required: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open|surveyed|analysed|closed
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|surveyed|analysed|closed|refused|unreachable
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     surveyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
