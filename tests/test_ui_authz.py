@@ -54,6 +54,7 @@ ROUTES = [
     Route("GET", "/new/<key>", lambda c: "/new/complaint_handling", {"agent", "admin"}),
     Route("POST", "/new/<key>", lambda c: "/new/complaint_handling", {"agent", "admin"}, lambda c, who: COMPLAINT_FORM),
     Route("GET", "/cases", lambda c: "/cases?scope=all", SIGNED_IN),
+    Route("GET", "/customers", lambda c: "/customers?phone=13800000000", {"agent", "handler", "manager", "auditor", "admin"}),
     Route("GET", "/cases/<int:instance_id>", lambda c: f"/cases/{c['instance']}", SIGNED_IN),
     Route("GET", "/cases/<int:instance_id>/diagram.json", lambda c: f"/cases/{c['instance']}/diagram.json", SIGNED_IN),
     # an empty reason: allowed ones are told to give one, and the case keeps running

@@ -39,6 +39,7 @@ def init_ui(app: Flask) -> None:
     i18n.register_template_helpers(app)
 
     live.register(app)
+    app.jinja_env.globals["may_read_customer_files"] = customer_files.may_read_files
     _register_error_pages(app)
 
 
@@ -76,6 +77,7 @@ from . import (  # noqa: E402,F401
     auth,
     cases,
     comments,
+    customer_files,
     inbox,
     inbox_extras,
     incidents,

@@ -162,7 +162,28 @@ def _render_start(definition: Definition, values: dict | None, errors: dict, mes
 @bp.get("/new/<key>")
 @login_required
 def new_case(key: str) -> ResponseReturnValue:
-    return _render_start(_startable(key), None, {})
+    definition = _startable(key)
+    return _render_start(definition, _from_customer_file(definition), {})
+
+
+def _from_customer_file(definition: Definition) -> dict | None:
+    """?customer=<id>[&vin=] (the links of the 客户档案 page): the start form opens with what
+    the file knows, for the fields the form has; personal data only for who may see it."""
+    from ..models import Customer
+    from ..records import customer_file as files
+
+    customer_id = request.args.get("customer", "")
+    if not customer_id.isdigit() or not roles() & (set(files.FILE_READERS) | {"admin"}):
+        return None
+    customer = db.session.get(Customer, int(customer_id))
+    if customer is None:
+        return None
+    values = files.prefill(files.customer_file(db.session, customer), request.args.get("vin", "").strip())
+    if files.viewing(roles()) != "full":
+        values = {k: v for k, v in values.items() if not personal_data.is_personal(k)}
+    start = definition.meta["start_form"]
+    fields = (definition.forms.get(start.get("schema")) or {}).get("properties") or {}
+    return {k: v for k, v in values.items() if k in fields} or None
 
 
 @bp.post("/new/<key>")
