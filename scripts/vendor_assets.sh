@@ -12,15 +12,18 @@ cp -r node_modules/bpmn-js/dist/assets "$out/bpmn-js/assets"
 # so esbuild bundles them (one preact for both) from webapp/static/modeler/vendor-entry.js.
 mkdir -p "$out/modeler" "$out/dmn-js"
 node_modules/.bin/esbuild webapp/static/modeler/vendor-entry.js --bundle --minify --format=iife \
-  --global-name=ModelerVendor --target=es2019 --log-level=warning --outfile="$out/modeler/modeler-vendor.js"
+  --global-name=ModelerVendor --target=es2019 --log-level=warning --define:process.env.NODE_ENV='"production"' \
+  --outfile="$out/modeler/modeler-vendor.js"
 cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css "$out/modeler/"
+cp node_modules/bpmn-js-token-simulation/assets/css/bpmn-js-token-simulation.css "$out/modeler/"
 
 # Chinese labels for bpmn-js and its properties panel (npm: bpmn-js-i18n-zh), for the modeler
 # and the viewers; webapp/static/js/translate.js adds ours and dmn-js's.
 mkdir -p "$out/i18n"
 node_modules/.bin/esbuild webapp/static/js/i18n-entry.js --bundle --minify --format=iife \
   --global-name=BpmnZh --target=es2019 --log-level=warning --outfile="$out/i18n/bpmn-zh.js"
-cp node_modules/dmn-js/dist/dmn-modeler.production.min.js "$out/dmn-js/"
+node_modules/.bin/esbuild webapp/static/modeler/dmn-entry.js --bundle --minify --format=iife --target=es2019 \
+  --log-level=warning --define:process.env.NODE_ENV='"production"' --outfile="$out/dmn-js/dmn-modeler.js"
 cp -r node_modules/dmn-js/dist/assets "$out/dmn-js/assets"
 
 # The managers' dashboard: Chart.js (its UMD build defines window.Chart).

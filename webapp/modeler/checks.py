@@ -85,6 +85,7 @@ def check(
             trees[name] = parse_xml(content, name)
         except DefinitionInvalid as err:
             result.problems.update(err.errors)
+    main = next(iter(bpmn), None)  # the main file comes first (the modeler sends it so)
     for name, tree in trees.items():
         if not is_bpmn_file(name):
             continue
@@ -94,7 +95,9 @@ def check(
             result.key = ids[0]
         for process_id in ids[:1]:
             meta = collect_meta(root, process_id, lane_roles)
-            found = {**_meta_problems(meta, used, known_operators), **lane_mapping_problems(meta, lane_roles or {})}
+            found = _meta_problems(meta, used, known_operators)
+            if name == main:  # the mapping names the main process' lanes; called files have their own
+                found.update(lane_mapping_problems(meta, lane_roles or {}))
             result.unmapped_lanes = result.unmapped_lanes or unmapped_lanes_with_tasks(meta)
             for element, reason in found.items():
                 result.problems.setdefault(element, reason)

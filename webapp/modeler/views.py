@@ -28,7 +28,7 @@ from ..models import Definition, Instance
 from ..ui import csrf
 from ..ui.common import all_roles, display_names, role_name
 from ..ui.i18n import user_zone
-from . import bp, checks
+from . import bp, checks, problem_text
 
 OWNER_ROLES = ("process_owner", "admin")
 
@@ -106,6 +106,12 @@ def _working_set(body: dict) -> tuple[dict[str, str], dict[str, object]]:
         raise DefinitionInvalid(
             "only .bpmn (.bpmn20.xml) and .dmn files", {"files": "only .bpmn, .bpmn20.xml and .dmn file names"}
         )
+    main = body.get("main")
+    if main is not None:
+        if not isinstance(main, str) or main not in files or not is_bpmn_file(main):
+            raise DefinitionInvalid("main must name one of the .bpmn files", {"main": "one of the .bpmn files sent"})
+        # deploy takes the first file's process as the key's: the main file goes first
+        files = {main: files[main], **{n: t for n, t in files.items() if n != main}}
     return files, forms
 
 
@@ -191,6 +197,7 @@ def _version_json(row: Definition) -> dict:
         "name": row.name,
         "files": row.files,
         "main_file": definitions.main_file(row),
+        "lane_roles": (row.meta or {}).get("lane_mapping") or {},
         "forms": row.forms,
         "content_hash": row.content_hash,
         "deployed_by": row.deployed_by,
@@ -271,6 +278,8 @@ def api_validate():
     files, forms = _working_set(body)
     result = checks.check(files, forms, set(_operators()), lanes.parse_lane_roles(body.get("lane_roles")))
     answer = {"ok": result.ok, "key": result.key, "problems": result.problems}
+    if result.problems:  # the same problems in the person's language, for the modeler's list
+        answer["problems_text"] = problem_text.localized(result.problems)
     if result.unmapped_lanes:
         answer["unmapped_lanes"] = result.unmapped_lanes
     return jsonify(answer)
@@ -287,7 +296,8 @@ def api_deploy():
     lane_roles = lanes.parse_lane_roles(body.get("lane_roles"))
     result = checks.check(files, forms, set(_operators()), lane_roles)
     if not result.ok:
-        answer = {"error": "the diagram has problems", "errors": result.problems, "problems": result.problems}
+        answer = {"error": "the diagram has problems", "errors": result.problems, "problems": result.problems,
+                  "problems_text": problem_text.localized(result.problems)}
         if result.unmapped_lanes:
             refused = LanesUnmapped("the diagram has problems", lanes=result.unmapped_lanes)
             answer.update(lanes.unmapped_answer(refused, result.problems))

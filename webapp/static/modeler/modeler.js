@@ -10,7 +10,7 @@
   var $ = function (id) { return document.getElementById(id); };
 
   // The working set: every file of the opened version, and what the person added or changed.
-  var state = { main: null, files: {}, forms: {}, original: {}, dirty: false, dmnDirty: {}, problems: {} };
+  var state = { main: null, files: {}, forms: {}, original: {}, dirty: false, dmnDirty: {}, problems: {}, laneRoles: {}, imported: false };
 
   function api(url, body) {
     var options = { credentials: "same-origin", headers: { "Accept": "application/json" } };
@@ -37,9 +37,13 @@
   var ctx = {
     strings: S,
     catalog: config.catalog,
+    // The forms of this process (those of the opened version, those its diagram names and those
+    // created here); every known form only for a diagram that has none yet.
     formNames: function () {
       var names = {};
-      config.catalog.forms.concat(Object.keys(state.forms)).forEach(function (n) { names[n] = true; });
+      Object.keys(state.forms).forEach(function (n) { names[n] = true; });
+      (formsNamedInDiagram() || []).forEach(function (n) { names[n] = true; });
+      if (!Object.keys(names).length) { config.catalog.forms.forEach(function (n) { names[n] = true; }); }
       return Object.keys(names).sort();
     },
     decisionIds: function () {
@@ -63,7 +67,9 @@
     additionalModules: [
       V.BpmnPropertiesPanelModule, V.BpmnPropertiesProviderModule, window.AftersalesPanel.module(ctx),
       // bpmn-js' own labels (palette, context pad, replace menu, panel) in the page's language
-      window.AftersalesTranslate.module("bpmn")
+      window.AftersalesTranslate.module("bpmn"),
+      // a quick look at the paths without data (npm: bpmn-js-token-simulation)
+      V.TokenSimulationModule
     ],
     moddleExtensions: { spiffworkflow: window.AftersalesPanel.moddle }
   });
@@ -79,6 +85,7 @@
       ? api(config.urls.version).then(function (body) {
         Object.keys(body.files).forEach(function (name) { state.files[name] = body.files[name]; });
         state.forms = body.forms || {};
+        state.laneRoles = body.lane_roles || {};
         state.main = body.main_file || Object.keys(body.files).filter(function (n) { return /\.bpmn(20\.xml)?$/i.test(n); })[0];
       })
       : fetch(config.urls.blank, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (xml) {
@@ -87,13 +94,8 @@
       });
     return load.then(function () {
       state.original = JSON.parse(JSON.stringify({ files: state.files, forms: state.forms }));
-      return modeler.importXML(state.files[state.main]);
-    }).then(function (result) {
-      modeler.get("canvas").zoom("fit-viewport");
-      state.dirty = false;
-      if (result.warnings && result.warnings.length) { console.warn(result.warnings); }
-      refreshDmnList();
-      refreshFormList();
+      return showDiagram(state.files[state.main]);
+    }).then(function () {
       document.body.dataset.modelerReady = "true";
       status(config.version ? S.opened.replace("%(version)s", config.version) : S.newDiagram);
     }).catch(function (err) {
@@ -103,17 +105,63 @@
     });
   }
 
+  function showDiagram(xml) {
+    return modeler.importXML(window.Lossless.shelter(xml)).then(function (result) {
+      fitToView();
+      state.dirty = false;
+      document.body.dataset.dirty = "false";
+      // Unknown attributes are kept (moddle stores them as they are); list the rest.
+      var lost = (result.warnings || []).filter(function (w) { return !/unknown attribute/.test(w.message); });
+      if (lost.length) { console.warn(lost); }
+      refreshDmnList();
+      refreshFormList();
+    });
+  }
+
+  // Fit the diagram into the canvas, right of the palette, and never above natural size.
+  function fitToView() {
+    var canvas = modeler.get("canvas");
+    canvas.zoom("fit-viewport", "auto");
+    var palette = document.querySelector("#canvas .djs-palette");
+    var left = (palette ? palette.getBoundingClientRect().width : 0) + 24;
+    var box = canvas.viewbox(), inner = box.inner, outer = box.outer;
+    if (!inner.width || !inner.height) { return; }
+    var scale = Math.min(1, (outer.width - left - 24) / inner.width, (outer.height - 48) / inner.height);
+    canvas.zoom(scale);
+    canvas.viewbox({
+      x: inner.x - left / scale, y: inner.y - 24 / scale,
+      width: outer.width / scale, height: outer.height / scale
+    });
+  }
+
   // -------------------------------------------------------------- the working set
 
   function workingSet(forceSave) {
     // An unchanged diagram is sent as it was opened, so deploying it again finds its version.
     var bpmn = (state.dirty || forceSave)
-      ? modeler.saveXML({ format: true }).then(function (r) { return r.xml; })
+      ? modeler.saveXML({ format: true }).then(function (r) { return window.Lossless.restore(r.xml); })
       : Promise.resolve(state.original.files[state.main] || state.files[state.main]);
     return Promise.all([bpmn, saveDmn()]).then(function (values) {
       state.files[state.main] = values[0];
-      return { files: state.files, forms: state.forms };
+      // The main file first: deploy takes its process as the key's (not the alphabetically first file).
+      var files = {};
+      files[state.main] = state.files[state.main];
+      Object.keys(state.files).forEach(function (name) { files[name] = state.files[name]; });
+      return { files: files, forms: state.forms, main: state.main };
     });
+  }
+
+  // The form files the diagram's tasks name.
+  function formsNamedInDiagram() {
+    if (!modeler.get) { return []; }
+    var names = [];
+    try {
+      modeler.get("elementRegistry").forEach(function (element) {
+        var name = window.AftersalesPanel.propertyValue(element.businessObject, "formJsonSchemaFilename");
+        if (name) { names.push(name, uiNameOf(name)); }
+      });
+    } catch (err) { return []; }
+    return names;
   }
 
   function mainProcessName() {
@@ -131,14 +179,16 @@
     state.problems = {};
   }
 
-  function showProblems(problems) {
+  // `texts`: the same problems in the page's language (the server translates the engine's words).
+  function showProblems(problems, texts) {
     clearProblems();
     state.problems = problems || {};
+    texts = texts || {};
     var overlays = modeler.get("overlays"), canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry");
     var list = $("problems");
     list.innerHTML = "";
     Object.keys(state.problems).forEach(function (id) {
-      var reason = state.problems[id];
+      var reason = texts[id] || state.problems[id];
       var element = registry.get(id);
       var item = document.createElement("li");
       item.dataset.element = id;
@@ -149,6 +199,9 @@
         where.type = "button";
         where.className = "link";
         where.addEventListener("click", function () {
+          // an element inside a collapsed subprocess is drawn on that subprocess' own plane
+          var root = canvas.findRoot(element);
+          if (root && root !== canvas.getRootElement()) { canvas.setRootElement(root); }
           modeler.get("selection").select(element);
           canvas.scrollToElement(element);
         });
@@ -172,8 +225,11 @@
 
   function validate() {
     status(S.validating);
-    return workingSet(false).then(function (set) { return api(config.urls.validate, set); }).then(function (body) {
-      showProblems(body.problems || {});
+    return workingSet(false).then(function (set) {
+      set.lane_roles = state.laneRoles;
+      return api(config.urls.validate, set);
+    }).then(function (body) {
+      showProblems(body.problems || {}, body.problems_text);
       status(body.ok ? S.valid : S.invalid.replace("%(count)s", Object.keys(body.problems || {}).length), body.ok ? "ok" : "error");
       return body;
     });
@@ -185,8 +241,9 @@
   function deploy(forceSave, extra) {
     status(S.deploying);
     extra = extra || {};
+    if (!extra.lane_roles && Object.keys(state.laneRoles).length) { extra = Object.assign({ lane_roles: state.laneRoles }, extra); }
     return workingSet(!!forceSave).then(function (set) {
-      var body = { files: set.files, forms: set.forms };
+      var body = { files: set.files, forms: set.forms, main: set.main };
       Object.keys(extra).forEach(function (k) { body[k] = extra[k]; });
       return api(config.urls.deploy, body);
     }).then(function (body) {
@@ -197,7 +254,8 @@
         state.original = JSON.parse(JSON.stringify({ files: state.files, forms: state.forms }));
         config.key = body.key;
         config.version = body.version;
-        document.body.dataset.deployedVersion = String(body.version);
+        if (extra.lane_roles) { state.laneRoles = extra.lane_roles; }
+        showVersion(body);
         var text = (body.created ? S.deployed : S.unchanged).replace("%(version)s", body.version);
         if (body.replaced_file) { text += " " + S.replacedFile.replace("%(file)s", body.replaced_file); }
         status(text, "ok");
@@ -209,7 +267,7 @@
         }
         status(body.error, "error");
       } else if (body._status === 400 && body.unmapped_lanes && body.unmapped_lanes.length) {
-        showProblems(body.problems || body.errors || {});
+        showProblems(body.problems || body.errors || {}, body.problems_text);
         return askLaneRoles(body.unmapped_lanes, extra.lane_roles || {}).then(function (mapping) {
           if (!mapping) {
             status(S.invalid.replace("%(count)s", Object.keys(body.problems || body.errors || {}).length), "error");
@@ -218,15 +276,40 @@
           return deploy(forceSave, Object.assign({}, extra, { lane_roles: mapping }));
         });
       } else {
-        showProblems(body.problems || body.errors || {});
+        showProblems(body.problems || body.errors || {}, body.problems_text);
         status(S.invalid.replace("%(count)s", Object.keys(body.problems || body.errors || {}).length), "error");
       }
       return body;
     });
   }
 
+  // The page's title and heading name the version just deployed; the address opens it again.
+  function showVersion(body) {
+    document.body.dataset.deployedVersion = String(body.version);
+    var heading = document.querySelector(".page-head h1");
+    var name = body.name || (heading && heading.dataset.name) || body.key;
+    if (heading) {
+      heading.innerHTML = "";
+      var title = document.createElement("span");
+      title.setAttribute("translate", "no");
+      title.textContent = name;
+      var version = document.createElement("span");
+      version.className = "muted";
+      version.id = "modeler-version";
+      version.textContent = "v" + body.version;
+      heading.appendChild(title);
+      heading.appendChild(document.createTextNode(" "));
+      heading.appendChild(version);
+    }
+    var cut = document.title.indexOf(" · ");
+    document.title = name + " v" + body.version + (cut >= 0 ? document.title.slice(cut) : "");
+    if (config.urls.modeler && window.history.replaceState) {
+      window.history.replaceState(null, "", config.urls.modeler.replace("__KEY__", encodeURIComponent(body.key)));
+    }
+  }
+
   // One select per lane that matches no role; resolves to {lane id: role code} or null.
-  function askLaneRoles(lanes, known) {
+  function askLaneRoles(lanes, known, okLabel) {
     return new Promise(function (resolve) {
       var dialog = document.createElement("dialog");
       dialog.id = "lane-roles-dialog";
@@ -269,7 +352,7 @@
       ok.type = "submit";
       ok.value = "ok";
       ok.className = "button primary";
-      ok.textContent = S.laneRolesDeploy;
+      ok.textContent = okLabel || S.laneRolesDeploy;
       var cancel = document.createElement("button");
       cancel.type = "submit";
       cancel.value = "cancel";
@@ -305,7 +388,7 @@
       // replaces `common.additionalModules` by a view's own list, so it goes on each view).
       var translated = { additionalModules: [window.AftersalesTranslate.module("dmn")] };
       dmn = new window.DmnJS({
-        container: "#dmn-canvas", common: { keyboard: { bindTo: window } },
+        container: "#dmn-canvas",
         drd: translated, decisionTable: translated, literalExpression: translated, boxedExpression: translated
       });
       window.AftersalesTranslate.translateAttributes(document.getElementById("dmn-canvas"));
@@ -478,6 +561,177 @@
     modeling.updateModdleProperties(element, props, { properties: list });
   }
 
+  // -------------------------------------------------------------- import: a draft from files
+
+  var BPMN_URI = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+  var DIAGRAM_FILE = /\.(bpmn|bpmn20\.xml)$/i;
+
+  function readFiles(fileList) {
+    return Promise.all(Array.prototype.map.call(fileList, function (file) {
+      return file.text().then(function (text) { return { name: file.name, text: text }; });
+    }));
+  }
+
+  // Every executable process of the diagrams: {file, id, name, called (by a call activity)}.
+  function executableProcesses(files) {
+    var found = [], called = {};
+    Object.keys(files).filter(function (n) { return DIAGRAM_FILE.test(n); }).sort().forEach(function (file) {
+      var doc = new DOMParser().parseFromString(files[file], "application/xml");
+      Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN_URI, "callActivity"), function (el) {
+        if (el.getAttribute("calledElement")) { called[el.getAttribute("calledElement")] = true; }
+      });
+      Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN_URI, "process"), function (el) {
+        if ((el.getAttribute("isExecutable") || "true").toLowerCase() !== "false") {
+          found.push({ file: file, id: el.getAttribute("id"), name: el.getAttribute("name") || el.getAttribute("id") });
+        }
+      });
+    });
+    found.forEach(function (p) { p.called = !!called[p.id]; });
+    return found;
+  }
+
+  // Which process is the definition's own (the others are called by it); resolves to one or null.
+  function askMainProcess(processes) {
+    return new Promise(function (resolve) {
+      var dialog = document.createElement("dialog");
+      dialog.id = "main-process-dialog";
+      dialog.className = "lane-roles-dialog";
+      var form = document.createElement("form");
+      form.method = "dialog";
+      var title = document.createElement("h2");
+      title.textContent = S.mainTitle;
+      var intro = document.createElement("p");
+      intro.textContent = S.mainIntro;
+      form.appendChild(title);
+      form.appendChild(intro);
+      var preferred = processes.filter(function (p) { return !p.called; })[0] || processes[0];
+      processes.forEach(function (p, index) {
+        var label = document.createElement("label");
+        label.className = "choice";
+        var radio = document.createElement("input");
+        radio.type = "radio";
+        radio.name = "main";
+        radio.value = String(index);
+        radio.dataset.process = p.id;
+        radio.checked = p === preferred;
+        var text = document.createElement("span");
+        text.setAttribute("translate", "no");
+        text.textContent = p.name + " (" + p.id + ", " + p.file + ")" + (p.called ? " · " + S.calledByAnother : "");
+        label.appendChild(radio);
+        label.appendChild(text);
+        form.appendChild(label);
+      });
+      var buttons = document.createElement("div");
+      buttons.className = "actions";
+      [["ok", S.mainOpen, "button primary"], ["cancel", S.cancel, "button"]].forEach(function (b) {
+        var button = document.createElement("button");
+        button.type = "submit";
+        button.value = b[0];
+        button.className = b[2];
+        button.textContent = b[1];
+        buttons.appendChild(button);
+      });
+      form.appendChild(buttons);
+      dialog.appendChild(form);
+      document.body.appendChild(dialog);
+      dialog.addEventListener("close", function () {
+        var checked = dialog.querySelector("input[name=main]:checked");
+        var chosen = dialog.returnValue === "ok" && checked ? processes[Number(checked.value)] : null;
+        dialog.remove();
+        resolve(chosen);
+      });
+      dialog.showModal();
+    });
+  }
+
+  // The chosen process first in its file, so that deploy takes it as the key's.
+  function mainProcessFirst(xml, id) {
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    var all = Array.prototype.slice.call(doc.getElementsByTagNameNS(BPMN_URI, "process"));
+    var chosen = all.filter(function (el) { return el.getAttribute("id") === id; })[0];
+    if (!chosen || all[0] === chosen) { return xml; }
+    all[0].parentNode.insertBefore(chosen, all[0]);
+    var text = new XMLSerializer().serializeToString(doc);
+    var declaration = /^<\?xml[^>]*\?>\s*/.exec(xml);
+    return declaration && text.indexOf("<?xml") !== 0 ? declaration[0] + text : text;
+  }
+
+  // Files (one or several, a folder's worth) become the working set of a new draft: diagrams,
+  // decision tables and form files (*.json); anything else is left out and said so.
+  function importFiles(list) {
+    var files = {}, forms = {}, skipped = [];
+    list.forEach(function (f) {
+      if (DIAGRAM_FILE.test(f.name) || /\.dmn$/i.test(f.name)) {
+        files[f.name] = f.text;
+      } else if (/\.json$/i.test(f.name)) {
+        try { forms[f.name] = JSON.parse(f.text); } catch (err) { skipped.push(f.name); }
+      } else {
+        skipped.push(f.name);
+      }
+    });
+    var processes = executableProcesses(files);
+    if (!processes.length) {
+      status(S.importNoProcess, "error");
+      return Promise.resolve(null);
+    }
+    var choose = processes.length > 1 ? askMainProcess(processes) : Promise.resolve(processes[0]);
+    return choose.then(function (chosen) {
+      if (!chosen) { status(S.importCancelled); return null; }
+      files[chosen.file] = mainProcessFirst(files[chosen.file], chosen.id);
+      clearProblems();
+      $("problems").innerHTML = "";
+      state.files = files;
+      state.forms = forms;
+      state.main = chosen.file;
+      state.original = { files: {}, forms: {} };
+      state.dmnDirty = {};
+      state.laneRoles = {};
+      state.imported = true;
+      dmnOpen = null;
+      config.key = null;
+      config.version = null;
+      var heading = document.querySelector(".page-head h1");
+      if (heading) {
+        heading.textContent = S.importedDraft.replace("%(name)s", chosen.name);
+        heading.dataset.name = chosen.name;
+      }
+      return showDiagram(files[chosen.file]).then(function () {
+        status(S.imported.replace("%(count)s", Object.keys(files).length + Object.keys(forms).length) +
+          (skipped.length ? " " + S.importSkipped.replace("%(files)s", skipped.join(", ")) : ""), "ok");
+        return mapImportedLanes();
+      }).then(function () {
+        document.body.dataset.imported = chosen.id;
+        return chosen;
+      });
+    });
+  }
+
+  // Lanes that match no role: mapped to roles in the dialog right away; deploy sends the mapping.
+  function mapImportedLanes() {
+    return workingSet(false).then(function (set) {
+      return api(config.urls.validate, { files: set.files, forms: set.forms, main: set.main, lane_roles: {} });
+    }).then(function (body) {
+      if (!body.unmapped_lanes || !body.unmapped_lanes.length) { return validate(); }
+      return askLaneRoles(body.unmapped_lanes, {}, S.laneRolesApply).then(function (mapping) {
+        state.laneRoles = mapping || {};
+        return validate();
+      });
+    });
+  }
+
+  function importChosen(input) {
+    if (!input.files || !input.files.length) { return; }
+    readFiles(input.files).then(importFiles).finally(function () { input.value = ""; });
+  }
+
+  // From the process list: the files wait in this tab's session storage for the new draft.
+  function importWaiting() {
+    if (!/[?&]import=1\b/.test(window.location.search)) { return Promise.resolve(); }
+    var waiting = window.sessionStorage.getItem("aftersales-import");
+    window.sessionStorage.removeItem("aftersales-import");
+    return waiting ? importFiles(JSON.parse(waiting)) : Promise.resolve();
+  }
+
   // -------------------------------------------------------------- tabs and buttons
 
   function showTab(name) {
@@ -507,6 +761,19 @@
       link.click();
     });
   });
+  if ($("import-files")) {
+    $("import-files").addEventListener("change", function () { importChosen($("import-files")); });
+    $("import-folder").addEventListener("change", function () { importChosen($("import-folder")); });
+  }
+  if ($("simulate")) {
+    $("simulate").addEventListener("click", function () {
+      modeler.get("toggleMode").toggleMode();
+    });
+    modeler.on("tokenSimulation.toggleMode", function (event) {
+      $("simulate").setAttribute("aria-pressed", event.active ? "true" : "false");
+      document.body.dataset.simulation = event.active ? "on" : "off";
+    });
+  }
   $("dmn-file").addEventListener("change", function () { openDmn($("dmn-file").value); });
   $("dmn-new").addEventListener("click", newDmn);
   $("form-file").addEventListener("change", function () { showForm($("form-file").value); });
@@ -516,6 +783,7 @@
 
   window.aftersalesModeler = {
     modeler: modeler, state: state, workingSet: workingSet, validate: validate, deploy: deploy,
-    showForm: showForm, openDmn: openDmn, ready: open()
+    showForm: showForm, openDmn: openDmn, importFiles: importFiles, fitToView: fitToView,
+    ready: open().then(importWaiting)
   };
 })();

@@ -10,3 +10,5 @@ export {
 } from "@bpmn-io/properties-panel";
 export { h, Fragment } from "@bpmn-io/properties-panel/preact";
 export { useState, useEffect } from "@bpmn-io/properties-panel/preact/hooks";
+// Token simulation (npm: bpmn-js-token-simulation): a quick look at the paths without data.
+export { default as TokenSimulationModule } from "bpmn-js-token-simulation/lib/modeler";
