@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import FIXTURES, deploy_files, process_files
 from tests.fixtures.service_api import Service, fast_passwords
 from tests.procedures.test_repair_dispatch import PARTS, handover, inspect, intake, order_of, work_order
-from webapp.models import ContactLog, Escalation, PartsWait, RepairAccident, StockMove
+from webapp.models import ContactLog, Definition, Escalation, PartsWait, RepairAccident, StockMove
 
 PUMP = [{"part_no": "P-100", "name": "水泵", "qty": 1}]
 
@@ -28,8 +28,8 @@ def sv(make_client, run_worker, manual_clock, monkeypatch):
     service.verify_all()
 
 
-def until_workshop(sv: Service) -> int:
-    iid = sv.start("repair_dispatch", intake(mode="workshop"), as_="advisor")
+def until_workshop(sv: Service, serial: str = "LSVAB2BR5EN000123") -> int:
+    iid = sv.start("repair_dispatch", intake(mode="workshop", serial_no=serial), as_="advisor")
     sv.run()
     sv.complete(iid, "write_work_order", work_order(sv))
     sv.complete(iid, "dispatch_team", {"team": "机修二组", "technician": "赵师傅"})
@@ -154,8 +154,12 @@ def test_a_repair_begun_on_the_version_before_the_workshop_steps_finishes_on_it(
     for key in ("customer_followup", "satisfaction_survey"):
         sv.deploy(key, standin_ok=True)
     old = until_workshop(sv)
+    old_two = until_workshop(sv, "VIN-OLD-2")
+    moving = sv.start("repair_dispatch", intake(mode="workshop", serial_no="VIN-MOVE"), as_="advisor")
+    sv.run()
+    assert sv.open_ids(moving) == ["write_work_order"]
     assert sv.deploy("repair_dispatch")["version"] == 2
-    new = until_workshop(sv)
+    new = until_workshop(sv, "VIN-NEW")
     assert (sv.instance(old)["definition_version"], sv.instance(new)["definition_version"]) == (1, 2)
     # the old instance has no 待料 step: its work is recorded as before and it closes on version 1
     sv.complete(old, "workshop_repair", {"work_done": "更换水泵", "parts_used": PUMP, "added_items": [],
@@ -167,4 +171,39 @@ def test_a_repair_begun_on_the_version_before_the_workshop_steps_finishes_on_it(
     assert sv.status(old) == "completed" and sv.all(PartsWait) == []
     wait_for_parts(sv, new, due_hours=24)  # version 2 has it
     assert sv.open_ids(new) == ["deliver_parts"]
+    # a case still before the workshop steps (at the work order) moves to version 2 and can wait for parts
+    target = sv.one(Definition, key="repair_dispatch", version=2).id
+    response = sv.clients["owner"].post(f"/processes/api/instances/{moving}/migrate", {"target": target})
+    assert response.status_code == 200 and response.get_json()["migrated"] is True, response.get_json()
+    sv.complete(moving, "write_work_order", work_order(sv))
+    sv.complete(moving, "dispatch_team", {"team": "机修一组", "technician": "钱师傅"})
+    wait_for_parts(sv, moving, due_hours=24)
+    assert sv.instance(moving)["definition_version"] == 2 and sv.open_ids(moving) == ["deliver_parts"]
+    # one that has already been dispatched is refused the move, with the step that changed
+    response = sv.clients["owner"].post(f"/processes/api/instances/{old_two}/migrate", {"target": target})
+    assert response.status_code == 409 and "record_dispatch" in str(response.get_json()), response.get_json()
     sv.verify_all()
+
+
+def test_the_day_one_fields_of_intake_and_work_order_lines_are_recorded(sv):
+    """Intake: 车牌号, 进厂里程 (required), 送修人 and phone, 维修类型, fuel level, body condition,
+    旧件是否带走; each work-order line: labour operation code, hours, unit price, pay type."""
+    iid = sv.start("repair_dispatch", intake(mode="workshop", plate_no="苏e·a1234", sender_name="李强之子",
+                                             sender_phone="138 0000 0001", fuel_level="quarter",
+                                             body_condition="右后门凹陷", old_parts_take_away=True,
+                                             repair_type="general", current_mileage=23456), as_="advisor")
+    sv.run()
+    order = order_of(sv, iid)
+    assert (order.plate_no, order.sender_name, order.sender_phone, order.fuel_level, order.body_condition,
+            order.old_parts_take_away, order.repair_type, order.mileage_in) == (
+        "苏E·A1234", "李强之子", "138 0000 0001", "quarter", "右后门凹陷", True, "general", 23456)
+    line = {"operation_code": "BJ-07", "item": "钣金修复右后门", "hours": 2.5, "unit_price": 160, "amount": 400,
+            "repair_type": "general", "pay_type": "customer"}
+    sv.complete(iid, "write_work_order", work_order(sv, [line]))
+    (written,) = order_of(sv, iid).repair_items
+    assert {k: written[k] for k in ("operation_code", "hours", "unit_price", "amount", "pay_type")} == {
+        "operation_code": "BJ-07", "hours": 2.5, "unit_price": 160, "amount": 400, "pay_type": "customer"}
+    # a fuel level outside the list is refused with the field named
+    response = sv.clients["advisor"].post("/api/process-instances", {"process_key": "repair_dispatch",
+                                                                     "data": intake(mode="workshop", fuel_level="2/3")})
+    assert response.status_code == 422 and "fuel_level" in str(response.get_json())
