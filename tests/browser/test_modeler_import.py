@@ -194,8 +194,12 @@ def test_problems_beside_the_diagram_in_chinese_and_clickable(live, sign_in, own
     page.wait_for_selector("body[data-simulation=on]")
     assert page.locator("#simulate").get_attribute("aria-pressed") == "true"
     assert page.locator("#canvas .bts-context-pad").count() >= 1  # the start event's play button
+    assert "令牌模拟" in page.locator("#canvas .bts-toggle-mode").inner_text()
+    assert page.locator("#canvas .bts-context-pad").first.get_attribute("title") == "触发事件"
     page.locator("#canvas .bts-context-pad").first.dispatch_event("click")
     page.wait_for_selector("#canvas .bts-token")
+    page.wait_for_function("() => [...document.querySelectorAll('#canvas .bts-log .bts-text')]"
+                           ".some(e => e.textContent.includes('流程已开始'))")
     page.screenshot(path=str(DOCS_IMG / "modeler-simulation.png"))
     page.click("#simulate")
     page.wait_for_selector("body[data-simulation=off]")

@@ -97,7 +97,8 @@ def localize(reason: str) -> str:
     if found := _SANDBOX.match(reason):
         items = [_match(_ITEMS, item.strip()) or item.strip() for item in found["errors"].split("; ")]
         text = _("the sandbox refuses it: %(errors)s", errors="; ".join(items))
-        return text + (_(" [%(source)s]", source=found["source"]) if found["source"] else "")
+        shown = found["source"] and found["source"].strip() not in text  # a syntax error quotes it already
+        return text + (_(" [%(source)s]", source=found["source"]) if shown else "")
     return _match(_WHOLE, reason) or reason
 
 

@@ -250,6 +250,41 @@
     "Decision table context menu": "决策表菜单"
   };
 
+  // bpmn-js-token-simulation writes its labels without a translate service either.
+  var SIMULATION_UNTRANSLATED = {
+    "Token Simulation": "令牌模拟",
+    "Trigger Event": "触发事件",
+    "Set Sequence Flow": "选择要走的顺序流",
+    "Add pause point": "添加暂停点",
+    "Remove pause point": "移除暂停点",
+    "Toggle Simulation Log": "显示或隐藏模拟日志",
+    "Reset Simulation": "重置模拟",
+    "Play/Pause Simulation": "播放或暂停模拟",
+    "Play Simulation": "开始模拟",
+    "Pause Simulation": "暂停模拟",
+    "Finished": "已结束",
+    "Not supported": "不支持",
+    "Found unsupported elements": "发现不支持的元素",
+    "Process started": "流程已开始",
+    "Process finished": "流程已结束"
+  };
+  var UNTRANSLATED_PATTERNS = [
+    [/^Set animation speed = (.*)$/, "动画速度 = $1"],
+    [/^Focus process instance (.*)$/, "聚焦流程实例 $1"],
+    [/^(.+) started$/, "$1 已开始"],
+    [/^(.+) finished$/, "$1 已结束"]
+  ];
+
+  function untranslated(value) {
+    var text = (value || "").trim();
+    if (Object.prototype.hasOwnProperty.call(DMN_UNTRANSLATED, text)) { return DMN_UNTRANSLATED[text]; }
+    if (Object.prototype.hasOwnProperty.call(SIMULATION_UNTRANSLATED, text)) { return SIMULATION_UNTRANSLATED[text]; }
+    for (var i = 0; i < UNTRANSLATED_PATTERNS.length; i++) {
+      if (UNTRANSLATED_PATTERNS[i][0].test(text)) { return text.replace(UNTRANSLATED_PATTERNS[i][0], UNTRANSLATED_PATTERNS[i][1]); }
+    }
+    return null;
+  }
+
   // "Timer Boundary Event (Non Interrupting)" -> "Timer boundary event (non-interrupting)"
   function sentence(template) {
     return template.charAt(0) + template.slice(1).toLowerCase()
@@ -284,18 +319,26 @@
       }
       return { translate: ["value", translate] };
     },
-    // Keeps the titles and aria-labels that dmn-js does not translate in the page's language.
+    // Keeps the titles and aria-labels that dmn-js and the token simulation do not translate
+    // (and the simulation's toggle text) in the page's language.
     translateAttributes: function (root) {
       if (!chinese() || !window.MutationObserver) { return; }
       function fix(element) {
         ["title", "aria-label"].forEach(function (name) {
-          var value = element.getAttribute(name);
-          if (value && Object.prototype.hasOwnProperty.call(DMN_UNTRANSLATED, value)) {
-            element.setAttribute(name, DMN_UNTRANSLATED[value]);
-          }
+          var value = element.getAttribute(name), text = value && untranslated(value);
+          if (text) { element.setAttribute(name, text); }
         });
       }
-      function sweep() { root.querySelectorAll("[title], [aria-label]").forEach(fix); }
+      function fixText(element) {
+        Array.prototype.forEach.call(element.childNodes, function (node) {
+          var text = node.nodeType === 3 && untranslated(node.nodeValue);
+          if (text) { node.nodeValue = node.parentNode.classList.contains("bts-toggle-mode") ? text + " " : text; }
+        });
+      }
+      function sweep() {
+        root.querySelectorAll("[title], [aria-label]").forEach(fix);
+        root.querySelectorAll(".bts-toggle-mode, .bts-text").forEach(fixText);
+      }
       new MutationObserver(sweep).observe(root, { subtree: true, childList: true, attributes: true,
                                                   attributeFilter: ["title", "aria-label"] });
       sweep();

@@ -73,6 +73,8 @@
     ],
     moddleExtensions: { spiffworkflow: window.AftersalesPanel.moddle }
   });
+  // the token simulation's labels in the page's language
+  window.AftersalesTranslate.translateAttributes(document.getElementById("canvas"));
   modeler.on("commandStack.changed", function () {
     state.dirty = true;
     document.body.dataset.dirty = "true";
@@ -128,8 +130,9 @@
     if (!inner.width || !inner.height) { return; }
     var scale = Math.min(1, (outer.width - left - 24) / inner.width, (outer.height - 48) / inner.height);
     canvas.zoom(scale);
+    var spare = Math.max(24, (outer.height - inner.height * scale) / 2);  // centred in the height left
     canvas.viewbox({
-      x: inner.x - left / scale, y: inner.y - 24 / scale,
+      x: inner.x - left / scale, y: inner.y - spare / scale,
       width: outer.width / scale, height: outer.height / scale
     });
   }
