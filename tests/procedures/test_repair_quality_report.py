@@ -11,6 +11,7 @@ import pytest
 from tests.fixtures.service_api import Service, fast_passwords
 from tests.procedures.test_repair_dispatch import inspect, intake, work_order
 from tests.procedures.test_workshop_floor import PUMP
+from tests.test_ui_support import signed_in, text_of
 from webapp.models import RepairQualityReport
 
 
@@ -37,7 +38,7 @@ def workshop(sv: Service, serial: str, **over) -> int:
     return iid
 
 
-def test_the_weekly_report_counts_the_weeks_repairs_and_goes_to_the_general_manager(sv):
+def test_the_weekly_report_counts_the_weeks_repairs_and_goes_to_the_general_manager(sv, app):
     report = sv.start("repair_quality_report", {"week_start": "2026-03-04"}, as_="manager")  # any day names its week
     sv.run()
     plan = sv.data(report)["plan"]
@@ -87,3 +88,11 @@ def test_the_weekly_report_counts_the_weeks_repairs_and_goes_to_the_general_mana
     assert (row.problems, row.gm_comment, row.read_at is not None) == ("水泵缺货两次，建议提高安全库存", "同意提高水泵库存", True)
     assert sv.status(report) == "completed"
     assert {sv.status(i) for i in (a, b, c)} == {"running"}  # the orders go on; the report only read them
+
+    # the weeks side by side on the dashboard, for the general manager
+    page = signed_in(app, "sv_gm").get("/dashboard/repair-quality")
+    html = text_of(page)
+    assert page.status_code == 200 and "返修率" in html and 'data-week="2026-03-02"' in html
+    row = html[html.index('data-week="2026-03-02"'):].split("</tr>")[0]
+    assert "50.0 %" in row and "同意提高水泵库存" in row
+    assert signed_in(app, "sv_tech").get("/dashboard/repair-quality").status_code == 403

@@ -28,7 +28,7 @@ from ..kpi import (
 )
 from ..kpi.figures import OUTCOMES
 from ..kpi.period import Period, month_period, previous_month, this_month
-from ..models import Definition
+from ..models import Definition, RepairQualityReport
 from ..ui.common import role_name
 from . import bp, exports
 from .labels import CAPA_STATUS, FAULTS, GRAINS, REASONS, label
@@ -290,3 +290,18 @@ def monthly_report_xlsx():
     body = exports.report_xlsx(_report_context(period))
     return attachment(body, f"service-report-{period.first:%Y-%m}.xlsx",
                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# ---------------------------------------------------------------- the weekly repair-quality reports
+
+
+@bp.get("/repair-quality")
+@viewer_required
+def repair_quality():
+    """每周维修质量反馈: the compiled weeks side by side, newest first (the repair_quality_report
+    procedure writes them; each week's case holds the notes and the general manager's reading)."""
+    reports = db.session.scalars(
+        db.select(RepairQualityReport).order_by(RepairQualityReport.week_start.desc()).limit(26)
+    ).all()
+    return render_template("dashboard/repair_quality.html", reports=reports, percent=_percent,
+                           fault_label=lambda code: label(FAULTS, code))
