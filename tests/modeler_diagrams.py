@@ -111,7 +111,8 @@ def miwg_like() -> str:
     <bpmn:sequenceFlow id="E_f2" sourceRef="E_send" targetRef="E_end"/>
   </bpmn:subProcess>
   <bpmn:manualTask id="Task_manual" name="签字"><bpmn:incoming>F6</bpmn:incoming><bpmn:outgoing>F7</bpmn:outgoing>
-    <bpmn:dataInputAssociation id="DIA_1"><bpmn:sourceRef>DataStoreRef_1</bpmn:sourceRef></bpmn:dataInputAssociation>
+    <bpmn:property id="Property_sign" name="__targetRef_placeholder"/>
+    <bpmn:dataInputAssociation id="DIA_1"><bpmn:sourceRef>DataStoreRef_1</bpmn:sourceRef><bpmn:targetRef>Property_sign</bpmn:targetRef></bpmn:dataInputAssociation>
   </bpmn:manualTask>
   <bpmn:intermediateCatchEvent id="Catch_timer" name="等一天"><bpmn:incoming>F7</bpmn:incoming><bpmn:outgoing>F8</bpmn:outgoing>
     <bpmn:timerEventDefinition id="TED_2"><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
@@ -121,8 +122,6 @@ def miwg_like() -> str:
   <bpmn:dataObjectReference id="DataObjectRef_1" name="工单" dataObjectRef="DataObject_1"/>
   <bpmn:dataObject id="DataObject_1"/>
   <bpmn:dataStoreReference id="DataStoreRef_1" name="客户档案" dataStoreRef="DataStore_1"/>
-  <bpmn:textAnnotation id="Note_1"><bpmn:text>24 小时内必须上门</bpmn:text></bpmn:textAnnotation>
-  <bpmn:association id="Assoc_1" sourceRef="Task_user" targetRef="Note_1"/>
   <bpmn:sequenceFlow id="F1" sourceRef="Start_message" targetRef="Task_user"/>
   <bpmn:sequenceFlow id="F2" sourceRef="Task_user" targetRef="Gateway_split"/>
   <bpmn:sequenceFlow id="F3" sourceRef="Gateway_split" targetRef="Sub_collapsed"/>
@@ -134,6 +133,8 @@ def miwg_like() -> str:
   <bpmn:sequenceFlow id="F9" sourceRef="Gateway_join" targetRef="Send_reply"/>
   <bpmn:sequenceFlow id="F10" sourceRef="Send_reply" targetRef="End_1"/>
   <bpmn:sequenceFlow id="F_esc" sourceRef="Timer_boundary" targetRef="Escalated"/>
+  <bpmn:textAnnotation id="Note_1"><bpmn:text>24 小时内必须上门</bpmn:text></bpmn:textAnnotation>
+  <bpmn:association id="Assoc_1" sourceRef="Task_user" targetRef="Note_1"/>
 </bpmn:process>
 """
     main = "".join([

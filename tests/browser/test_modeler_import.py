@@ -83,6 +83,12 @@ def test_open_and_save_loses_nothing(live, sign_in, owner, name, xml):
     if name.startswith("miwg"):
         # 3 planes: the collaboration and the two collapsed subprocesses (one nested in the other)
         assert {p: len(s) for p, s in planes_after.items()} == {"Collaboration_1": 41, "Sub_collapsed": 7, "C_nested": 5}
+        # a problem inside the nested collapsed subprocess opens its plane and selects it
+        item = page.locator("#problems li[data-element=N_service]")
+        assert "服务任务没有指定执行器" in item.inner_text()
+        item.locator("button").click()
+        assert page.evaluate("() => window.aftersalesModeler.modeler.get('canvas').getRootElement().id") == "C_nested_plane"
+        assert page.evaluate("() => window.aftersalesModeler.modeler.get('selection').get().map(e => e.id)") == ["N_service"]
     else:
         assert "spiffworkflow:unitTests" in saved and "spiffworkflow:taskMetadataValue " in saved
         assert "spiffkept" not in saved
