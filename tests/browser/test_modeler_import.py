@@ -241,3 +241,19 @@ def test_problem_texts_follow_the_language(live):
         english = localize(reason)
     assert chinese.startswith("条件") and "语法错误" in chinese and "x ==" in chinese
     assert english.startswith("Condition: ") and "syntax error" in english
+
+
+def test_an_exported_diagram_imports_with_its_deployed_forms(live, sign_in, owner):
+    """A diagram downloaded from here comes back without its form files: the modeler takes the
+    deployed forms it names, so it validates as it did."""
+    page = sign_in(owner, VIEW)
+    errors = _console(page)
+    page.goto(f"{live.url}/processes/new")
+    page.wait_for_selector("body[data-modeler-ready=true]")
+    xml = (Path(__file__).resolve().parents[2] / "processes" / "complaint_handling.bpmn").read_text(encoding="utf-8")
+    page.set_input_files("#import-files", _upload({"complaint_handling.bpmn20.xml": xml}))
+    _finish_import(page)
+    page.wait_for_selector("#modeler-status.status-ok")
+    assert page.locator("#problems li").count() == 0
+    assert "complaint-analyse-schema.json" in page.evaluate("() => Object.keys(window.aftersalesModeler.state.forms)")
+    assert errors == []
