@@ -110,7 +110,7 @@ class RepairOrder(db.Model):
     handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     next_maintenance_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     next_maintenance_mileage: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open|declined|closed
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|waiting_parts (待料)|declined|closed
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     claim_no: Mapped[str] = mapped_column(String(40), default="")
 
