@@ -700,7 +700,9 @@
       }
       return showDiagram(files[chosen.file]).then(function () {
         // forms the diagram names but the files did not bring: the deployed ones, if any
-        var named = (formsNamedInDiagram() || []).filter(function (n) { return state.forms[n] === undefined; });
+        var named = (formsNamedInDiagram() || []).filter(function (n) {
+          return state.forms[n] === undefined && config.catalog.forms.indexOf(n) >= 0;
+        });
         return Promise.all(named.map(function (n) { return ensureForm(n).catch(function () { return null; }); }));
       }).then(function () {
         status(S.imported.replace("%(count)s", Object.keys(files).length + Object.keys(forms).length) +
