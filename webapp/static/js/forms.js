@@ -239,6 +239,8 @@
     if (form) { form.dispatchEvent(new Event("input", { bubbles: true })); }
   });
 
+  // The modeler's form builder re-applies conditions to its preview (a form it fills itself).
+  window.AftersalesForms = { applyConditions: applyConditions };
   document.querySelectorAll("form.data-form").forEach(function (form) {
     applyConditions(form);
     form.addEventListener("change", function (event) {
