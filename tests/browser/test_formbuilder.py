@@ -55,9 +55,16 @@ def test_owner_builds_a_conditional_field_sees_it_in_the_preview_saves_and_the_s
     page.goto(f"{live.url}/processes/complaint_handling/modeler")
     page.wait_for_selector("body[data-modeler-ready=true]")
     page.get_by_role("tab", name="表单").click()
+    # the tab opens the process's first form; then ours is chosen (once the first is in)
+    page.wait_for_function("() => !!document.getElementById('form-editor').dataset.form")
     page.locator("#form-file").select_option(FORM)
-    page.wait_for_function("() => document.querySelectorAll('#fb-fields li.fb-field').length === 3")
-    assert page.locator("#fb-fields .fb-title").all_inner_texts() == ["1. 原因分析", "2. 责任部门", "3. 解决方案"]
+    page.wait_for_function(f"() => document.getElementById('form-editor').dataset.form === '{FORM}'")
+    shipped = json.loads((ROOT / "processes" / "forms" / FORM).read_text(encoding="utf-8"))
+    keys = json.loads((ROOT / "processes" / "forms" / FORM.replace("-schema", "-uischema")).read_text(
+        encoding="utf-8")).get("ui:order") or list(shipped["properties"])
+    titles = [f"{i}. {shipped['properties'][k]['title']}" for i, k in enumerate(keys, 1)]
+    page.wait_for_function(f"() => [...document.querySelectorAll('#fb-fields .fb-title')].map(e => e.textContent)"
+                           f".join('|') === {json.dumps('|'.join(titles), ensure_ascii=False)}")
     assert page.get_by_role("button", name="源文件").is_visible()
 
     _add_field(page, "需要上门", "needs_visit", "boolean")
@@ -66,11 +73,11 @@ def test_owner_builds_a_conditional_field_sees_it_in_the_preview_saves_and_the_s
     visit.locator("select[data-what='time.notBefore']").select_option("now")
     page.locator('li.fb-field[data-key="visit_at"] select[data-what="condition.field"]').select_option("needs_visit")
     page.locator('li.fb-field[data-key="visit_at"] select[data-what="condition.value"]').select_option("true")
-    # order: the yes/no field right after 原因分析 (two steps up)
-    for _ in range(2):
+    # order: the yes/no field right after the first one, by steps up
+    for _ in range(len(keys) - 1):
         page.locator('li.fb-field[data-key="needs_visit"] button[data-move="-1"]').click()
-    assert page.locator("#fb-fields li.fb-field").evaluate_all("els => els.map(e => e.dataset.key)") == [
-        "cause", "needs_visit", "responsible_department", "solution", "visit_at"]
+    order = [keys[0], "needs_visit", *keys[1:], "visit_at"]
+    assert page.locator("#fb-fields li.fb-field").evaluate_all("els => els.map(e => e.dataset.key)") == order
 
     # the preview is the staff form: the conditional field is there but hidden until ticked
     page.wait_for_function("() => !!document.querySelector('#fb-preview #f-visit_at')")
@@ -78,7 +85,7 @@ def test_owner_builds_a_conditional_field_sees_it_in_the_preview_saves_and_the_s
                            ".filter(n => n === 'needs_visit').length > 0")
     names = page.locator("#fb-preview input[name], #fb-preview select[name], #fb-preview textarea[name]").evaluate_all(
         "els => [...new Set(els.map(e => e.name))]")
-    assert names.index("needs_visit") < names.index("responsible_department") < names.index("visit_at")
+    assert names.index(keys[0]) < names.index("needs_visit") < names.index(keys[1]) < names.index("visit_at")
     assert not page.locator("#fb-preview #f-visit_at").is_visible()
     page.locator("#fb-preview #f-needs_visit").check()
     page.wait_for_function("() => document.querySelector('#fb-preview #f-visit_at').offsetParent !== null")
@@ -117,7 +124,7 @@ def test_owner_builds_a_conditional_field_sees_it_in_the_preview_saves_and_the_s
     assert raw["allOf"] == [{"if": {"properties": {"needs_visit": {"const": True}}, "required": ["needs_visit"]},
                              "then": {"required": ["visit_at"]}}]
     page.get_by_role("button", name="表单设计器").click()
-    page.wait_for_function("() => document.querySelectorAll('#fb-fields li.fb-field').length === 5")
+    page.wait_for_function(f"() => document.querySelectorAll('#fb-fields li.fb-field').length === {len(order)}")
 
     page.get_by_role("button", name="部署").click()
     page.wait_for_selector("body[data-deployed-version='2']")
@@ -128,7 +135,7 @@ def test_owner_builds_a_conditional_field_sees_it_in_the_preview_saves_and_the_s
         return row.forms[FORM], row.forms[FORM.replace("-schema", "-uischema")]
 
     schema, ui = live.query(deployed_form)
-    assert ui["ui:order"] == ["cause", "needs_visit", "responsible_department", "solution", "visit_at"]
+    assert ui["ui:order"] == order
     assert schema["properties"]["visit_at"]["x-time"] == {"notBefore": "now"}
     base = {"cause": "压缩机故障", "responsible_department": "quality", "solution": "免费更换压缩机"}
     assert validate(schema, {**base, "needs_visit": False}) == {}

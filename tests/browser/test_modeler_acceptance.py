@@ -131,6 +131,7 @@ def test_owner_adds_a_user_task_with_a_form_validates_and_deploys_version_2(live
     page.get_by_role("tab", name="表单").click()
     page.fill("#form-new-name", "complaint-check")
     page.get_by_role("button", name="新建表单").click()
+    page.get_by_role("button", name="源文件").click()  # the raw JSON beside the form builder
     page.fill("#form-schema", json.dumps(NEW_FORM, ensure_ascii=False, indent=2))
     page.wait_for_function("() => document.querySelector('#form-preview').textContent.includes('核对说明')")
     assert page.locator("#form-preview input[type=checkbox]#f-details_checked").count() == 1

@@ -16,6 +16,7 @@ its condition holds (forms_render, form_rules.active_fields).
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -425,9 +426,7 @@ def write(fields: list[dict], schema: dict, ui: dict) -> tuple[dict, dict]:
     required.sort(key=lambda name: position.get(name, len(position)))
     if required or "required" in schema:
         schema["required"] = required
-    # Conditions: the builder's own shapes are rewritten, every other entry stays as it was.
-    kept = [e for e in schema.get("allOf") or [] if _simple_condition(e) is None]
-    kept = [_renamed(e, renamed) for e in kept]
+    # Conditions: the builder's own shapes are rewritten where they stood, every other entry stays.
     dependent: dict[str, list[str]] = {}  # the builder reads every dependentRequired, so writes it whole
     groups: dict[tuple[str, str], dict] = {}
     for f in fields:
@@ -437,12 +436,24 @@ def write(fields: list[dict], schema: dict, ui: dict) -> tuple[dict, dict]:
         if cond["op"] == "filled":
             dependent.setdefault(cond["field"], []).append(f["key"])
             continue
-        marker = (cond["field"], repr(cond["value"]))
-        entry = groups.setdefault(marker, {
+        entry = groups.setdefault(_marker(cond["field"], cond["value"]), {
             "if": {"properties": {cond["field"]: {"const": cond["value"]}}, "required": [cond["field"]]},
             "then": {"required": []}})
         entry["then"]["required"].append(f["key"])
-    all_of = kept + list(groups.values())
+    all_of, placed = [], set()
+    for entry in schema.get("allOf") or []:
+        simple = _simple_condition(entry)
+        if simple is None:
+            all_of.append(_renamed(entry, renamed))
+            continue
+        marker = _marker(renamed.get(simple[0], simple[0]), simple[1])
+        if marker in groups and marker not in placed:
+            placed.add(marker)
+            old_order = [renamed.get(r, r) for r in simple[2]]
+            group = groups[marker]
+            group["then"]["required"].sort(key=lambda n: old_order.index(n) if n in old_order else len(old_order))
+            all_of.append(group)
+    all_of += [group for marker, group in groups.items() if marker not in placed]
     if all_of:
         schema["allOf"] = all_of
     else:
@@ -454,6 +465,10 @@ def write(fields: list[dict], schema: dict, ui: dict) -> tuple[dict, dict]:
     if not same_order or "ui:order" not in ui:
         ui["ui:order"] = [f["key"] for f in fields]
     return schema, _in_order_of({renamed.get(k, k): None for k in ui_keys}, ui)
+
+
+def _marker(name: str, value: Any) -> tuple[str, str]:
+    return name, json.dumps(value, sort_keys=True)
 
 
 def _renamed(value: Any, renamed: dict[str, str]) -> Any:
