@@ -257,3 +257,24 @@ def test_an_exported_diagram_imports_with_its_deployed_forms(live, sign_in, owne
     assert page.locator("#problems li").count() == 0
     assert "complaint-analyse-schema.json" in page.evaluate("() => Object.keys(window.aftersalesModeler.state.forms)")
     assert errors == []
+
+
+def test_a_folder_imports_its_diagrams_and_leaves_the_rest_out(live, sign_in, owner, tmp_path):
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    for name, text in diagrams.call_pair().items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "readme.txt").write_text("notes", encoding="utf-8")
+    page = sign_in(owner, VIEW)
+    page.goto(f"{live.url}/processes/new")
+    page.wait_for_selector("body[data-modeler-ready=true]")
+    page.set_input_files("#import-folder", str(folder))
+    page.wait_for_selector("#main-process-dialog[open]")
+    assert page.locator("#main-process-dialog input[name=main]").count() == 2
+    page.locator("#main-process-dialog button[value=ok]").click()  # the proposed one: the caller
+    _finish_import(page)
+    assert page.evaluate("() => Object.keys(window.aftersalesModeler.state.files).sort()") == [
+        "a_parts_check.bpmn", "z_repair_order.bpmn"]
+    assert page.evaluate("() => window.aftersalesModeler.state.main") == "z_repair_order.bpmn"
+    said = page.locator("#modeler-status").inner_text()
+    assert "已略过" in said and "readme.txt" in said

@@ -709,6 +709,8 @@
           (skipped.length ? " " + S.importSkipped.replace("%(files)s", skipped.join(", ")) : ""), "ok");
         return mapImportedLanes();
       }).then(function () {
+        // the validation's verdict replaced the import's note: name what was left out again
+        if (skipped.length) { $("modeler-status").textContent += " " + S.importSkipped.replace("%(files)s", skipped.join(", ")); }
         document.body.dataset.imported = chosen.id;
         return chosen;
       });
