@@ -52,7 +52,7 @@ node_modules/.installed: package-lock.json package.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-webapp/static/vendor/.built: node_modules/.installed scripts/vendor_assets.sh webapp/static/modeler/vendor-entry.js webapp/static/js/i18n-entry.js
+webapp/static/vendor/.built: node_modules/.installed scripts/vendor_assets.sh webapp/static/modeler/vendor-entry.js webapp/static/modeler/dmn-entry.js webapp/static/js/i18n-entry.js
 	bash scripts/vendor_assets.sh
 	touch $@
 
