@@ -80,6 +80,7 @@ def test_owner_builds_a_conditional_field_sees_it_in_the_preview_saves_and_the_s
     assert page.locator("#fb-fields li.fb-field").evaluate_all("els => els.map(e => e.dataset.key)") == order
 
     # the preview is the staff form: the conditional field is there but hidden until ticked
+    page.wait_for_selector("#fb-preview:not([data-pending])", state="attached")  # the last edit's preview
     page.wait_for_function("() => !!document.querySelector('#fb-preview #f-visit_at')")
     page.wait_for_function("() => [...document.querySelectorAll('#fb-preview [name]')].map(e => e.name)"
                            ".filter(n => n === 'needs_visit').length > 0")
@@ -105,6 +106,7 @@ def test_owner_builds_a_conditional_field_sees_it_in_the_preview_saves_and_the_s
 
     page.get_by_role("button", name="保存表单").click()
     page.wait_for_function("() => document.getElementById('fb-status').textContent.includes('已保存')")
+    page.wait_for_selector("#fb-preview:not([data-pending])", state="attached")
     page.evaluate("() => window.scrollTo(0, document.getElementById('panel-forms').getBoundingClientRect().top"
                   " + window.scrollY - 8)")
     page.locator('li.fb-field[data-key="visit_at"] .fb-condition').scroll_into_view_if_needed()

@@ -233,6 +233,7 @@
     status(S.unsaved);
     if (redraw) { render(); }
     clearTimeout(state.timer);
+    $("fb-preview").dataset.pending = "true";  // until the answer to the latest edit is shown
     state.timer = setTimeout(preview, 300);
   }
 
@@ -323,9 +324,12 @@
 
   function preview() {
     if (!state.name) { return; }
+    clearTimeout(state.timer);
     var box = $("fb-preview"), asked = ++state.previews;
+    box.dataset.pending = "true";
     post(root.dataset.previewUrl, body()).then(function (answer) {
       if (asked !== state.previews) { return; }  // a newer edit's preview is on its way
+      delete box.dataset.pending;
       if (answer.status === 200) {
         showErrors({});
         $("fb-error").textContent = "";
@@ -365,6 +369,7 @@
       $("fb-error").textContent = "";
       status(S.saved, "ok");
       root.dataset.saved = String(Date.now());
+      preview();  // the saved files, as staff will see them
     });
   }
   $("fb-save").addEventListener("click", save);
