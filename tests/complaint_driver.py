@@ -63,10 +63,10 @@ class ComplaintDriver:
     def verify(self, **overrides) -> None:
         self.complete("verify_complaint", {**VERIFY, **overrides}, "handler")
 
-    def analyse(self, resolvable: bool) -> None:
+    def analyse(self, resolvable: bool, department: str = "service") -> None:
         self.complete(
             "analyse_complaint",
-            {"cause": "维修工未更换损坏的压缩机电容。", "responsible_department": "service", "resolvable": resolvable},
+            {"cause": "维修工未更换损坏的压缩机电容。", "responsible_department": department, "resolvable": resolvable},
             "handler",
         )
 
@@ -85,3 +85,11 @@ class ComplaintDriver:
             {"satisfied": satisfied, "satisfaction_score": score, "customer_feedback": "满意"},
             "handler",
         )
+
+    def finish_capa(self, who_writes: str = "manager", who_checks: str = "admin") -> None:
+        """A service-caused complaint's 纠正和预防措施处理单: written and carried out by the
+        responsible department, found effective by sales (the case then ends)."""
+        self.complete("write_capa", {"capa_measures": "电容更换后增加试机检查项，班组长复核。", "capa_due_days": 14},
+                      who_writes)
+        self.complete("implement_capa", {"implementation": "已修订检验单并培训维修工。"}, who_writes)
+        self.complete("check_capa", {"effective": True, "verification_comment": "抽查三单，均已执行。"}, who_checks)

@@ -28,6 +28,7 @@ ROLES = [
     ("parts_keeper", "配件经理", "Parts / warehouse keeper"),
     ("followup_clerk", "回访员", "Follow-up clerk"),
     ("quality_dept", "质量部", "Quality department"),
+    ("sales_dept", "销售部", "Sales department"),
     ("after_sales_manager", "售后服务部经理", "After-sales manager"),
     ("general_manager", "总经理", "General manager"),
     ("process_owner", "流程负责人", "Process owner"),

@@ -193,14 +193,16 @@ class SatisfactionSurvey(db.Model):
 
 
 class CorrectiveAction(db.Model):
-    """纠正和预防措施处理单: assigned to the responsible department, checked by quality."""
+    """纠正和预防措施处理单: assigned to the responsible department; opened by a survey (checked
+    by quality) or by a complaint found to be the service's fault (checked by sales)."""
 
     __tablename__ = "corrective_actions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("satisfaction_surveys.id"), index=True)
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("satisfaction_surveys.id"), nullable=True, index=True)
+    complaint_case_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_cases.id"), nullable=True, index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    trigger: Mapped[str] = mapped_column(String(30))  # dissatisfied|recurring|analysis
+    trigger: Mapped[str] = mapped_column(String(30))  # dissatisfied|recurring|analysis|complaint
     problem: Mapped[str] = mapped_column(Text)
     cause: Mapped[str] = mapped_column(Text, default="")
     responsible_department: Mapped[str] = mapped_column(String(50))
