@@ -143,3 +143,28 @@ def test_owner_builds_a_conditional_field_sees_it_in_the_preview_saves_and_the_s
     assert validate(schema, {**base, "needs_visit": False}) == {}
     assert validate(schema, {**base, "needs_visit": True}) == {"visit_at": "required / 必填"}
     assert validate(schema, {**base, "needs_visit": True, "visit_at": "2030-01-01T09:00:00+08:00"}) == {}
+
+
+def test_a_card_dragged_onto_another_takes_its_place_in_english_too(live, sign_in, owner):
+    page = sign_in(owner, viewport={"width": 1280, "height": 800})
+    page.goto(f"{live.url}/lang/en")
+    page.goto(f"{live.url}/processes/complaint_handling/modeler")
+    page.wait_for_selector("body[data-modeler-ready=true]")
+    page.get_by_role("tab", name="Forms").click()
+    page.wait_for_function("() => !!document.getElementById('form-editor').dataset.form")
+    page.locator("#form-file").select_option(FORM)
+    page.wait_for_function(f"() => document.getElementById('form-editor').dataset.form === '{FORM}'")
+    page.wait_for_selector("#fb-fields li.fb-field")
+    keys = page.locator("#fb-fields li.fb-field").evaluate_all("els => els.map(e => e.dataset.key)")
+    assert page.get_by_role("button", name="Add field").is_visible() and page.get_by_role("button", name="Raw JSON").is_visible()
+    # HTML5 drag and drop, the events the browser sends (Playwright's mouse drag does not start one headless)
+    transfer = page.evaluate_handle("() => new DataTransfer()")
+    page.locator("#fb-fields li.fb-field").last.dispatch_event("dragstart", {"dataTransfer": transfer})
+    page.locator("#fb-fields li.fb-field .fb-title").first.dispatch_event("dragover", {"dataTransfer": transfer})
+    page.locator("#fb-fields li.fb-field .fb-title").first.dispatch_event("drop", {"dataTransfer": transfer})
+    page.wait_for_function(f"() => document.querySelector('#fb-fields li.fb-field').dataset.key === '{keys[-1]}'")
+    assert page.locator("#fb-fields li.fb-field").evaluate_all("els => els.map(e => e.dataset.key)") == [keys[-1], *keys[:-1]]
+    page.wait_for_selector("#fb-preview:not([data-pending])", state="attached")
+    names = page.locator("#fb-preview [name]").evaluate_all("els => [...new Set(els.map(e => e.name))]")
+    assert names[0] == keys[-1]
+    assert "Changes not saved yet." in page.locator("#fb-status").inner_text()
