@@ -70,7 +70,8 @@ def append(
     event.hash = chain_hash(event.prev_hash, event)
     instance.last_seq = event.seq
     instance.last_hash = event.hash
-    db.session.execute(
+    # the session's connection: no autoflush and none of the ORM's per-statement work
+    db.session.connection().execute(
         _INSERT,
         {
             "instance_id": event.instance_id,

@@ -15,6 +15,8 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam
+from sqlalchemy import inspect as sa_inspect
 
 from ..extensions import db
 from ..models import InboxTask, Instance, Job, MessageWait
@@ -23,6 +25,26 @@ from .parser import DeferredServiceTask
 
 DEFAULT_MAX_ATTEMPTS = 5
 _ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+
+
+# Prebuilt statements run on the session's connection: the inbox and job rows of every
+# command without the ORM's per-statement work (plain INSERT/UPDATE, compiled once).
+_INBOX = InboxTask.__table__
+_INBOX_INSERT = _INBOX.insert()
+_INBOX_COMPLETED = _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), _INBOX.c.state == "open").values(
+    state="completed", completed_at=bindparam("v_at"), completed_by=bindparam("v_by"))
+_INBOX_CANCELLED = _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), _INBOX.c.state == "open").values(
+    state="cancelled", completed_at=bindparam("v_at"))
+_JOB_INSERT = Job.__table__.insert()
+
+
+def _expire_loaded(model, ids) -> None:
+    """Rows this session holds as objects are read again at their next use (the plain
+    UPDATE went past the ORM)."""
+    for row_id in ids:
+        loaded = db.session.identity_map.get(sa_inspect(model).identity_key_from_primary_key((row_id,)))
+        if loaded is not None:
+            db.session.expire(loaded)
 
 
 @dataclass
@@ -116,21 +138,14 @@ def _inbox(
     completed_task_id: str | None,
 ) -> None:
     gone = set(before.ready_user) - set(after.ready_user)
+    connection = db.session.connection()
     if completed_task_id in gone:
-        db.session.execute(
-            db.update(InboxTask)
-            .where(InboxTask.id == completed_task_id, InboxTask.state == "open")
-            .values(state="completed", completed_at=now, completed_by=actor)
-            .execution_options(synchronize_session=False)
-        )
+        connection.execute(_INBOX_COMPLETED, {"w_id": completed_task_id, "v_at": now, "v_by": actor})
         gone.discard(completed_task_id)
+        _expire_loaded(InboxTask, [completed_task_id])
     if gone:
-        db.session.execute(
-            db.update(InboxTask)
-            .where(InboxTask.id.in_(gone), InboxTask.state == "open")
-            .values(state="cancelled", completed_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        connection.execute(_INBOX_CANCELLED, [{"w_id": task_id, "v_at": now} for task_id in sorted(gone)])
+        _expire_loaded(InboxTask, gone)
     new = [task for task_id, task in after.ready_user.items() if task_id not in before.ready_user]
     if not new:
         return
@@ -160,7 +175,7 @@ def _inbox(
                 "prefill": _prefill(task, task_meta, definition.forms.get(form.get("schema") or "")),
             }
         )
-    db.session.execute(db.insert(InboxTask), rows)
+    connection.execute(_INBOX_INSERT, rows)
 
 
 def _metadata(workflow: BpmnWorkflow, task: Task, expressions: dict | None) -> dict | None:
@@ -236,7 +251,7 @@ def _jobs(instance: Instance, before: Scan, after: Scan, now: datetime, complete
             }
         )
     if rows:
-        db.session.execute(db.insert(Job), rows)
+        db.session.connection().execute(_JOB_INSERT, rows)
 
 
 def correlation_values(instance: Instance, workflow: BpmnWorkflow) -> dict:

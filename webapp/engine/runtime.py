@@ -11,11 +11,15 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import bindparam
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -148,13 +152,17 @@ def start_instance(
 def complete_user_task(
     task_id: str, data: dict, *, actor: str, roles: set[str], commit: bool = True
 ) -> Instance:
-    row = db.session.get(InboxTask, task_id)
-    if row is None:
+    # the task and its instance in one statement (the command needs both)
+    found = db.session.execute(
+        db.select(InboxTask, Instance).join(Instance, Instance.id == InboxTask.instance_id).where(InboxTask.id == task_id)
+    ).first()
+    if found is None:
         raise NotFound(f"no task {task_id}")
+    row, instance = found
     if row.state != "open":
         raise Conflict("task is already completed / 任务已被处理", {"task": row.state})
     check_may_work_on(row, actor, roles)
-    definition = definitions.info(row.instance.definition_id)
+    definition = definitions.info(instance.definition_id)
     schema_file = row.form_schema
     schema = definition.forms.get(schema_file) if schema_file else None
     data = forms.with_defaults(schema, data) if isinstance(data, dict) else data
@@ -162,7 +170,6 @@ def complete_user_task(
         raise FormInvalid("the form has errors / 表单有误", errors)
     data = forms.known_fields(schema, data)
     attachments.check_references(data, actor=actor, instance_id=row.instance_id, any_owner="admin" in roles)
-    instance = row.instance
     workflow = load_workflow(instance)
     entry = Input("task_completed", {"data": data}, task_id=task_id, bpmn_id=row.bpmn_id)
     _execute(instance, workflow, [entry], actor=actor, now=clock.now())
@@ -585,8 +592,52 @@ def _append_passive(
     instance.updated_at = now
 
 
+_INSTANCES = Instance.__table__
+_INSTANCE_COLUMNS = frozenset(column.key for column in Instance.__mapper__.column_attrs)
+
+
+@lru_cache(maxsize=256)
+def _instance_update(keys: frozenset[str]):
+    """One statement object per set of changed columns (a command changes the same few
+    columns every time), so SQLAlchemy compiles each once."""
+    values = {key: bindparam(f"v_{key}", type_=_INSTANCES.c[key].type) for key in sorted(keys)}
+    values["version"] = bindparam("v_version", type_=_INSTANCES.c.version.type)
+    where = (_INSTANCES.c.id == bindparam("w_id"), _INSTANCES.c.version == bindparam("w_version"))
+    return _INSTANCES.update().where(*where).values(values)
+
+
+def _write_instance(instance: Instance) -> None:
+    """The instance row's changes as one plain `UPDATE ... WHERE id = ? AND version = ?`
+    (the ORM's unit of work costs several times the statement on every command). A row that
+    another command changed meanwhile matches nothing: a conflict, never a lost update. The
+    ORM object is then told these values are what the database holds, so it has nothing
+    left to flush."""
+    state = sa_inspect(instance)
+    if not state.persistent or not _INSTANCE_COLUMNS.issuperset(state.committed_state):
+        return  # a new row, or a changed relationship: the ORM's flush writes it
+    changed = {key: state.dict[key] for key in state.committed_state}
+    changed.pop("version", None)
+    if not changed:
+        return
+    version = instance.version
+    params = {f"v_{key}": value for key, value in changed.items()}
+    params.update(w_id=instance.id, w_version=version, v_version=version + 1)
+    # the session's connection, not session.execute: an autoflush would first write the row
+    # through the ORM
+    result = db.session.connection().execute(_instance_update(frozenset(changed)), params)
+    if result.rowcount != 1:
+        raise StaleDataError(f"instance {instance.id} is no longer at version {version}")
+    set_committed_value(instance, "version", version + 1)
+    # Every column change is written: the object is clean again, as after the ORM's own
+    # flush (its only other changes would be relationships, which commands do not change).
+    state._commit_all(state.dict, db.session.identity_map)
+
+
 def _finish(instance: Instance, commit: bool) -> Instance:
     try:
+        touched_workflows = db.session.info.get("touched_workflows", {})
+        for touched in {id(instance): instance, **{id(t): t for t, _ in touched_workflows.values()}}.values():
+            _write_instance(touched)
         db.session.flush()
         for touched, workflow in db.session.info.pop("touched_workflows", {}).values():
             workflow_cache.stage(db.session, definitions.database_scope(), touched.id, touched.version, workflow)
