@@ -1,7 +1,7 @@
 """Task completions per second and p50/p99 latency over HTTP through gunicorn, with a bounded
 number of concurrent clients on loopback, on PostgreSQL.
 
-    DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m bench.http_completions [tasks] [clients] [web_processes]
+    DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m bench.http_completions [tasks] [clients] [web_processes] [threads]
     make bench-http     # starts a throwaway PostgreSQL, runs this, stops it
 
 Each client completes distinct open tasks (the intake task of the 8-step benchmark
@@ -11,6 +11,7 @@ A plain GET /healthz run the same way is the baseline of the HTTP stack alone.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import statistics
@@ -18,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
@@ -60,18 +60,34 @@ def _prepare(url: str, tasks: int) -> tuple[str, list[str]]:
     return token, list(ids)
 
 
+_connections = threading.local()
+
+
 def _request(method: str, path: str, token: str, body: dict | None = None) -> tuple[int, float]:
+    """One request on this client thread's kept-alive connection (a new one if the server
+    closed it, as gunicorn's sync workers do after every response)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{PORT}{path}",
-        data=data,
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=60) as response:
-        response.read()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for attempt in (1, 2):
+        connection = getattr(_connections, "http", None)
+        if connection is None:
+            connection = _connections.http = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        started = time.perf_counter()
+        try:
+            connection.request(method, path, body=data, headers=headers)
+            response = connection.getresponse()
+            response.read()
+        except (http.client.HTTPException, ConnectionError):
+            connection.close()
+            _connections.http = None
+            if attempt == 2:
+                raise
+            continue
+        if response.getheader("Connection", "").lower() == "close":
+            connection.close()
+            _connections.http = None
         return response.status, (time.perf_counter() - started) * 1000
+    raise AssertionError("unreachable")
 
 
 def _load(clients: int, work: list, call) -> tuple[float, list[float]]:
@@ -109,10 +125,14 @@ def main() -> None:
     tasks = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     clients = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     web = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    # threads > 1: gunicorn's gthread workers, which keep connections alive between requests
+    threads = int(sys.argv[4]) if len(sys.argv) > 4 else int(os.environ.get("BENCH_THREADS", "4"))
     token, ids = _prepare(url, tasks)
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": os.urandom(32).hex()}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(web), "--bind", f"127.0.0.1:{PORT}", "webapp:create_app()"],
+        [sys.executable, "-m", "gunicorn", "--workers", str(web), "--bind", f"127.0.0.1:{PORT}",
+         *(["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5"] if threads > 1 else []),
+         "webapp:create_app()"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -124,21 +144,27 @@ def main() -> None:
             try:
                 _request("GET", "/healthz", token)
                 break
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 if time.time() > deadline:
                     raise
                 time.sleep(0.2)
         health = _load(clients, range(tasks), lambda _: _request("GET", "/healthz", token))
-        completions = _load(
-            clients, ids, lambda task_id: _request("POST", f"/api/tasks/{task_id}/complete", token, {"data": {"amount": 500}})
-        )
+        def complete(task_id):
+            return _request("POST", f"/api/tasks/{task_id}/complete", token, {"data": {"amount": 500}})
+
+        alone, together = ids[: len(ids) // 5], ids[len(ids) // 5:]
+        single = _load(1, alone, complete)  # latency of one request with the server otherwise idle
+        completions = _load(clients, together, complete)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"gunicorn with {web} processes on 127.0.0.1, {clients} concurrent clients, PostgreSQL; {tasks} requests each")
+    kind = f"gthread x{threads}, keep-alive" if threads > 1 else "sync"
+    print(f"gunicorn with {web} processes ({kind}) on 127.0.0.1, {clients} concurrent clients, PostgreSQL; "
+          f"{tasks} requests each; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'request':<40}{'per s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     print(_row("GET /healthz (baseline: HTTP stack)", tasks, *health))
-    print(_row("POST /api/tasks/<id>/complete", len(ids), *completions))
+    print(_row("POST /api/tasks/<id>/complete, 1 client", len(alone), *single))
+    print(_row(f"POST /api/tasks/<id>/complete, {clients} clients", len(together), *completions))
 
 
 if __name__ == "__main__":
