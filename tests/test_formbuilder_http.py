@@ -134,6 +134,32 @@ def test_a_schema_the_deploy_would_refuse_is_not_saved(users):
         "fields": "a list of field objects / 须为字段列表"}
 
 
+JUNK = [None, 1, "x", [], {}, [1], {"a": [1]}, True, -1.5, [{"value": None}], [{"label": "x"}]]
+
+
+def test_any_shape_of_junk_is_a_422_never_a_500(users):
+    schema, ui = _form("complaint-decide")
+    fields = formbuilder.fields_of(schema, ui)
+    names = ("key", "label", "type", "required", "options", "columns", "limits", "time", "condition", "original")
+    for name in names:
+        for junk in JUNK:
+            changed = copy.deepcopy(fields)
+            changed[1][name] = junk
+            if name == "condition":
+                changed[1]["condition"] = {"field": junk, "op": junk, "value": junk}
+            if name == "time":
+                changed[1]["type"], changed[1]["time"] = "date", {"after": junk, "before": "now"}
+            if name == "limits":
+                changed[1]["type"], changed[1]["limits"] = "number", {"minimum": junk}
+            response = users["owner"].post(PREVIEW, {"schema": schema, "ui_schema": ui, "fields": changed})
+            assert response.status_code in (200, 422), (name, junk, response.get_data(as_text=True)[:300])
+    for junk in JUNK:
+        for body in ({"schema": junk, "fields": []}, {"schema": schema, "ui_schema": {"ui:order": junk}, "fields": fields},
+                     {"schema": schema, "fields": [junk]}):
+            response = users["owner"].post(SAVE, body)
+            assert response.status_code in (200, 422), (body, response.get_data(as_text=True)[:300])
+
+
 def test_a_renamed_field_keeps_its_conditions_and_layout(users):
     schema, ui = _form("complaint-decide")
     fields = formbuilder.fields_of(schema, ui)

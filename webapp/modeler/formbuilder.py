@@ -121,7 +121,8 @@ def _simple_condition(entry: object) -> tuple[str, Any, list[str]] | None:
 
 def _ordered(schema: dict, ui: dict) -> list[str]:
     props = list((schema.get("properties") or {}).keys())
-    order = [n for n in (ui.get("ui:order") or []) if n in props]
+    listed = ui.get("ui:order") if isinstance(ui.get("ui:order"), list) else []
+    order = [n for n in listed if isinstance(n, str) and n in props]
     return order + [p for p in props if p not in order]
 
 
@@ -176,7 +177,7 @@ def _number(value: Any, integer: bool, count: bool = False) -> int | float | Non
         raise ValueError("a number / 须为数字")
     try:
         number = float(value) if not isinstance(value, int | float) else value
-    except ValueError:
+    except (TypeError, ValueError):
         raise ValueError("a number / 须为数字") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("a number / 须为数字")
@@ -216,7 +217,7 @@ def check(fields: object) -> list[dict]:
     if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
         raise BuilderInvalid({"fields": "a list of field objects / 须为字段列表"})
     keys = [f.get("key") for f in fields]
-    by_key = {f.get("key"): f for f in fields}
+    by_key = {f["key"]: f for f in fields if isinstance(f.get("key"), str)}
     cleaned = []
     for i, f in enumerate(fields):
         at = f"fields.{i}"
@@ -229,12 +230,13 @@ def check(fields: object) -> list[dict]:
         if kind not in TYPES:
             errors[f"{at}.type"] = f"one of {', '.join(TYPES)} / 未知类型"
             continue
-        if kind == "other" and f.get("original") is None:
+        if kind == "other" and not isinstance(f.get("original"), str):
             errors[f"{at}.type"] = "choose a type / 请选择类型"
         label = f.get("label")
         if kind != "other" and (not isinstance(label, str) or not label.strip()):
             errors[f"{at}.label"] = "a label staff read / 请填写标签"
-        clean = dict(f, label=str(label or "").strip(), required=f.get("required") is True)
+        original = f.get("original") if isinstance(f.get("original"), str) else None
+        clean = dict(f, original=original, label=str(label or "").strip(), required=f.get("required") is True)
         if kind in ("select", "multiselect"):
             options = f.get("options") if isinstance(f.get("options"), list) else []
             values = [o.get("value") for o in options if isinstance(o, dict)]
@@ -244,7 +246,7 @@ def check(fields: object) -> list[dict]:
                 errors[f"{at}.options"] = "each option has a value / 每个选项须有取值"
             elif len(set(values)) != len(values):
                 errors[f"{at}.options"] = "option values are unique / 选项取值不能重复"
-            clean["options"] = [{"value": o["value"], "label": str(o.get("label") or o["value"])}
+            clean["options"] = [{"value": o.get("value"), "label": str(o.get("label") or o.get("value"))}
                                 for o in options if isinstance(o, dict)]
         if kind == "table":
             columns = f.get("columns") if isinstance(f.get("columns"), list) else []
@@ -275,7 +277,7 @@ def check(fields: object) -> list[dict]:
             for rule, target in time.items():
                 if not target:
                     continue
-                sibling = by_key.get(target)
+                sibling = by_key.get(target) if isinstance(target, str) else None
                 if rule not in RULES:
                     errors[f"{at}.time"] = f"rules are {', '.join(RULES)} / 未知时间规则"
                 elif target != "now" and (sibling is None or sibling.get("type") not in ("date", "datetime")
@@ -286,7 +288,8 @@ def check(fields: object) -> list[dict]:
         condition = f.get("condition")
         clean["condition"] = None
         if condition:
-            other = by_key.get(condition.get("field")) if isinstance(condition, dict) else None
+            named = condition.get("field") if isinstance(condition, dict) else None
+            other = by_key.get(named) if isinstance(named, str) else None
             op = condition.get("op", "equals") if isinstance(condition, dict) else None
             if other is None or other is f:
                 errors[f"{at}.condition.field"] = "another field of this form / 须为本表单的另一字段"
