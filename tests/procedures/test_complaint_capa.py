@@ -73,3 +73,35 @@ def test_a_complaint_caused_elsewhere_opens_no_corrective_action(complaint):
     close(complaint, "quality")
     assert capa_of(complaint.business_key) is None
     assert complaint.instance()["status"] == "completed"
+
+
+def test_a_complaint_whose_solution_is_a_warranty_claim_opens_the_claim(complaint, users, manual_clock):
+    from tests.conftest import deploy_files, process_files
+    from webapp.models import Instance, WarrantyClaim
+
+    for key in ("parts_return", "warranty_claim"):
+        assert deploy_files(users["owner"], process_files(key)).status_code == 201
+    manual_clock.set(START)
+    complaint.start({**REGISTER, "serial_no": "LSVAB2BR5EN000999", "related_order_no": "WX-20260301-0003"})
+    complaint.verify()
+    complaint.analyse(resolvable=True, department="quality")
+    complaint.propose()
+    complaint.confirm(agrees=True)
+    complaint.complete("carry_out_solution", {"action_taken": "厂家质量问题，转保修索赔", "open_case": "claim"}, "handler")
+    task = complaint.open_tasks("handler")["arrange_claim"]
+    assert task["data"]["serial_no"] == "LSVAB2BR5EN000999"  # the form opens with what the complaint knows
+    missing = complaint.users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": {
+        "serial_no": "LSVAB2BR5EN000999", "product_model": "XC-200", "delivery_date": "2025-06-01",
+        "claim_fault": "水泵渗漏"}})
+    assert missing.status_code == 422 and "current_mileage" in missing.get_json()["errors"]  # blank is not 0
+    complaint.complete("arrange_claim", {"serial_no": "LSVAB2BR5EN000999", "product_model": "XC-200",
+                                         "delivery_date": "2025-06-01", "delivery_mileage": 12, "current_mileage": 15800,
+                                         "claim_fault": "水泵渗漏"}, "handler")
+    db.session.rollback()
+    claim = db.session.scalar(db.select(WarrantyClaim).where(WarrantyClaim.repair_case_no == "WX-20260301-0003"))
+    assert claim is not None and claim.fault_description == "水泵渗漏" and claim.current_mileage == 15800
+    claim_instance = db.session.get(Instance, claim.instance_id)
+    assert claim_instance.process_key == "warranty_claim" and claim_instance.status == "running"
+    assert "notify_and_confirm" in complaint.open_tasks()  # the complaint goes on to the customer's answer
+    complaint.complete("notify_and_confirm", {"satisfied": True, "satisfaction_score": 4}, "handler")
+    assert complaint.instance()["status"] == "completed" and complaint.verified()["verified"] is True
