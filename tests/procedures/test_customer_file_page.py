@@ -41,6 +41,7 @@ def test_the_customer_file_page_finds_the_vehicle_and_opens_the_intake_pre_fille
     assert f'customer={customer.id}' in page
     assert "未找到客户档案" in text_of(advisor.get("/customers?plate=京A00000"))
 
+    assert "data-customer-file-link" in text_of(advisor.get("/new/repair_dispatch"))  # from the intake to the file
     form = text_of(advisor.get(f"/new/repair_dispatch?customer={customer.id}&vin={VIN}"))
     assert field_value(form, "customer_name") == "赵敏" and field_value(form, "customer_phone") == "135 0000 8888"
     assert field_value(form, "plate_no") == "苏E·12345" and field_value(form, "serial_no") == VIN
