@@ -154,7 +154,7 @@ def test_a_card_dragged_onto_another_takes_its_place_in_english_too(live, sign_i
     page.wait_for_function("() => !!document.getElementById('form-editor').dataset.form")
     page.locator("#form-file").select_option(FORM)
     page.wait_for_function(f"() => document.getElementById('form-editor').dataset.form === '{FORM}'")
-    page.wait_for_selector("#fb-fields li.fb-field")
+    page.wait_for_selector(f'#form-builder[data-loaded="{FORM}"]', state="attached")  # not the tab's first form
     keys = page.locator("#fb-fields li.fb-field").evaluate_all("els => els.map(e => e.dataset.key)")
     assert page.get_by_role("button", name="Add field").is_visible() and page.get_by_role("button", name="Raw JSON").is_visible()
     # HTML5 drag and drop, the events the browser sends (Playwright's mouse drag does not start one headless)

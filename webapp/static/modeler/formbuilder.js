@@ -66,6 +66,7 @@
       status("");
       state.fields = answer.body.fields;
       render();
+      root.dataset.loaded = state.name;  // whose fields the list shows
       preview();
     });
   }
