@@ -17,6 +17,7 @@ from config import TestConfig
 from webapp import create_app
 from webapp.accounts import create_user, issue_token
 from webapp.engine import clock
+from webapp.engine.translations import diagram_table_name, form_table_name
 from webapp.extensions import db
 from workers import registry
 from workers.loop import WorkerSettings, drain
@@ -139,11 +140,14 @@ def deploy_files(client: ApiClient, paths: list[Path]):
 
 
 def process_files(key: str) -> list[Path]:
-    """processes/<key>.bpmn with the forms and decision tables it references."""
+    """processes/<key>.bpmn with the forms and decision tables it references, and the
+    translation tables of both (engine/translations.py)."""
     processes = ROOT / "processes"
     bpmn = processes / f"{key}.bpmn"
     text = bpmn.read_text(encoding="utf-8")
     forms = [p for p in sorted((processes / "forms").glob("*.json")) if f'"{p.name}"' in text]
+    tables = {processes / "forms" / form_table_name(p.name) for p in forms} | {processes / diagram_table_name(bpmn.name)}
+    forms += sorted(p for p in tables if p.is_file())
     dmns = []
     for dmn in sorted(processes.glob("*.dmn")):
         ids = re.findall(r'<(?:\w+:)?decision\b[^>]*\bid="([^"]+)"', dmn.read_text(encoding="utf-8"))

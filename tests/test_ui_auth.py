@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from werkzeug.security import check_password_hash
@@ -76,8 +77,9 @@ def test_lock_out_after_repeated_failures(app, users, manual_clock):
         assert _throttle("agent").failures == attempt
     r = client.post("/login", {"username": "agent", "password": "bad"})
     until = manual_clock.now() + timedelta(seconds=lock)
-    # the page says until when, in the person's local time (China time by default)
+    # the page says for how long and until when, in the person's local time (China time by default)
     assert r.status_code == 423 and "2026-03-02 09:05:00" in text_of(r) and "此地址" in text_of(r)
+    assert lock == 300 and re.search(r"锁定 5\s?分钟", text_of(r)), text_of(r)
     assert _throttle("agent").locked_until == until
     # even the right password is refused while locked
     r = client.post("/login", {"username": "agent", "password": "pw-agent"})

@@ -151,10 +151,10 @@ def test_invalid_submission_keeps_input_and_shows_errors_beside_fields(app, user
     assert '<p class="field-error" id="f-severity-error" data-field="severity">此项必填。</p>' in page
     assert '<p class="field-error" id="f-reply_to_customer-error" data-field="reply_to_customer">请至少输入 2 个字。</p>' in page
     assert 'aria-describedby="f-reply_to_customer-help f-reply_to_customer-error" aria-invalid="true"' in page
-    assert '<option value="parts" selected translate="no">配件供应</option>' in page
+    assert '<option value="parts" selected>配件供应</option>' in page
     assert 'value="false" checked' in page
     assert ">查看了维修记录</textarea>" in page and ">好</textarea>" in page
-    assert '<a href="#f-severity" translate="no">投诉等级</a>: 此项必填。' in page  # the summary links to the field
+    assert '<a href="#f-severity">投诉等级</a>: 此项必填。' in page  # the summary links to the field
     db.session.expire_all()
     assert db.session.get(InboxTask, task_id).state == "open"
 
@@ -167,7 +167,7 @@ def test_draft_is_saved_and_refills_the_form(app, users, deployed_complaints, ru
     assert r.status_code == 302 and r.headers["Location"] == f"/tasks/{task_id}"
     page = text_of(handler.get(f"/tasks/{task_id}"))
     assert "草稿已保存" in page and "此任务已有草稿。" in page
-    assert '<option value="price" selected translate="no">收费</option>' in page and ">稍后回电</textarea>" in page
+    assert '<option value="price" selected>收费</option>' in page and ">稍后回电</textarea>" in page
     assert '<span class="badge">草稿</span>' in text_of(handler.get("/"))
     db.session.expire_all()
     row = db.session.get(InboxTask, task_id)
@@ -189,7 +189,7 @@ def test_after_submit_the_next_task_of_the_case_opens(app, users, deployed_compl
     carry_out = open_task(instance.id, "carry_out_solution")
     assert r.status_code == 302 and r.headers["Location"] == f"/tasks/{carry_out.id}"
     page = text_of(handler.get(r.headers["Location"]))
-    assert "任务“与客户确认方案”已完成。" in page and "<h1 translate=\"no\">实施解决方案</h1>" in page
+    assert "任务“与客户确认方案”已完成。" in page and "<h1>实施解决方案</h1>" in page
     # with nothing left for this person, the case page opens
     r = handler.post(f"/tasks/{carry_out.id}", {"action_taken": "已调货并更换"})
     notify = open_task(instance.id, "notify_and_confirm")

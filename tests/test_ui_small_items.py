@@ -34,3 +34,30 @@ def test_replay_last_step_csv_type_and_report_month(world):
     from webapp.kpi.period import china_date
 
     assert china_date(clock.now()).strftime("%Y-%m") in report
+
+
+def test_system_registrar_and_processes_by_name_in_both_languages(app, users, deployed_complaints, run_worker):
+    """A case the system opened says 登记人 系统 / Registered by System (not "system"), and process
+    monitoring lists processes by their name (translated), not by their key."""
+    from tests.test_ui_support import start_complaint
+
+    instance = start_complaint(run_worker, actor="worker:followups")
+    manager = signed_in(app, "manager")
+    page = text_of(manager.get(f"/cases/{instance.id}"))
+    assert re.search(r"登记人\s*<span[^>]*>系统</span>", page), page
+    monitoring = text_of(manager.get("/dashboard/processes"))
+    assert "<td>客户投诉处理</td>" in monitoring and "<td>complaint_handling</td>" not in monitoring
+    manager.get("/lang/en")
+    page = text_of(manager.get(f"/cases/{instance.id}"))
+    assert re.search(r"Registered by\s*<span[^>]*>System</span>", page)
+    monitoring = text_of(manager.get("/dashboard/processes"))
+    assert "<td>Customer complaint handling</td>" in monitoring and "客户投诉处理" not in monitoring
+
+
+def test_open_is_translated_as_open_not_as_not_yet_due():
+    from babel.messages.pofile import read_po
+
+    from tests.test_ui_i18n import CATALOGS
+
+    catalog = read_po((CATALOGS["zh_CN"] / "LC_MESSAGES" / "messages.po").open("rb"))
+    assert catalog["Open"].string == "打开"

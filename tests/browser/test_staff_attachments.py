@@ -33,9 +33,12 @@ def _photo() -> bytes:
     return out.getvalue()
 
 
-def test_a_photo_from_the_phone_is_in_the_history_and_verified(live, sign_in):
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_a_photo_from_the_phone_is_in_the_history_and_verified(live, sign_in, viewport):
+    """On the phone the photo comes from the camera input (capture), on the desktop from the
+    file chooser; the rest is the same."""
     iid, task_id = repair_until(live, "on_site_service")
-    tech = sign_in("fieldtech", viewport=PHONE)
+    tech = sign_in("fieldtech", viewport=viewport)
     tech.goto(f"{live.url}/tasks/{task_id}")
     tech.fill("#f-diagnosis", "门锁电机烧毁")
     tech.fill("#f-work_done", "更换门锁电机")
@@ -47,13 +50,14 @@ def test_a_photo_from_the_phone_is_in_the_history_and_verified(live, sign_in):
     camera = tech.locator("#f-photos-camera")
     assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/*"
     content = _photo()
-    camera.set_input_files({"name": "门锁.jpg", "mimeType": "image/jpeg", "buffer": content})
+    chooser = camera if viewport else tech.locator("#f-photos")
+    chooser.set_input_files({"name": "门锁.jpg", "mimeType": "image/jpeg", "buffer": content})
     thumb = tech.locator('[data-attachments="photos"] img.thumb')
     expect(thumb).to_be_visible()
     tech.wait_for_function("() => { const i = document.querySelector('[data-attachments=photos] img.thumb');"
                            " return i && i.complete && i.naturalWidth > 0 && i.naturalWidth <= 320; }")
     assert tech.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    tech.screenshot(path=str(ARTIFACTS / "staff-photo-phone.png"), full_page=True)
+    tech.screenshot(path=str(ARTIFACTS / f"staff-photo-{'phone' if viewport else 'desktop'}.png"), full_page=True)
     tech.get_by_role("button", name="提交").click()
     expect(tech.locator(".flashes")).to_contain_text("已完成")
 

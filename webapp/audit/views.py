@@ -24,7 +24,8 @@ from ..models import Checkpoint, Definition, HistoryEvent, Instance, SystemLogEv
 from ..paging import paginate
 from ..ui.attachments import case_attachments
 from ..ui.common import actor_label, display_names, event_labels, role_name
-from ..ui.i18n import user_zone
+from ..ui.i18n import name_in_language, user_zone
+from ..ui.system_fields import system_label
 from . import bp, deadlines, exports, system_log
 from .walk import Step, cached_walk
 
@@ -149,6 +150,13 @@ def _display(props: dict, key: str, text: str, tz) -> tuple[str, bool]:
     return ("" if value is None else str(value)), False
 
 
+def _label(props: dict, key: str) -> dict:
+    """A field's label: the form's title, else the system field's label, else the key itself
+    (then `raw`: the page marks it as data, not text to translate)."""
+    title = (props.get(key) or {}).get("title") or system_label(key)
+    return {"label": str(title or key), "raw": not title}
+
+
 def data_rows(step: Step | None, previous: Step | None, props: dict, tz) -> list[dict]:
     """The case data after the step, form fields first, each marked when the step changed it."""
     if step is None:
@@ -160,11 +168,11 @@ def data_rows(step: Step | None, previous: Step | None, props: dict, tz) -> list
         before = None
         if key in step.changed and previous is not None and key in previous.data:
             before = _display(props, key, previous.data[key], tz)[0]
-        rows.append({"key": key, "label": str((props.get(key) or {}).get("title") or key), "value": text, "block": block,
+        rows.append({"key": key, **_label(props, key), "value": text, "block": block,
                      "changed": key in step.changed, "before": before, "removed": False})
     for key in step.removed:
         text, block = _display(props, key, previous.data[key], tz) if previous is not None else ("", False)
-        rows.append({"key": key, "label": str((props.get(key) or {}).get("title") or key), "value": text, "block": block,
+        rows.append({"key": key, **_label(props, key), "value": text, "block": block,
                      "changed": True, "before": None, "removed": True})
     return rows
 
@@ -185,7 +193,7 @@ def entered_rows(step: Step, definition: Definition, props: dict, tz) -> list[di
         if key == "business_key" and step.type == "instance_started":
             continue
         text, block = _display(props, key, json.dumps(value, ensure_ascii=False), tz)
-        rows.append({"key": key, "label": str((props.get(key) or {}).get("title") or key), "value": text, "block": block})
+        rows.append({"key": key, **_label(props, key), "value": text, "block": block})
     return rows
 
 
@@ -211,7 +219,8 @@ def step_context(instance: Instance, walk, index: int) -> dict:
         "total": len(walk.steps),
         "who": actor_label(step.actor, names) if step else "",
         "what": event_labels().get(step.type, step.type) if step else "",
-        "element": ((elements.get(step.bpmn_id or "") or {}).get("name") or step.bpmn_id or "") if step else "",
+        "element": (name_in_language((elements.get(step.bpmn_id or "") or {}).get("name"), definition) or step.bpmn_id or "")
+        if step else "",
         "rows": data_rows(step, previous, props, tz),
         "entered": entered_rows(step, definition, props, tz) if step else [],
         "outcomes": [o for o in outcomes if o.status != deadlines.NA],
@@ -241,7 +250,8 @@ def case(instance_id: int):
     elements = (instance.definition.meta or {}).get("elements") or {}
     step_list = [{
         "seq": s.seq, "at": clock.from_iso(s.at), "who": actor_label(s.actor, names), "what": labels.get(s.type, s.type),
-        "element": (elements.get(s.bpmn_id or "") or {}).get("name") or s.bpmn_id or "", "error": bool(s.error),
+        "element": name_in_language((elements.get(s.bpmn_id or "") or {}).get("name"), instance.definition) or s.bpmn_id or "",
+        "error": bool(s.error),
     } for s in walk.steps]
     db.session.rollback()
     return render_template("audit/case.html", steps=step_list, names=names, status_label=instance_status_label,
@@ -350,7 +360,7 @@ def case_report(instance_id: int):
         rows.append({
             "seq": event.seq, "at": clock.from_iso(event.at), "who": actor_label(event.actor, names), "actor": event.actor,
             "what": labels.get(event.type, event.type),
-            "element": (elements.get(event.bpmn_id or "") or {}).get("name") or event.bpmn_id or "",
+            "element": name_in_language((elements.get(event.bpmn_id or "") or {}).get("name"), definition) or event.bpmn_id or "",
             "entered": entered_rows(step, definition, props, tz) if step else [], "hash": event.hash,
         })
     outcomes = deadlines.case_outcomes(walk, ended=instance.status != "running")

@@ -13,6 +13,7 @@ from ..models import Definition
 from .errors import Conflict, DefinitionInvalid, NotFound
 from .parser import AftersalesBpmnParser, is_bpmn_file, load_spec, parse_definition, unmapped_lanes
 from .serialization import canonical_json
+from .translations import diagram_table_name, form_table_name
 
 # The parsed spec of each version in SpiffWorkflow's own serialized form. A spec is not
 # immutable (an event subprocess rewires its process spec the first time it fires; loop
@@ -302,17 +303,23 @@ def deploy_directory(directory: str | Path, *, actor: str, now: datetime, known_
     results = []
     for bpmn in sorted(p for p in directory.iterdir() if p.is_file() and is_bpmn_file(p.name)):
         uploads = {bpmn.name: bpmn.read_bytes(), **_referenced(bpmn, shared)}
+        names_table = directory / diagram_table_name(bpmn.name)
+        if names_table.is_file():
+            uploads[names_table.name] = names_table.read_bytes()
         results.append(deploy(uploads, actor=actor, now=now, known_operators=known_operators, replace=replace))
     return results
 
 
 def _referenced(bpmn: Path, shared: dict[str, bytes]) -> dict[str, bytes]:
-    """Only the forms and decisions a diagram names, so its content hash is its own."""
+    """Only the forms and decisions a diagram names (with the forms' translation tables), so
+    its content hash is its own."""
     text = bpmn.read_text(encoding="utf-8")
     picked = {}
     for name, content in shared.items():
         if name.endswith(".json") and f'"{name}"' in text:
             picked[name] = content
+            if (table := form_table_name(name)) in shared:
+                picked[table] = shared[table]
         elif name.endswith(".dmn") and any(f">{d}<" in text for d in _decision_ids(content)):
             picked[name] = content
     return picked

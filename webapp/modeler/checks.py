@@ -27,6 +27,7 @@ from ..engine.parser import (
     parse_definition,
     unmapped_lanes_with_tasks,
 )
+from ..engine.translations import diagram_table_name, form_table_name
 from ..engine.xml_safety import parse_xml
 
 LINE = re.compile(r"line (\d+)")
@@ -45,8 +46,9 @@ class Checked:
 
 
 def split_working_set(files: dict[str, str], forms: dict[str, object]) -> tuple[dict, dict, dict]:
-    """(bpmn, dmn, forms) of what the modeler sends, keeping only the forms and decision
-    tables the diagrams name (so a version's content hash is its own, as deploy_directory does)."""
+    """(bpmn, dmn, forms) of what the modeler sends, keeping only the forms (with their
+    translation tables) and decision tables the diagrams name (so a version's content hash
+    is its own, as deploy_directory does)."""
     bpmn = {name: text.encode("utf-8") for name, text in files.items() if is_bpmn_file(name)}
     texts = "".join(text for name, text in files.items() if is_bpmn_file(name))
     dmn = {}
@@ -54,6 +56,9 @@ def split_working_set(files: dict[str, str], forms: dict[str, object]) -> tuple[
         if name.endswith(".dmn") and any(f">{d}<" in texts for d in decision_ids(text)):
             dmn[name] = text.encode("utf-8")
     used = {name: form for name, form in forms.items() if f'"{name}"' in texts}
+    # the translation tables of those forms and of the diagrams travel with them (docs/forms.md)
+    tables = {form_table_name(name) for name in used} | {diagram_table_name(name) for name in bpmn}
+    used.update({name: form for name, form in forms.items() if name in tables})
     return bpmn, dmn, used
 
 

@@ -43,7 +43,7 @@ from .common import (
     role_name,
     roles,
 )
-from .i18n import user_zone
+from .i18n import form_for, name_in_language, user_zone
 from .inbox import assignable, candidates_by_role, engine_message
 
 PAGE_SIZE = 50
@@ -71,7 +71,7 @@ def field_props(definition: Definition) -> dict[str, dict]:
     """Every top-level form field of the process, the start form's first (its titles win)."""
     props: dict[str, dict] = {}
     for name in _schema_files(definition):
-        for key, prop in (definition.forms[name].get("properties") or {}).items():
+        for key, prop in ((form_for(definition, name) or {}).get("properties") or {}).items():
             if isinstance(prop, dict):
                 props.setdefault(key, prop)
     return props
@@ -144,8 +144,8 @@ def new_case_list() -> ResponseReturnValue:
 
 def _render_start(definition: Definition, values: dict | None, errors: dict, message: str = "", status: int = 200):
     start = definition.meta["start_form"]
-    schema = definition.forms.get(start.get("schema")) or {}
-    ui = definition.forms.get(start.get("ui_schema")) or {}
+    schema = form_for(definition, start.get("schema")) or {}
+    ui = form_for(definition, start.get("ui_schema")) or {}
     fields = build_fields(schema, ui, values, errors, tz=user_zone(), yes=_("Yes"), no=_("No"))
     return render_template(
         "new_form.html",
@@ -191,8 +191,8 @@ def _from_customer_file(definition: Definition) -> dict | None:
 def start_case(key: str) -> ResponseReturnValue:
     definition = _startable(key)
     start = definition.meta["start_form"]
-    schema = definition.forms.get(start.get("schema")) or {}
-    ui = definition.forms.get(start.get("ui_schema")) or {}
+    schema = form_for(definition, start.get("schema")) or {}
+    ui = form_for(definition, start.get("ui_schema")) or {}
     form, upload_errors = with_uploads(request.form, schema, ui)
     parsed = parse_submission(schema, ui, form, tz=user_zone())
     parsed.errors.update(upload_errors)
@@ -242,7 +242,7 @@ def timeline(instance: Instance) -> list[dict]:
     entries = []
     for event in events:
         payload = json.loads(event.payload or "{}")
-        name = (elements.get(event.bpmn_id or "") or {}).get("name") or event.bpmn_id or ""
+        name = name_in_language((elements.get(event.bpmn_id or "") or {}).get("name"), instance.definition) or event.bpmn_id or ""
         entries.append({
             "seq": event.seq,
             "at": clock.from_iso(event.at),
@@ -292,7 +292,7 @@ def case(instance_id: int) -> ResponseReturnValue:
         instance=instance,
         incidents=incidents,
         printed=printed,
-        element_name=lambda bpmn_id: (elements.get(bpmn_id) or {}).get("name") or bpmn_id,
+        element_name=lambda bpmn_id: name_in_language((elements.get(bpmn_id) or {}).get("name"), instance.definition) or bpmn_id,
         facts=case_facts(instance, data),
         other=other_data(instance, data),
         other_facts=other_facts(instance, data),

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import format_datetime, format_timedelta, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -66,8 +66,43 @@ def age(moment: datetime | None) -> str:
     return format_timedelta(delta, granularity="minute", threshold=1.5)
 
 
+def form_for(definition, form_file: str | None) -> dict | None:
+    """A deployed form in the reader's language (its own translation table, see
+    engine/translations.py)."""
+    from ..engine.translations import localised_form
+
+    return localised_form(definition, form_file, get_locale())
+
+
+def name_in_language(name: str | None, definition=None) -> str:
+    """A diagram name (process, lane, task, flow) in the reader's language. `definition` is
+    the deployed version the name comes from, or a process key (then its newest version)."""
+    from ..engine.translations import element_name
+
+    if isinstance(definition, str):
+        definition = _latest_definition(definition)
+    return element_name(definition, name, get_locale()) if definition is not None else (name or "")
+
+
+def _latest_definition(key: str):
+    from ..extensions import db
+    from ..models import Definition
+
+    cache = g.setdefault("_latest_definitions", {})
+    if key not in cache:
+        cache[key] = db.session.scalar(
+            db.select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
+        )
+    return cache[key]
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(LOCALES=LOCALES, is_english=is_english, get_locale=get_locale, clock_now=clock.now)
+    app.jinja_env.globals["form_for"] = form_for
+    app.jinja_env.filters["named"] = name_in_language
+    from .system_fields import system_label
+
+    app.jinja_env.globals["system_label"] = system_label
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["age"] = age
 

@@ -28,7 +28,7 @@ from .attachments import with_uploads
 from .cases import case_facts
 from .comments import comments_of, may_comment
 from .common import display_names, in_my_lanes, is_admin, may_work_on, roles
-from .i18n import user_zone, when
+from .i18n import form_for, name_in_language, user_zone, when
 from .inbox import engine_message
 from .inbox_extras import follow_ups
 
@@ -41,10 +41,8 @@ def _task_or_404(task_id: str) -> InboxTask:
 
 
 def _forms_of(row: InboxTask) -> tuple[dict | None, dict | None]:
-    forms = row.instance.definition.forms
-    schema = forms.get(row.form_schema) if row.form_schema else None
-    ui = forms.get(row.form_ui_schema) if row.form_ui_schema else None
-    return schema, ui
+    definition = row.instance.definition
+    return form_for(definition, row.form_schema), form_for(definition, row.form_ui_schema)
 
 
 def next_task_for_me(instance: Instance) -> InboxTask | None:
@@ -189,7 +187,7 @@ def _complete(row: InboxTask, schema: dict | None, parsed: Parsed):
         db.session.rollback()
         row = _task_or_404(row.id)
         return render_task(row, parsed.data, parsed.errors, engine_message(err), err.status)
-    flash(_("Task “%(name)s” completed.", name=row.name), "success")
+    flash(_("Task “%(name)s” completed.", name=name_in_language(row.name, row.instance.definition)), "success")
     following = next_task_for_me(instance)
     if following is not None:
         return redirect(url_for("ui.task", task_id=following.id))
