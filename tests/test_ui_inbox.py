@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -211,3 +212,28 @@ def test_completed_task_url_leads_to_the_case(app, users, deployed_complaints, r
     r = handler.post(f"/tasks/{task_id}", VERIFY_OK)
     assert r.status_code == 409 and "此任务已处理或已取消。" in text_of(r)
     assert handler.get("/tasks/no-such-task").status_code == 404
+
+
+def test_saved_filter_follow_up_date_and_count_badge(app, users, deployed_complaints, run_worker, manual_clock):
+    """A person saves an inbox search under a name and finds it again; a follow-up date on a
+    task marks it in the inbox (due from that day on); the menu counts the open tasks."""
+    instance = start_complaint(run_worker)
+    task = open_task(instance.id, "verify_complaint")
+    handler = signed_in(app, "handler")
+    page = text_of(handler.get("/"))
+    assert re.search(r'data-inbox-count[^>]*>\s*1\s*<', page), "the menu counts one open task"
+    r = handler.post("/inbox/filters", {"name": "王芳的投诉", "q": "王芳", "scope": "mine"})
+    assert r.status_code == 302 and "q=" in r.headers["Location"]
+    page = text_of(handler.get("/"))
+    link = re.search(r'<a href="([^"]+)" translate="no">王芳的投诉</a>', page)
+    assert link and "q=%E7%8E%8B%E8%8A%B3" in link.group(1)
+    assert instance.business_key in text_of(handler.get(link.group(1).replace("&amp;", "&")))
+    assert "王芳的投诉" not in text_of(signed_in(app, "manager").get("/"))  # one's own filters only
+    tomorrow = (manual_clock.now().date() + timedelta(days=1)).isoformat()
+    assert handler.post(f"/tasks/{task.id}/follow-up", {"on": tomorrow}).status_code == 302
+    page = text_of(handler.get("/"))
+    assert f'class="badge badge-follow" data-follow-up="{tomorrow}"' in page
+    manual_clock.advance(days=2)
+    assert f'class="badge badge-follow is-due" data-follow-up="{tomorrow}"' in text_of(handler.get("/"))
+    r = handler.post(f"/tasks/{task.id}/follow-up", {"on": "明天"})
+    assert "请输入日期（年-月-日）。" in text_of(handler.get(r.headers["Location"]))
