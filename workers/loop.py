@@ -15,11 +15,13 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from webapp import webhooks
 from webapp.engine import clock, runtime
 from webapp.engine.errors import EngineError
 from webapp.engine.steps import WorkflowError
 from webapp.extensions import db
 from webapp.models import Instance, Job
+from webapp.webhooks import delivery as webhook_delivery
 
 from . import registry
 
@@ -127,6 +129,8 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
         return "lost"
     actor = f"worker:{worker_id}"
     context = {"job": job_id, "instance": job.instance_id, "task": job.task_id, "operator": job.operator}
+    if job.operator == webhooks.OPERATOR:  # a webhook POST: no service task to complete
+        return webhook_delivery.run(job_id, worker_id)
     try:
         if job.operator in runtime.ENGINE_OPERATORS:
             runtime.run_engine_job(job, actor=actor, commit=False)

@@ -15,6 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify, render_template, url_for
 
 from . import bp, schemas
+from . import webhooks as webhook_api
 
 ERRORS = {
     400: "invalid input: `errors` names each field and why",
@@ -41,6 +42,7 @@ IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"t
                            "another version answers 412 instead of running. Without it a concurrent change "
                            "still answers 409."}
 ETAG = {"ETag": {"description": 'the case\'s version counter as `"v<version>"`', "schema": {"type": "string"}}}
+WEBHOOK_ID = {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
@@ -167,6 +169,25 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("/api/customer-files", "get"): _op(
         "The customer and vehicle file (客户档案) by plate, VIN or phone", _json(schemas.CustomerFileOut), (400, 403, 404),
         params=[{"in": "query", "schema": schemas.CustomerFileQuery}], tag="customers"),
+    ("/api/webhooks", "post"): _op(
+        "Subscribe a URL to events (role admin); the secret is answered once", _json(webhook_api.WebhookCreatedOut, "created"),
+        (400, 403), status=201, body=_body(webhook_api.WebhookIn, examples={"dms": {"summary": "a dealer's DMS", "value": {
+            "url": "https://dms.example.com/hooks/aftersales", "events": ["case.started", "case.ended"]}}}),
+        tag="webhooks"),
+    ("/api/webhooks", "get"): _op(
+        "Webhook subscribers (role admin)", _paged(webhook_api.WebhookOut), (400, 403),
+        params=[{"in": "query", "schema": schemas.PageQuery}], tag="webhooks"),
+    ("/api/webhooks/<int:webhook_id>", "get"): _op(
+        "One subscriber (role admin)", _json(webhook_api.WebhookOut), (403, 404), params=[WEBHOOK_ID], tag="webhooks"),
+    ("/api/webhooks/<int:webhook_id>", "delete"): _op(
+        "Deactivate a subscriber; its delivery log stays (role admin)", _json(webhook_api.WebhookOut), (403, 404),
+        params=[WEBHOOK_ID], tag="webhooks"),
+    ("/api/webhooks/deliveries", "get"): _op(
+        "The delivery log, newest first (role admin)", _paged(webhook_api.DeliveryOut), (400, 403),
+        params=[{"in": "query", "schema": webhook_api.DeliveryQuery}], tag="webhooks"),
+    ("/api/webhooks/deliveries/<int:delivery_id>/redeliver", "post"): _op(
+        "Send a delivery again, same body and id (role admin)", _json(webhook_api.DeliveryOut), (403, 404),
+        params=[{"name": "delivery_id", "in": "path", "required": True, "schema": {"type": "integer"}}], tag="webhooks"),
     ("/api/openapi.json", "get"): _op(
         "This document", {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
         (), tag="documentation", public=True),

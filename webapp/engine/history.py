@@ -14,6 +14,7 @@ import json
 
 from ..extensions import db
 from ..models import HistoryEvent, Instance
+from ..webhooks import outbox as webhook_outbox
 from .serialization import canonical_json
 
 GENESIS = "0" * 64
@@ -87,6 +88,9 @@ def append(
             "hash": event.hash,
         },
     )
+    # Webhooks (issue 18): the one call; deliveries are enqueued in this same transaction.
+    webhook_outbox.recorded(db.session, instance, type=type, seq=event.seq, at=at, actor=actor,
+                            bpmn_id=bpmn_id, task_id=task_id, payload=payload)
     return event
 
 

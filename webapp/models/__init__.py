@@ -33,3 +33,4 @@ from .service import (  # noqa: F401,E402,E501
 from .audit import Checkpoint, SystemLogEvent, SystemLogHead  # noqa: F401,E402  # isort: skip
 from .staff import Attachment, Mention, SavedFilter, TaskFollowUp  # noqa: F401,E402  # isort: skip
 from .workshop import PartsWait, RepairAccident, RepairQualityReport  # noqa: F401,E402  # isort: skip
+from .webhooks import WebhookDelivery, WebhookSubscription  # noqa: F401,E402  # isort: skip

@@ -1,0 +1,134 @@
+"""The engine's one call into webhooks: `recorded(instance, event)` from `history.append`.
+
+It only notes the event in the session. Just before the command's transaction commits
+(`before_commit`, still inside it) the notes become webhook events: the history events that
+are announcements themselves (instance_started, task_completed, incident_raised,
+instance_cancelled), plus what the command changed in the projection (open tasks that were
+not open before: task.created; a case that stopped running: case.ended). For each subscriber
+that wants an event a delivery row and a job row are inserted; the worker sends them.
+Nothing is noted when no active subscriber exists (one small query per transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+
+from flask import current_app, has_app_context
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..engine import clock
+from ..models import InboxTask, Instance, Job, WebhookDelivery, WebhookSubscription
+from . import OPERATOR
+
+_KEY = "webhook_outbox"
+_DIRECT = {"instance_started": "case.started", "task_completed": "task.completed", "incident_raised": "incident.opened"}
+
+
+def recorded(session: Session, instance: Instance, *, type: str, seq: int, at: str, actor: str,
+             bpmn_id: str | None, task_id: str | None, payload: dict) -> None:
+    """Note one history event of this transaction (called once per appended event)."""
+    notes = session.info.get(_KEY)
+    if notes is None:
+        with session.no_autoflush:
+            wanted = session.scalar(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1))
+        notes = session.info[_KEY] = {} if wanted is not None else False
+    if notes is False:
+        return
+    entry = notes.get(instance.id)
+    if entry is None:
+        with session.no_autoflush:
+            open_before = set(session.scalars(select(InboxTask.id).where(
+                InboxTask.instance_id == instance.id, InboxTask.state == "open")))
+        entry = notes[instance.id] = {"open_before": open_before, "running_before": instance.status == "running",
+                                      "events": []}
+    entry["events"].append({"type": type, "seq": seq, "at": at, "actor": actor, "bpmn_id": bpmn_id,
+                            "task_id": task_id, "error": payload.get("error") if type == "incident_raised" else None})
+
+
+def _announcements(session: Session, instance_id: int, entry: dict) -> list[tuple[str, dict]]:
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        return []
+    case = {"id": instance.id, "process_key": instance.process_key, "business_key": instance.business_key,
+            "status": instance.status}
+    last = entry["events"][-1]
+    found: list[tuple[str, dict]] = []
+    for noted in entry["events"]:
+        name = _DIRECT.get(noted["type"])
+        if name is None:
+            continue
+        body = {"seq": noted["seq"], "occurred_at": noted["at"], "actor": noted["actor"]}
+        if name == "task.completed":
+            body["task"] = {"id": noted["task_id"], "bpmn_id": noted["bpmn_id"]}
+        if name == "incident.opened":
+            body["incident"] = {"bpmn_id": noted["bpmn_id"], "task_id": noted["task_id"], "error": noted["error"]}
+        found.append((name, body))
+    opened = session.scalars(select(InboxTask).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
+                             .order_by(InboxTask.created_at, InboxTask.id)).all()
+    for task in opened:
+        if task.id not in entry["open_before"]:
+            found.append(("task.created", {"seq": last["seq"], "occurred_at": last["at"], "actor": last["actor"], "task": {
+                "id": task.id, "bpmn_id": task.bpmn_id, "name": task.name, "role": task.role,
+                "due_at": clock.to_iso(task.due_at) if task.due_at else None}}))
+    if entry["running_before"] and instance.status != "running":
+        found.append(("case.ended", {"seq": last["seq"], "occurred_at": last["at"], "actor": last["actor"]}))
+    return [(name, {"event": name, "instance": case, **body}) for name, body in found]
+
+
+def _settings() -> tuple[int, int]:
+    config = current_app.config if has_app_context() else {}
+    return int(config.get("WEBHOOK_MAX_ATTEMPTS", 8)), int(config.get("WEBHOOK_BACKOFF_SECONDS", 10))
+
+
+def _enqueue(session: Session, notes: dict) -> None:
+    subscriptions = session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+                                    .order_by(WebhookSubscription.id)).all()
+    if not subscriptions:
+        return
+    now: datetime = clock.now()
+    max_attempts, backoff = _settings()
+    for instance_id, entry in notes.items():
+        for name, body in _announcements(session, instance_id, entry):
+            task_part = (body.get("task") or body.get("incident") or {}).get("id") or ""
+            event_id = f"{instance_id}.{body['seq']}.{name}" + (f".{task_part}" if task_part else "")
+            body = {"id": event_id, **body}
+            text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            for subscription in subscriptions:
+                if "*" not in subscription.events and name not in subscription.events:
+                    continue
+                delivery = WebhookDelivery(subscription_id=subscription.id, instance_id=instance_id, event=name,
+                                           event_id=event_id[:80], body=text, status="pending", attempts=0,
+                                           created_at=now, next_attempt_at=now)
+                session.add(delivery)
+                session.flush()
+                job = Job(instance_id=instance_id, task_id=f"webhook-{delivery.id}"[:36], bpmn_id="", operator=OPERATOR,
+                          parameters={"delivery_id": delivery.id}, status="ready", attempts=0, max_attempts=max_attempts,
+                          backoff_base_seconds=backoff, run_at=now, created_at=now)
+                session.add(job)
+                session.flush()
+                delivery.job_id = job.id
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    notes = session.info.pop(_KEY, None)
+    if notes:
+        _enqueue(session, notes)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
