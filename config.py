@@ -47,6 +47,10 @@ class Config:
     # Retry n waits JOB_BACKOFF_BASE_SECONDS * 2**(n-1).
     JOB_BACKOFF_BASE_SECONDS = _int("JOB_BACKOFF_BASE_SECONDS", 30)
     WORKER_POLL_SECONDS = _float("WORKER_POLL_SECONDS", 1.0)
+    # Webhook deliveries (issue 18): try n waits WEBHOOK_BACKOFF_SECONDS * 2**(n-1); after
+    # WEBHOOK_MAX_ATTEMPTS the delivery is marked failed in the log.
+    WEBHOOK_BACKOFF_SECONDS = _int("WEBHOOK_BACKOFF_SECONDS", 10)
+    WEBHOOK_MAX_ATTEMPTS = _int("WEBHOOK_MAX_ATTEMPTS", 8)
     # Diagram code runs in sandbox processes (docs/sandbox.md): CPU time and wall clock per
     # script or expression, address space per sandbox process, JSON a script may hand back
     # (the task data after it), processes per web or worker process.

@@ -104,7 +104,8 @@ def _values(world) -> dict[str, str]:
     tech = db.session.scalar(db.select(User).where(User.username == "tech"))
     tech_token = db.session.scalar(db.select(ApiToken.id).where(ApiToken.user_id == tech.id).order_by(ApiToken.id))
     return {"instance_id": str(t.running), "task_id": task.id, "job_id": str(job.id), "user_id": str(tech.id),
-            "key": "complaint_handling", "code": "en", "token_id": str(tech_token), "filter_id": str(_techs_filter())}
+            "key": "complaint_handling", "code": "en", "token_id": str(tech_token), "filter_id": str(_techs_filter()),
+            "delivery_id": "1", "webhook_id": "1"}
 
 
 def _techs_filter() -> int:
