@@ -116,6 +116,11 @@ test: install-test browser-deps pg-deps font-deps
 	TEST_DATABASE_URL=$$URL $(BIN)/python -m pytest -q -o addopts=-ra $(PG_TESTS)
 
 # ---------------------------------------------------------------- helpers
+# Schemathesis over every API operation with a larger budget than make test's (examples per operation).
+.PHONY: fuzz
+fuzz: install-test
+	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-200} $(BIN)/python -m pytest -q tests/test_schemathesis.py
+
 serve: install
 	$(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} --bind 127.0.0.1:$(PORT) 'webapp:create_app()'
 

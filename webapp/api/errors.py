@@ -8,9 +8,9 @@ after-request hook adds the code to any JSON error under /api that was answered 
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..engine import errors as engine_errors
 from ..engine.errors import EngineError
@@ -76,6 +76,8 @@ def _add_code(response: Response) -> Response:
     do not exist) get their code here, so every /api error has one."""
     if response.status_code < 400 or not request.path.startswith("/api/"):
         return response
+    if response.status_code == 405 and _no_such_path():
+        return _with_status(error_response(404, "no such route"))
     if response.mimetype != "application/json":
         if response.status_code in (404, 405) and not response.direct_passthrough:
             description = "no such route" if response.status_code == 404 else "method not allowed"
@@ -91,3 +93,24 @@ def _add_code(response: Response) -> Response:
         payload.setdefault("errors", {})
         response.set_data(jsonify(payload).get_data())
     return response
+
+
+def _no_such_path() -> bool:
+    """Werkzeug answers 405 when another method's rule matches the path's shape even though
+    its converter refuses the value (an id beyond the database's range): that is a 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in ("GET", "POST", "DELETE", "PUT", "PATCH"):
+        try:
+            adapter.match(method=method)
+            return False
+        except (NotFound, MethodNotAllowed):
+            continue
+        except HTTPException:  # a redirect: the path exists
+            return False
+    return True
+
+
+def _with_status(answer: tuple) -> Response:
+    body, status = answer
+    body.status_code = status
+    return body
