@@ -1,14 +1,14 @@
 """webhooks: subscribers (URL, events, secret) and the delivery log
 
 Revision ID: wh1_webhooks
-Revises: sb1_script_outputs
+Revises: lk1complaintcapa
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "wh1_webhooks"
-down_revision = "sb1_script_outputs"
+down_revision = "lk1complaintcapa"
 branch_labels = None
 depends_on = None
 
