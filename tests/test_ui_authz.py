@@ -92,6 +92,7 @@ ROUTES = [
           lambda c, who: {"on": "2026-03-09"}),
     Route("GET", "/cases/<int:instance_id>/state.json", lambda c: f"/cases/{c['instance']}/state.json", SIGNED_IN),
     Route("GET", "/admin/users", lambda c: "/admin/users", MANAGERS),
+    Route("GET", "/admin/webhooks", lambda c: "/admin/webhooks", {"admin"}),
     Route("GET", "/admin/users/new", lambda c: "/admin/users/new", MANAGERS),
     Route("POST", "/admin/users/new", lambda c: "/admin/users/new", MANAGERS,
           lambda c, who: {"username": f"new-{who}", "password": "long-enough", "roles": ["technician"]}),

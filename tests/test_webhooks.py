@@ -190,3 +190,17 @@ def test_a_worker_process_delivers_each_case_in_order(app, users, deployed_compl
     assert len(delivered) == len(hook.received)
     assert sum(delivered) == len(delivered) + 2  # the two refusals were retried
     db.session.rollback()
+
+
+def test_admins_see_the_delivery_log_page(app, users, deployed_complaints, run_worker, receiver):
+    from tests.test_ui_support import signed_in, text_of
+
+    hook, url = receiver(fail_first=1)
+    _subscribe(users["admin"], url, events=["case.started"])
+    case = ComplaintDriver(users, run_worker)
+    case.start()  # refused once: pending, with the receiver's answer as the last error
+    page = signed_in(app, "admin").get("/admin/webhooks")
+    assert page.status_code == 200
+    html = text_of(page)
+    assert "接口推送" in html and url in html and 'data-status="pending"' in html and "HTTP 500" in html
+    assert signed_in(app, "manager").get("/admin/webhooks").status_code == 403

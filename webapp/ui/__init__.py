@@ -84,4 +84,5 @@ from . import (  # noqa: E402,F401
     live,
     tasks,
     tokens,
+    webhooks_page,
 )
