@@ -16,11 +16,15 @@ from sqlalchemy import create_engine, text
 from config import TestConfig
 from webapp import create_app
 from webapp.accounts import create_user, issue_token
-from webapp.engine import clock
+from webapp.engine import clock, serialization
 from webapp.engine.translations import diagram_table_name, form_table_name
 from webapp.extensions import db
 from workers import registry
 from workers.loop import WorkerSettings, drain
+
+# Every command's snapshot, assembled from cached task fragments, is compared with a full
+# dump of the workflow (issue 17): the whole suite holds the two to the same bytes.
+serialization.CHECK_FRAGMENTS = True
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -517,7 +517,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
             with engine_moment(now, instance.id, instance.id_counter) as moment, collect_printed() as printed:
                 thrown += steps.apply(workflow, entry.type, entry.task_id, entry.payload)
             instance.id_counter = moment.id_counter
-            snapshot = serialization.dump(workflow)
+            snapshot = serialization.dump_incremental(workflow)
             instance.snapshot = snapshot
             try:
                 event = history.append(

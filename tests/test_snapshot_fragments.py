@@ -1,0 +1,66 @@
+"""Issue 17: a command re-serializes only the tasks that can still change; the snapshot
+assembled from the finished tasks' cached JSON is the same text, byte for byte, as a full
+dump (the suite checks that on every command: tests/conftest.py sets CHECK_FRAGMENTS)."""
+
+from __future__ import annotations
+
+import pytest
+from SpiffWorkflow.util.task import TaskState
+
+from tests.conftest import FIXTURES
+from webapp.engine import clock, definitions, replay, runtime, serialization, workflow_cache
+from webapp.extensions import db
+from webapp.models import InboxTask, Instance
+from workers import registry
+
+
+def _start_growth(steps: int) -> int:
+    path = FIXTURES / "growth_items.bpmn"
+    definitions.deploy({path.name: path.read_bytes()}, actor="t", now=clock.now(), known_operators=registry.names())
+    db.session.commit()
+    return runtime.start_instance("growth_items", {"steps": steps}, actor="t").id
+
+
+def _complete_next(instance_id: int, data: dict | None = None) -> None:
+    task_id = db.session.scalar(db.select(InboxTask.id).where(InboxTask.instance_id == instance_id,
+                                                              InboxTask.state == "open"))
+    runtime.complete_user_task(task_id, data or {}, actor="t", roles={"admin"})
+
+
+def test_a_long_case_keeps_its_fragments_and_its_snapshot_equals_a_full_dump(app, users):
+    instance_id = _start_growth(30)
+    for _ in range(12):
+        _complete_next(instance_id)
+    workflow = workflow_cache.take(definitions.database_scope(), instance_id, db.session.get(Instance, instance_id).version)
+    assert workflow is not None
+    fragments = workflow.__dict__["_snapshot_fragments"]
+    assert len(fragments) >= 12  # the finished steps are kept, not made again
+    stored = db.session.get(Instance, instance_id).snapshot
+    assert stored == serialization.dump(workflow) == serialization.dump_incremental(workflow)
+    db.session.rollback()
+    for _ in range(18):
+        _complete_next(instance_id, {"note": "完成"})
+    assert db.session.get(Instance, instance_id).status == "completed"
+    assert replay.verify(instance_id)["verified"]
+
+
+def test_a_changed_finished_task_that_the_cache_would_miss_is_caught(app, users):
+    """What the comparison is for: were a finished task's data changed in place, the cached
+    fragment would be stale, and the check says so instead of storing a wrong snapshot."""
+    instance_id = _start_growth(5)
+    _complete_next(instance_id)
+    _complete_next(instance_id)
+    instance = db.session.get(Instance, instance_id)
+    workflow = workflow_cache.take(definitions.database_scope(), instance_id, instance.version)
+    done = TaskState.COMPLETED
+    finished = [t for t in workflow.get_tasks() if t.state == done and t.parent is not None]
+    under_finished = next(t for t in finished if t.parent.state == done)
+    under_running = next(t for t in finished if t.parent.state != done)  # a step of the multi-instance task
+    for finished in (under_finished, under_running):
+        serialization.dump_incremental(workflow)
+        finished.data["changed_behind_the_cache"] = True
+        with pytest.raises(serialization.SnapshotMismatch):
+            serialization.dump_incremental(workflow)
+        del finished.data["changed_behind_the_cache"]
+    assert serialization.dump_incremental(workflow) == instance.snapshot
+    db.session.rollback()
