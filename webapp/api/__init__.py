@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import customers, errors, kpis, openapi, views, webhooks  # noqa: E402,F401  (kpis: GET /api/kpis, issue 8; openapi, webhooks: issue 18)
+from . import customers, errors, kpis, openapi, views, webhooks, whatif  # noqa: E402,F401  (kpis: issue 8; openapi, webhooks: issue 18; whatif: issue 16)

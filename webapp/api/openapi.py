@@ -87,6 +87,22 @@ def _paged(schema, description: str = "one page; the paging facts in the headers
     return {**_json(_many(schema), description), "headers": PAGING_HEADERS}
 
 
+_WHAT_IF_COUNTS = {"type": "object", "properties": {
+    k: {"type": "integer"} for k in ("reached", "diverged", "stuck", "failed")} | {"name": {"type": "string"}}}
+WHAT_IF_REPORT = {"type": "object", "properties": {
+    "key": {"type": "string"}, "process_id": {"type": "string"},
+    "running_version": {"type": "object"}, "selection": {"type": "object"},
+    "summary": {"type": "object", "properties": {
+        k: {"type": "integer"} for k in ("cases", "same_path", "other_path", "stuck", "failed")}},
+    "elements": {"type": "object", "additionalProperties": _WHAT_IF_COUNTS},
+    "cases": {"type": "array", "items": {"type": "object", "properties": {
+        "instance_id": {"type": "integer"}, "business_key": {"type": "string"},
+        "outcome": {"type": "string", "enum": ["same_path", "other_path", "stuck", "failed"]},
+        "element": {"type": ["string", "null"]}, "from": {"type": ["string", "null"]},
+        "error": {"type": ["string", "null"]}, "at_seq": {"type": ["integer", "null"]},
+        "waiting": {"type": "array", "items": {"type": "string"}}}}}}}
+
+
 # (Flask rule, method) -> operation. Path parameters are listed per operation.
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("/api/process-definitions", "post"): _op(
@@ -95,6 +111,21 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         body={"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "additionalProperties": {"type": "string", "format": "binary"}}}}},
         tag="definitions", also={200: _json(schemas.DeployOut, "the same content again: the existing version")}),
+    ("/api/process-definitions/<key>/what-if", "post"): _op(
+        "Try a draft on the running version's recent cases before deploying it; nothing is stored "
+        "(role process_owner or admin)",
+        _json(WHAT_IF_REPORT, "per case same_path, other_path (from), stuck (element) or failed (element, error)"),
+        (400, 403, 404),
+        body={"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "additionalProperties": {"type": "string", "format": "binary"},
+            "properties": {
+                "limit": {"type": "integer", "minimum": 1, "maximum": 1000,
+                          "description": "the newest N cases (default 50; above 1000 is 1000)"},
+                "from": {"type": "string", "format": "date", "description": "first start day (China time)"},
+                "to": {"type": "string", "format": "date", "description": "last start day, included"},
+                "main_process": {"type": "string", "description": "the draft's main process id, when it has several"},
+                "lane_roles": {"type": "string", "description": "JSON object lane -> role code, as for a deploy"}}}}}},
+        params=[{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}], tag="definitions"),
     ("/api/process-definitions", "get"): _op(
         "Process keys with their versions", _paged(schemas.DefinitionOut), (400,),
         params=[{"in": "query", "schema": schemas.PageQuery}], tag="definitions"),
