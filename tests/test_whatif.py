@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.complaint_driver import ComplaintDriver
-from tests.whatif_drafts import NEW_TASK, draft_files, multipart, with_condition, with_review_after_analysis
+from tests.whatif_drafts import NEW_TASK, draft_files, multipart, with_condition
 from webapp.engine import replay
 from webapp.extensions import db
 from webapp.models import Definition, HistoryEvent, Instance

@@ -12,4 +12,4 @@ from flask import Blueprint
 
 bp = Blueprint("modeler", __name__, url_prefix="/processes")
 
-from . import formbuilder_views, views  # noqa: E402,F401
+from . import formbuilder_views, views, whatif  # noqa: E402,F401

@@ -167,6 +167,13 @@
     return names;
   }
 
+  // whatif.js (try before deploy) works on the same diagram and working set.
+  window.AftersalesModeler = {
+    modeler: modeler, config: config,
+    workingSet: function () { return workingSet(true); },
+    mainProcess: function () { return mainProcessName(); }
+  };
+
   function mainProcessName() {
     var root = modeler.get("canvas").getRootElement().businessObject;
     var process = root.processRef || root;
