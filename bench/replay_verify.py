@@ -15,7 +15,11 @@ Rows (events per second; ratio against the baseline of the same run):
   hash chain only: read the events and recompute the chain (what docs/verify_history.py does);
   replay: rebuild the final state from the events (GET .../replay);
   audit walk: replay observing every step (the replay page and the deadline audit);
-  verify: chain + replay with every state hash + snapshot + definition hash (audit verify).
+  verify: chain + replay with every state hash + snapshot + definition hash (audit verify);
+  what-if: each case replayed side by side on its own version and on a draft (here the
+  deployed diagram itself, so every case must come out same_path), as
+  POST /api/process-definitions/<key>/what-if does; also in cases per second, against the
+  budget of 200 cases per answer (WHATIF_BUDGET_SECONDS).
 The long case (tests/fixtures/audit_long.bpmn) does one user task in a loop, claimed and
 released in between: 111 rounds of 9 events, 1,000 events; the short one is 1 round, 10 events.
 """
@@ -38,6 +42,8 @@ EIGHT = [FIXTURES / "eight_steps.bpmn", FIXTURES / "eight-intake-schema.json"]
 LONG = FIXTURES / "audit_long.bpmn"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BATCH = 500
+WHATIF_CASES = 2000  # what-if runs over at most this many of the cases (each is two replays)
+WHATIF_BUDGET_SECONDS = 10.0  # what an answer for 200 cases may take (the API test's 200 cases)
 
 
 def drive_eight(settings) -> int:
@@ -164,6 +170,22 @@ def verified(instance_id: int) -> None:
     assert result["verified"], (instance_id, result)
 
 
+def what_if_rate(ids: list[int]) -> float:
+    """Cases per second through engine/whatif.run, the deployed eight_steps diagram as the draft."""
+    from webapp.engine import whatif
+    from webapp.extensions import db
+    from webapp.models import Instance
+
+    draft = whatif.prepare_draft({p.name: p.read_bytes() for p in EIGHT}, main_process=None, known_operators=None)
+    instances = db.session.scalars(db.select(Instance).where(Instance.id.in_(ids)).order_by(Instance.id)).all()
+    started = time.perf_counter()
+    report = whatif.run(draft, instances)
+    elapsed = time.perf_counter() - started
+    assert report["summary"]["same_path"] == len(ids), report["summary"]
+    db.session.expunge_all()
+    return len(ids) / elapsed
+
+
 def best_seconds(fn, repeat: int) -> float:
     from webapp.extensions import db
 
@@ -215,6 +237,8 @@ def main() -> None:
             rows.append(("replay to the last event", rate(ids, per_case, lambda i: replay.replay(i))))
             rows.append(("audit walk (replay observing every step)", rate(ids, per_case, lambda i: walk(i))))
             rows.append(("verify (chain, replay, state hashes, snapshot)", rate(ids, per_case, verified)))
+            whatif_rate = what_if_rate(ids[:WHATIF_CASES])
+            rows.append(("what-if (case's version and a draft side by side)", whatif_rate * per_case))
 
             long_started = time.perf_counter()
             long_id = drive_long(111)
@@ -235,6 +259,9 @@ def main() -> None:
     print(f"{'path':<52}{'events/s':>12}{'ratio':>8}")
     for name, value in rows:
         print(f"{name:<52}{value:>12,.0f}{value / baseline:>8.2f}")
+    seconds_200 = 200 / whatif_rate
+    print(f"what-if: {whatif_rate:,.0f} cases/s over {min(cases, WHATIF_CASES):,} cases; 200 cases in {seconds_200:.2f} s "
+          f"(budget {WHATIF_BUDGET_SECONDS:.0f} s: {'met' if seconds_200 <= WHATIF_BUDGET_SECONDS else 'NOT MET'})")
     print()
     n_long, n_short = count[long_id], count[short_ids[0]]
     print(f"Long case against short (tests/fixtures/audit_long.bpmn; the long one took {long_made:.1f} s through the engine)")
