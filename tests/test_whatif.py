@@ -7,9 +7,12 @@ the analysis are stuck at the new task, the others follow the same path; nothing
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.complaint_driver import ComplaintDriver
+from tests.test_ui_support import _fresh_g, compile_catalogs, signed_in
 from tests.whatif_drafts import NEW_TASK, draft_files, multipart, with_condition
 from webapp.engine import replay
 from webapp.extensions import db
@@ -129,6 +132,11 @@ def test_bad_drafts_and_callers_are_refused(users, deployed_complaints):
     unknown = owner.post("/api/process-definitions/no_such_process/what-if", data=multipart(draft_files()),
                          content_type="multipart/form-data")
     assert unknown.status_code == 404
+    for name, content in [("complaint_handling.bpmn", b"<not xml"), ("complaint_handling.bpmn", b'<!DOCTYPE x []><x/>'),
+                          ("complaint_handling.bpmn", b"<a/>"), ("form.json", b"{"), ("notes.txt", b"hello")]:
+        response = post(owner, {**draft_files(), name: content})
+        assert response.status_code == 400, (name, content, response.get_json())
+        assert response.get_json()["errors"], response.get_json()
     assert post(users["handler"]).status_code == 403
     assert post(users["admin"]).status_code == 200
     assert users["owner"].client.post(URL).status_code == 401
@@ -145,3 +153,28 @@ def test_two_hundred_cases(users, run_worker, deployed_complaints):
     report = post(users["owner"], limit=500).get_json()
     assert report["summary"] | {"seconds": 0} == {
         "cases": 200, "same_path": 100, "other_path": 0, "stuck": 100, "failed": 0, "seconds": 0}
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"), [("zh_CN", ["试运行", "路径相同", "卡住"]), ("en", ["What if", "Same path", "Stuck"])]
+)
+def test_the_modeler_offers_what_if_to_owners_in_both_languages(app, users, cases, locale, words):
+    compile_catalogs()
+    owner = signed_in(app, "owner")
+    owner.get(f"/lang/{locale}")
+    page = owner.get("/processes/complaint_handling/modeler").get_data(as_text=True)
+    assert all(word in page for word in words), locale
+    assert 'id="whatif"' not in signed_in(app, "agent").get("/processes/complaint_handling/modeler").get_data(as_text=True)
+    # the page's own JSON route: the working set as the modeler sends it, with the session's CSRF token
+    files = {name: content.decode("utf-8") for name, content in draft_files().items() if not name.endswith(".json")}
+    forms = {name: json.loads(content) for name, content in draft_files().items() if name.endswith(".json")}
+    _fresh_g()
+    response = owner.client.post("/processes/api/complaint_handling/what-if", json={"files": files, "forms": forms, "limit": 3},
+                                 headers={"X-CSRFToken": owner.token})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["summary"]["cases"] == 3
+    _fresh_g()
+    refused = signed_in(app, "agent")
+    response = refused.client.post("/processes/api/complaint_handling/what-if", json={"files": files, "forms": forms},
+                                   headers={"X-CSRFToken": refused.token})
+    assert response.status_code == 403

@@ -24,6 +24,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -71,12 +72,16 @@ class Draft:
 
 def executable_processes(uploads: dict[str, bytes]) -> list[str]:
     """Executable process ids of the uploaded BPMN files, in file order."""
-    ids = []
+    return [process for processes in _processes_by_file(uploads).values() for process in processes]
+
+
+def _processes_by_file(uploads: dict[str, bytes]) -> dict[str, list[str]]:
+    found = {}
     for name, content in uploads.items():
         if is_bpmn_file(name):
             root = parse_xml(content, name).getroot()
-            ids += [p.get("id") for p in root.iter() if _is_process(p)]
-    return ids
+            found[name] = [p.get("id") for p in root.iter() if _is_process(p)]
+    return found
 
 
 def _is_process(node) -> bool:
@@ -95,6 +100,7 @@ def prepare_draft(
 ) -> Draft:
     """Check the draft as a deploy would (XSD, parse, sandbox, forms, operators) and build the
     spec of `main_process`. Raises DefinitionInvalid naming the element or field."""
+    uploads = {Path(name).name: content for name, content in uploads.items()}
     bpmn = {n: c for n, c in uploads.items() if is_bpmn_file(n)}
     dmn = {n: c for n, c in uploads.items() if n.lower().endswith(".dmn")}
     forms = {}
@@ -102,13 +108,14 @@ def prepare_draft(
         if name.lower().endswith(".json"):
             try:
                 forms[name] = json.loads(content)
-            except (ValueError, UnicodeDecodeError) as err:
+            except (ValueError, UnicodeDecodeError, RecursionError) as err:
                 raise DefinitionInvalid(f"{name}: not valid JSON", {name: f"not valid JSON: {err}"}) from None
         elif name not in bpmn and name not in dmn:
             raise DefinitionInvalid(f"{name}: not a draft file", {name: "only .bpmn (.bpmn20.xml), .dmn and .json files"})
     if not bpmn:
         raise DefinitionInvalid("no .bpmn file in the draft", {"files": "at least one .bpmn file is required"})
-    processes = executable_processes(bpmn)
+    by_file = _processes_by_file(bpmn)
+    processes = [process for ids in by_file.values() for process in ids]
     if main_process is None:
         if len(processes) != 1:
             raise DefinitionInvalid(
@@ -122,7 +129,7 @@ def prepare_draft(
             {"main_process": "not in the draft; one of " + ", ".join(processes)},
         )
     # The deploy's own checks, with the main process's file first so that its meta is the one checked.
-    main_file = next(n for n in bpmn if f'id="{main_process}"' in bpmn[n].decode("utf-8", "replace"))
+    main_file = next(name for name, ids in by_file.items() if main_process in ids)
     ordered = {main_file: bpmn[main_file], **{n: c for n, c in bpmn.items() if n != main_file}}
     parse_definition(ordered, dmn, forms, known_operators, lane_roles=lane_roles)
     parser = AftersalesBpmnParser()
