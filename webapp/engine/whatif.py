@@ -35,7 +35,7 @@ from ..models import Definition, HistoryEvent, Instance
 from . import clock, definitions, history, serialization, steps
 from .determinism import engine_moment
 from .errors import DefinitionInvalid, EngineError, NotFound
-from .parser import AftersalesBpmnParser, collaboration_of, is_bpmn_file, load_spec, parse_definition
+from .parser import AftersalesBpmnParser, DeferredServiceTask, collaboration_of, is_bpmn_file, load_spec, parse_definition
 from .replay import started_definition_id
 from .runtime import new_workflow
 from .sandbox import RestrictedScriptEngine
@@ -224,8 +224,10 @@ def _open_for(workflow: BpmnWorkflow, bpmn_id: str, type: str) -> list:
 def _waits(task) -> bool:
     """Whether an open task waits for an input from outside (timers do not: time passes anyway)."""
     spec = task.task_spec
-    if task.state == TaskState.READY and spec.manual or task.state == TaskState.STARTED:
+    if task.state == TaskState.READY and spec.manual:
         return True
+    if task.state == TaskState.STARTED:
+        return isinstance(spec, DeferredServiceTask)  # a worker's result; a started subprocess waits inside
     return task.state == TaskState.WAITING and isinstance(spec, CatchingEvent) and not _is_timer(spec.event_definition)
 
 
