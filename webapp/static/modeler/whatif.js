@@ -103,6 +103,7 @@
     M.workingSet().then(function (set) {
       // the main process: the running version's own process id (the server picks it when the draft has several)
       var body = { files: set.files, forms: set.forms };
+      if (set.main) { body.main = set.main; }
       ["limit", "from", "to"].forEach(function (name) {
         var value = $("whatif-" + name).value;
         if (value) { body[name] = value; }
