@@ -47,7 +47,7 @@ def _written(body: dict):
 
 
 @bp.post("/api/form-builder/fields")
-@api()
+@api(change=True)
 def api_builder_fields():
     """The builder's fields of a form (its schema and UI schema)."""
     schema, ui = _form_of(_body())
@@ -59,7 +59,7 @@ def api_builder_fields():
 
 
 @bp.post("/api/form-builder/preview")
-@api()
+@api(change=True)
 def api_builder_preview():
     """The form the fields make, rendered as staff will see it, with the files it would write."""
     written, error = _written(_body())
@@ -72,7 +72,7 @@ def api_builder_preview():
 
 
 @bp.post("/api/form-builder/save")
-@api()
+@api(change=True)
 def api_builder_save():
     """The files to keep in the draft: checked like a deploy; 422 naming the field otherwise."""
     written, error = _written(_body())
