@@ -14,15 +14,9 @@ from webapp.models import ComplaintCase, CorrectiveAction
 
 from .followup import iso
 from .registry import operator
+from .surveys import capa_by_number
 
 REWORK_DAYS = 7  # an action sent back gets 7 more days, as one sent back after a survey
-
-
-def _capa(session: Session, number: str) -> CorrectiveAction:
-    row = session.scalar(select(CorrectiveAction).where(CorrectiveAction.number == number))
-    if row is None:
-        raise LookupError(f"no corrective action {number}")
-    return row
 
 
 @operator("complaint/open_capa")
@@ -55,7 +49,7 @@ def open_capa(session: Session, params: dict) -> dict:
 @operator("complaint/record_capa_implementation")
 def record_implementation(session: Session, params: dict) -> dict:
     now = clock.now()
-    capa = _capa(session, params["capa_no"])
+    capa = capa_by_number(session, params["capa_no"])
     capa.implementation = params.get("implementation") or ""
     capa.implemented_at, capa.rounds, capa.status = now, capa.rounds + 1, "implemented"
     session.flush()
@@ -66,7 +60,7 @@ def record_implementation(session: Session, params: dict) -> dict:
 def check_capa(session: Session, params: dict) -> dict:
     """销售部检查: effective closes the action; otherwise it goes back with a new deadline."""
     now = clock.now()
-    capa = _capa(session, params["capa_no"])
+    capa = capa_by_number(session, params["capa_no"])
     capa.effective = bool(params["effective"])
     capa.verification_comment = params.get("comment") or ""
     capa.verified_at = now

@@ -29,7 +29,7 @@ def _survey(session: Session, number: str) -> SatisfactionSurvey:
     return row
 
 
-def _capa(session: Session, number: str) -> CorrectiveAction:
+def capa_by_number(session: Session, number: str) -> CorrectiveAction:
     row = session.scalar(select(CorrectiveAction).where(CorrectiveAction.number == number))
     if row is None:
         raise LookupError(f"no corrective action {number}")
@@ -176,7 +176,7 @@ def open_capa(session: Session, params: dict) -> dict:
 @operator("surveys/record_implementation")
 def record_implementation(session: Session, params: dict) -> dict:
     now = clock.now()
-    capa = _capa(session, params["capa_no"])
+    capa = capa_by_number(session, params["capa_no"])
     capa.implementation = params.get("implementation") or ""
     capa.implemented_at, capa.rounds, capa.status = now, int(params["round"]), "implemented"
     session.flush()
@@ -187,7 +187,7 @@ def record_implementation(session: Session, params: dict) -> dict:
 def verify_capa(session: Session, params: dict) -> dict:
     """销售部/质量部检查和落实: effective closes it; the first failure sends it back once."""
     now = clock.now()
-    capa = _capa(session, params["capa_no"])
+    capa = capa_by_number(session, params["capa_no"])
     capa.effective = bool(params["effective"])
     capa.verification_comment = params.get("comment") or ""
     capa.verified_at = now
@@ -204,7 +204,7 @@ def verify_capa(session: Session, params: dict) -> dict:
 
 @operator("surveys/escalate_capa")
 def escalate_capa(session: Session, params: dict) -> dict:
-    capa = _capa(session, params["capa_no"])
+    capa = capa_by_number(session, params["capa_no"])
     escalation = escalate_to(session, capa.number, params["reason"], CAPA_ESCALATION_ROLE)
     capa.escalated_at = escalation.at
     session.flush()
@@ -214,7 +214,7 @@ def escalate_capa(session: Session, params: dict) -> dict:
 @operator("surveys/close_capa")
 def close_capa(session: Session, params: dict) -> dict:
     now = clock.now()
-    capa = _capa(session, params["capa_no"])
+    capa = capa_by_number(session, params["capa_no"])
     capa.status = "effective" if params["outcome"] == "effective" else "ineffective"
     capa.management_decision = params.get("decision") or ""
     capa.closed_at = now
@@ -226,7 +226,7 @@ def close_capa(session: Session, params: dict) -> dict:
 def inform_customer(session: Session, params: dict) -> dict:
     """将实施结果反馈给顾客."""
     now = clock.now()
-    capa = _capa(session, params["capa_no"])
+    capa = capa_by_number(session, params["capa_no"])
     capa.customer_informed_at = now
     session.add(
         ContactLog(

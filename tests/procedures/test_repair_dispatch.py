@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.fixtures.service_api import Service, fast_passwords, iso
+from tests.fixtures.service_api import Service, iso
 from webapp.models import (
     ContactLog,
     Escalation,
@@ -27,15 +27,8 @@ PARTS = [{"part_no": "P-100", "name": "水泵", "qty": 1}, {"part_no": "P-200", 
 
 
 @pytest.fixture
-def sv(make_client, run_worker, manual_clock, monkeypatch):
-    fast_passwords(monkeypatch)
-    service = Service(make_client, run_worker, manual_clock)
-    for key in ("repair_dispatch", "warranty_claim", "parts_return"):
-        service.deploy(key)
-    for key in ("customer_followup", "satisfaction_survey"):
-        service.deploy(key, standin_ok=True)
-    yield service
-    service.verify_all()
+def sv(repair_service):
+    return repair_service
 
 
 def intake(mode="field", warranty=IN_WARRANTY, **over) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.service_api import Service, fast_passwords
+from tests.fixtures.service_api import Service
 from tests.procedures.test_repair_dispatch import (
     IN_WARRANTY,
     PARTS,
@@ -32,15 +32,8 @@ FLOOR_MATS = {"operation_code": "JP-01", "item": "加装脚垫", "amount": 300, 
 
 
 @pytest.fixture
-def sv(make_client, run_worker, manual_clock, monkeypatch):
-    fast_passwords(monkeypatch)
-    service = Service(make_client, run_worker, manual_clock)
-    for key in ("repair_dispatch", "warranty_claim", "parts_return"):
-        service.deploy(key)
-    for key in ("customer_followup", "satisfaction_survey"):
-        service.deploy(key, standin_ok=True)
-    yield service
-    service.verify_all()
+def sv(repair_service):
+    return repair_service
 
 
 def all_inspections_pass(sv: Service, iid: int) -> None:

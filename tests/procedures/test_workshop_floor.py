@@ -17,15 +17,8 @@ PUMP = [{"part_no": "P-100", "name": "水泵", "qty": 1}]
 
 
 @pytest.fixture
-def sv(make_client, run_worker, manual_clock, monkeypatch):
-    fast_passwords(monkeypatch)
-    service = Service(make_client, run_worker, manual_clock)
-    for key in ("repair_dispatch", "warranty_claim", "parts_return"):
-        service.deploy(key)
-    for key in ("customer_followup", "satisfaction_survey"):
-        service.deploy(key, standin_ok=True)
-    yield service
-    service.verify_all()
+def sv(repair_service):
+    return repair_service
 
 
 def until_workshop(sv: Service, serial: str = "LSVAB2BR5EN000123") -> int:
