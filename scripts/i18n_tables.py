@@ -4,7 +4,7 @@
 
 For every form (processes/forms/X-schema.json + X-uischema.json) and diagram
 (processes/*.bpmn) it lists the texts people read (titles, descriptions, option titles,
-hints; element names) and adds each one missing from `X-i18n.json` / `<diagram>-i18n.json`
+hints; element names and task instructions) and adds each one missing from `X-i18n.json` / `<diagram>-i18n.json`
 with an empty translation, for the process owner to fill in (an empty entry shows the text as
 written). `--fill` takes two files of equal length, one text a line, and fills empty entries
 from them. Prints the entries still empty. See docs/forms.md.
@@ -45,14 +45,26 @@ def form_texts(*documents: object) -> list[str]:
     return found
 
 
+def instruction_texts(path: Path) -> list[str]:
+    """Task instructions (spiffworkflow:instructionsForEndUser), each the template as written:
+    that is the table key, and its translation is a template rendered with the same data."""
+    found: list[str] = []
+    for element in parse_xml(path.read_bytes(), path.name).getroot().iter():
+        if isinstance(element.tag, str) and element.tag.endswith("}instructionsForEndUser"):
+            if element.text and CJK.search(element.text) and element.text not in found:
+                found.append(element.text)
+    return found
+
+
 def diagram_texts(path: Path) -> list[str]:
+    """Element names, then task instructions."""
     found: list[str] = []
     for element in parse_xml(path.read_bytes(), path.name).getroot().iter():
         name = element.get("name") if isinstance(element.tag, str) else None
         # extension properties (spiffworkflow:property) carry data, not names
         if name and CJK.search(name) and not element.tag.endswith("}property") and name not in found:
             found.append(name)
-    return found
+    return found + [text for text in instruction_texts(path) if text not in found]
 
 
 def tables(folder: Path = PROCESSES) -> dict[Path, list[str]]:

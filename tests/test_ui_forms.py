@@ -266,6 +266,13 @@ def test_instructions_are_sandboxed_markdown_and_sanitised():
     assert "<script" not in html and "alert" not in html and "onclick" not in html
 
 
+def test_the_case_data_an_instruction_quotes_is_marked_as_data_and_its_prose_is_not():
+    html = str(render_instructions("客户 {{ name }}：\n{{ note }}{{ missing }}", {"name": "王芳", "note": "第一行\n第二行"}))
+    assert '<p>客户 <span translate="no">王芳</span>：<br>' in html
+    assert '<span translate="no">第一行<br>第二行</span></p>' in html  # nothing shown for a missing value
+    assert html.count("<span") == 2
+
+
 def test_instructions_drop_script_and_style_blocks_event_handlers_and_script_urls():
     template = ("客户 {{ name }}\n\n<style>body{display:none}</style><SCRIPT type=x>steal()</SCRIPT >"
                 "<template><p>hidden</p></template>\n\n<a href=\"javascript:alert(2)\" onmouseover=\"go()\">链接</a> "
@@ -336,7 +343,8 @@ def test_task_page_renders_every_field_type(all_fields):
         assert fragment in page, fragment
     # The instructions: Jinja over the case data, Markdown, sanitised
     instructions = page.split('class="instructions"')[1].split("</div>")[0]
-    assert "<strong>请处理</strong> 王芳 的工单 UI-" in instructions and "<script" not in instructions
+    assert '<strong>请处理</strong> <span translate="no">王芳</span> 的工单 <span translate="no">UI-' in instructions
+    assert "<script" not in instructions
 
 
 def test_invalid_submission_shows_errors_beside_fields_and_keeps_input(all_fields):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from flask import render_template_string
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from tests.conftest import deploy_files, process_files
 from tests.test_ui_i18n import untranslated
@@ -92,6 +93,27 @@ def test_each_role_walks_every_page_in_one_language(app, walk, locale):
     assert problems == {}
 
 
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("zh_CN", "投诉单号 {key}：请核实客户 张伟 的投诉并在 24 小时内答复。"),
+     ("en", "Complaint {key}: please verify the complaint of customer 张伟 and answer within 24 hours.")],
+)
+def test_a_task_page_shows_its_instructions_in_the_page_language_with_the_case_data_as_typed(
+    app, users, run_worker, locale, expected
+):
+    assert deploy_files(users["owner"], process_files("complaint_handling")).status_code == 201
+    instance = start_complaint(run_worker)
+    client = signed_in(app, "handler")
+    client.get(f"/lang/{locale}")
+    html = client.get(f"/tasks/{open_task(instance.id, 'verify_complaint').id}").get_data(as_text=True)
+    instructions = html.split('<div class="instructions">')[1].split("</div>")[0]  # the block is not marked as data
+    assert re.sub(r"<[^>]+>", "", instructions).strip() == expected.format(key=instance.business_key)
+    # what the instruction quotes from the case is data, shown as typed in both languages
+    assert '<span translate="no">张伟</span>' in instructions
+    assert f'<span translate="no">{instance.business_key}</span>' in instructions
+    assert untranslated(instructions, locale) == []
+
+
 TASK_FORM = """{% from "forms/fields.html" import field %}<h2>{{ schema.get('title', '') }}</h2>
 <p>{{ schema.get('description', '') }}</p>{% for f in fields %}{{ field(f) }}{% endfor %}"""
 
@@ -126,7 +148,8 @@ def test_every_task_form_of_every_process_reads_in_one_language(app, users, loca
 
 
 def test_every_form_and_diagram_text_has_an_english_entry():
-    """The shipped tables are complete: the helper that lists missing entries finds none."""
+    """The shipped tables are complete: the helper that lists missing entries finds none
+    (names, form texts and every task's instructions)."""
     result = subprocess.run([sys.executable, "scripts/i18n_tables.py", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     tables = list((ROOT / "processes").glob("**/*-i18n.json"))
@@ -134,3 +157,25 @@ def test_every_form_and_diagram_text_has_an_english_entry():
     for path in tables:
         entries = json.loads(path.read_text(encoding="utf-8"))["en"]
         assert not [v for v in entries.values() if re.search(r"[\u3400-\u9fff]", v)], path.name
+
+
+def test_every_task_instruction_has_an_english_template_with_the_same_template_code():
+    """Each instruction of the ten processes is a table entry, and its English keeps the
+    template's variables and control flow (only prose, quoted literals included, changes)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from i18n_tables import instruction_texts
+
+    code = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+    names = re.compile(r"'[^']*'")
+    checked = 0
+    for diagram in sorted((ROOT / "processes").glob("*.bpmn")):
+        entries = json.loads((ROOT / "processes" / f"{diagram.stem}-i18n.json").read_text(encoding="utf-8"))["en"]
+        for text in instruction_texts(diagram):
+            english = entries.get(text)
+            assert english, (diagram.name, text)
+            assert sorted(names.sub("''", c) for c in code.findall(english)) == sorted(
+                names.sub("''", c) for c in code.findall(text)
+            ), (diagram.name, text, english)
+            ImmutableSandboxedEnvironment().parse(english)  # a syntax error would show it as written
+            checked += 1
+    assert checked >= 100

@@ -86,6 +86,15 @@ class BudgetExceeded(Exception):
     pass
 
 
+def _marked_as_data(value: object) -> object:
+    """Each `{{ ... }}` value goes out marked as data (`translate="no"`): the instruction's prose
+    is in the reader's language, the case data it quotes is as people typed it."""
+    text = "" if value is None else str(value)
+    if not text:
+        return text
+    return '<span translate="no">' + text.replace("\n", "<br>") + "</span>"
+
+
 def _render(template: str, data: dict, max_output: int) -> str:
     """Jinja in its sandbox; every range() counts against one budget of iterations, so
     nested loops end long before they could run for minutes."""
@@ -93,7 +102,9 @@ def _render(template: str, data: dict, max_output: int) -> str:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     if _jinja_env is None:
-        _jinja_env = ImmutableSandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+        _jinja_env = ImmutableSandboxedEnvironment(
+            autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=_marked_as_data
+        )
     budget = [100_000]
 
     def budgeted_range(*args):

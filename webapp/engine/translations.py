@@ -5,7 +5,8 @@ deployed with the diagram, so each deployed version carries the texts it was dep
 
 - `forms/X-i18n.json` for the form `X-schema.json` / `X-uischema.json`,
 - `<diagram file stem>-i18n.json` for a diagram's names (process, lanes, tasks, events,
-  gateways, flows).
+  gateways, flows) and its task instructions (`spiffworkflow:instructionsForEndUser`, keyed by
+  the template as written; the translation is a template too, rendered like the original).
 
 Both hold `{"en": {"<text as written>": "<translation>"}}`, keyed by the text like a gettext
 catalog (a process owner reads the Chinese next to the English; a rename in the diagram shows
@@ -125,3 +126,11 @@ def element_name(definition: Any, name: str | None, locale: object) -> str:
     if not name:
         return name or ""
     return diagram_entries(definition, locale).get(name, name)
+
+
+def instruction_template(definition: Any, template: str | None, locale: object) -> str:
+    """A task's instructions template in the reader's language (rendered afterwards with the
+    same data in the same sandbox as the original)."""
+    if not template:
+        return template or ""
+    return diagram_entries(definition, locale).get(template, template)

@@ -22,7 +22,9 @@ ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "u", "code", "pre", "blockquote", "hr",
     "ul", "ol", "li", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
+ALLOWED_TAGS.add("span")
+# span translate="no" marks the case data an instruction quotes (engine/sandbox_child.py)
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}, "span": {"translate"}}
 ALLOWED_PROTOCOLS = {"http", "https", "mailto", "tel"}
 MAX_OUTPUT = 20_000
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..engine import clock, runtime
 from ..engine.errors import EngineError, FormInvalid, NotFound
 from ..engine.forms import with_defaults
+from ..engine.translations import instruction_template
 from ..extensions import db
 from ..forms_render import (
     Parsed,
@@ -75,7 +77,10 @@ def render_task(
         labels=field_labels(fields),
         errors=errors,
         other_errors=unplaced_errors(fields, errors),
-        instructions=render_instructions(meta.get("instructions"), {**data, "business_key": instance.business_key}),
+        instructions=render_instructions(
+            instruction_template(instance.definition, meta.get("instructions"), get_locale()),
+            {**data, "business_key": instance.business_key},
+        ),
         facts=case_facts(instance, data),
         metadata=row.task_metadata or {},
         claimed_by_other=bool(row.assignee and row.assignee != current_user.username and not is_admin()),
