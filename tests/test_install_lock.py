@@ -19,7 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
 TEST_LOCK = ROOT / "requirements" / "test.txt"
 TEST_TOOLS = {"pytest", "playwright", "ruff", "uv"}
-LOCAL_MODULES = {"webapp", "workers", "config", "tests", "bench", "migrations"}
+# The project's own top-level modules, and the scripts/ helpers tests import by path.
+LOCAL_MODULES = {"webapp", "workers", "config", "tests", "bench", "migrations"} | {
+    script.stem for script in (ROOT / "scripts").glob("*.py")
+}
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
