@@ -31,14 +31,21 @@ class BadParameter(ValueError):
         self.field, self.reason = field, reason
 
 
-def int_arg(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_ID) -> int | None:
+def _whole_number_arg(name: str) -> int | None:
+    """The query parameter as a whole number; None when it is absent or blank."""
     text = request.args.get(name)
     if text is None or text.strip() == "":
-        return default
+        return None
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise BadParameter(name, "not a whole number") from None
+
+
+def int_arg(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_ID) -> int | None:
+    value = _whole_number_arg(name)
+    if value is None:
+        return default
     if not minimum <= value <= maximum:
         raise BadParameter(name, f"must be between {minimum} and {maximum}")
     return value
@@ -63,13 +70,9 @@ def page_arg(name: str = "page") -> int:
 
 def limit_arg(name: str = "limit", *, default: int, maximum: int) -> int:
     """A page size: at least 1; anything above the maximum page is the maximum page."""
-    text = request.args.get(name)
-    if text is None or text.strip() == "":
+    value = _whole_number_arg(name)
+    if value is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadParameter(name, "not a whole number") from None
     if value < 1:
         raise BadParameter(name, "must be at least 1")
     return min(value, maximum)
