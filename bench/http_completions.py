@@ -1,34 +1,76 @@
-"""Task completions per second and p50/p99 latency over HTTP through gunicorn, with a bounded
-number of concurrent clients on loopback, on PostgreSQL.
+"""Over HTTP, through gunicorn on 127.0.0.1: whole instances of the 8-step benchmark process
+against plain SpiffWorkflow in memory (interleaved in this process, several rounds), and task
+completions per second with their latency.
 
-    DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m bench.http_completions [tasks] [clients] [web_processes] [threads]
-    make bench-http     # starts a throwaway PostgreSQL, runs this, stops it
+    .venv/bin/python -m bench.http_completions [--database pg|sqlite|both] [--instances N]
+        [--rounds R] [--clients C] [--web W] [--threads T] [--tasks N] [--short]
+    make bench-http     # PostgreSQL (a throwaway server from scripts/pg_temp.sh) and SQLite
 
-Each client completes distinct open tasks (the intake task of the 8-step benchmark
-process) with POST /api/tasks/<id>/complete: every request is one command, one transaction.
-A plain GET /healthz run the same way is the baseline of the HTTP stack alone.
+Whole instances: each client starts an instance with POST /api/process-instances, lists its
+open tasks with GET /api/tasks?instance_id=, completes each with POST /api/tasks/<id>/complete
+until none is left, then takes the next instance; the service task is run by a real worker
+process (`flask worker`, the loop `make run` starts, with the benchmark's echo operator
+registered). A round ends when the last of its instances is completed (the worker included).
+The same round runs the same number of instances in plain SpiffWorkflow in memory
+(bench.engine_throughput.plain_spiff) just before, so each round has its own ratio.
+
+Completions alone (PostgreSQL, as before): distinct intake tasks of started instances
+completed by the clients, and a plain GET /healthz run the same way as the baseline of the
+HTTP stack. Every request is one command, one transaction.
+
+The rate limiter stays on (its cost is part of every request) with an allowance the bench
+cannot reach (RATELIMIT_API), and the worker polls every WORKER_POLL_SECONDS (0.05 s here;
+1 s in `make run`, where it only adds to each case's wall time, not to throughput).
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
+import logging
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
-PORT = int(os.environ.get("BENCH_PORT", "56200"))
+WORKER_POLL_SECONDS = "0.05"
+RATELIMIT_API = "1000000 per minute"
+
+
+def _echo(session, params):
+    return {"echo": params}
+
+
+def worker_app():
+    """The app of the benchmark's worker process: `flask --app 'bench.http_completions:worker_app()' worker`."""
+    from webapp import create_app
+    from workers import registry
+
+    registry.override("test/echo", _echo)
+    return create_app()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _prepare(url: str, tasks: int) -> tuple[str, list[str]]:
+    """A fresh database with the 8-step process deployed, a bench admin and its token, and
+    `tasks` started instances (their intake tasks open)."""
     from flask_migrate import upgrade
 
     from webapp import create_app
@@ -38,12 +80,13 @@ def _prepare(url: str, tasks: int) -> tuple[str, list[str]]:
     from webapp.models import InboxTask
     from workers import registry
 
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    registry.override("test/echo", lambda session, params: {"echo": params})
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    registry.override("test/echo", _echo)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
@@ -57,54 +100,66 @@ def _prepare(url: str, tasks: int) -> tuple[str, list[str]]:
             runtime.start_instance("eight_steps", {}, actor="bench", commit=n % 100 == 99)
         db.session.commit()
         ids = db.session.scalars(select(InboxTask.id).where(InboxTask.state == "open")).all()
+        db.session.remove()
+        db.engine.dispose()
     return token, list(ids)
 
 
-_connections = threading.local()
+class Client:
+    """One kept-alive connection per client thread (a new one when the server closed it, as
+    gunicorn's sync workers do after every response)."""
 
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.token = port, token
+        self._local = threading.local()
 
-def _request(method: str, path: str, token: str, body: dict | None = None) -> tuple[int, float]:
-    """One request on this client thread's kept-alive connection (a new one if the server
-    closed it, as gunicorn's sync workers do after every response)."""
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    for attempt in (1, 2):
-        connection = getattr(_connections, "http", None)
-        if connection is None:
-            connection = _connections.http = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
-        started = time.perf_counter()
-        try:
-            connection.request(method, path, body=data, headers=headers)
-            response = connection.getresponse()
-            response.read()
-        except (http.client.HTTPException, ConnectionError):
-            connection.close()
-            _connections.http = None
-            if attempt == 2:
-                raise
-            continue
-        if response.getheader("Connection", "").lower() == "close":
-            connection.close()
-            _connections.http = None
-        return response.status, (time.perf_counter() - started) * 1000
-    raise AssertionError("unreachable")
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, float, bytes, http.client.HTTPResponse]:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        for attempt in (1, 2):
+            connection = getattr(self._local, "http", None)
+            if connection is None:
+                connection = self._local.http = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            started = time.perf_counter()
+            try:
+                connection.request(method, path, body=data, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+            except (http.client.HTTPException, ConnectionError):
+                connection.close()
+                self._local.http = None
+                if attempt == 2:
+                    raise
+                continue
+            if response.getheader("Connection", "").lower() == "close":
+                connection.close()
+                self._local.http = None
+            return response.status, (time.perf_counter() - started) * 1000, payload, response
+        raise AssertionError("unreachable")
 
 
 def _load(clients: int, work: list, call) -> tuple[float, list[float]]:
+    """Run `call(item)` for every item on `clients` threads; each call returns the latencies
+    (ms) it wants counted. Returns the wall time and the sorted latencies."""
     latencies: list[float] = []
     lock = threading.Lock()
     queue = list(work)
+    failures: list[BaseException] = []
 
     def client() -> None:
         while True:
             with lock:
-                if not queue:
+                if not queue or failures:
                     return
                 item = queue.pop()
-            status, ms = call(item)
-            assert status == 200, status
+            try:
+                measured = call(item)
+            except BaseException as err:  # noqa: BLE001  (reported after the join)
+                with lock:
+                    failures.append(err)
+                return
             with lock:
-                latencies.append(ms)
+                latencies.extend(measured)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     started = time.perf_counter()
@@ -112,59 +167,190 @@ def _load(clients: int, work: list, call) -> tuple[float, list[float]]:
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        raise failures[0]
     return time.perf_counter() - started, sorted(latencies)
 
 
-def _row(name: str, count: int, elapsed: float, latencies: list[float]) -> str:
-    p99 = latencies[max(0, int(round(0.99 * len(latencies))) - 1)]
-    return f"{name:<40}{count / elapsed:>10.1f}{statistics.median(latencies):>9.1f}{p99:>9.1f}"
+def _pct(latencies: list[float], p: float) -> float:
+    return latencies[max(0, int(round(p * len(latencies))) - 1)]
+
+
+@contextmanager
+def _servers(url: str, web: int, threads: int, worker: bool):
+    """gunicorn (and optionally the worker process) on a free port; yields the port."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": os.urandom(32).hex(),
+           "RATELIMIT_API": RATELIMIT_API, "WORKER_POLL_SECONDS": WORKER_POLL_SECONDS}
+    gthread = ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5"] if threads > 1 else []
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(web), "--bind", f"127.0.0.1:{port}", *gthread,
+         "webapp:create_app()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    if worker:
+        processes.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "flask"), "--app", "bench.http_completions:worker_app()", "worker"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        deadline = time.time() + 60
+        probe = Client(port, "")
+        while True:
+            try:
+                probe.request("GET", "/healthz")
+                break
+            except (OSError, http.client.HTTPException):
+                if time.time() > deadline or processes[0].poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield port
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+def _one_instance(client: Client) -> list[float]:
+    """Start an instance and complete its user tasks over the API; the completions' latencies."""
+    status, _, body, _ = client.request("POST", "/api/process-instances", {"process_key": "eight_steps", "data": {}})
+    assert status == 201, (status, body)
+    instance_id = json.loads(body)["id"]
+    latencies = []
+    while True:
+        status, _, body, _ = client.request("GET", f"/api/tasks?instance_id={instance_id}")
+        assert status == 200, (status, body)
+        tasks = json.loads(body)
+        if not tasks:
+            return latencies
+        for task in tasks:
+            data = {"amount": 500} if task["bpmn_id"] == "intake" else {}
+            status, ms, body, _ = client.request("POST", f"/api/tasks/{task['id']}/complete", {"data": data})
+            assert status == 200, (status, body)
+            latencies.append(ms)
+
+
+def _running(client: Client) -> int:
+    status, _, body, response = client.request("GET", "/api/process-instances?process_key=eight_steps&status=running&limit=1")
+    assert status == 200, (status, body)
+    return int(response.getheader("X-Total-Count"))
+
+
+def _instances_round(client: Client, n: int, clients: int) -> tuple[float, list[float]]:
+    """n whole instances on `clients` threads; the wall time runs until the worker has
+    completed the last one."""
+    started = time.perf_counter()
+    _, latencies = _load(clients, range(n), lambda _: _one_instance(client))
+    deadline = time.time() + 120
+    while _running(client):
+        assert time.time() < deadline, "the worker did not finish the instances"
+        time.sleep(0.01)
+    return time.perf_counter() - started, latencies
+
+
+def _span(values: list[float], fmt: str) -> str:
+    return f"{fmt.format(min(values))}–{fmt.format(max(values))}"
+
+
+def _load_average() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+
+
+def whole_instances(url: str, name: str, args) -> list[str]:
+    from bench.engine_throughput import plain_spiff
+
+    token, _ = _prepare(url, 0)
+    memory, rates, p50, p95, p99 = [], [], [], [], []
+    print(f"{name}: before {_load_average()}", flush=True)
+    lines = []
+    with _servers(url, args.web, args.threads, worker=True) as port:
+        client = Client(port, token)
+        _instances_round(client, max(4, args.clients), args.clients)  # warm up: specs parsed, connections open
+        for round_ in range(args.rounds):
+            memory.append(plain_spiff(args.instances))
+            elapsed, latencies = _instances_round(client, args.instances, args.clients)
+            rates.append(args.instances / elapsed)
+            p50.append(statistics.median(latencies))
+            p95.append(_pct(latencies, 0.95))
+            p99.append(_pct(latencies, 0.99))
+            print(f"  round {round_ + 1}: in memory {memory[-1]:.0f}/s, over HTTP {rates[-1]:.1f}/s, "
+                  f"ratio {rates[-1] / memory[-1]:.3f}, complete p50 {p50[-1]:.1f} ms", flush=True)
+    ratios = [r / m for r, m in zip(rates, memory, strict=True)]
+    print(f"{name}: after {_load_average()}", flush=True)
+    lines.append(f"{'whole instances over HTTP, ' + name:<52}{_span(rates, '{:.1f}'):>14}{_span(ratios, '{:.3f}'):>14}"
+                 f"{_span(p50, '{:.1f}'):>12}{_span(p95, '{:.1f}'):>12}{_span(p99, '{:.1f}'):>12}")
+    lines.append(f"{'  plain SpiffWorkflow in memory, same rounds':<52}{_span(memory, '{:.0f}'):>14}{'1':>14}")
+    return lines
+
+
+def completions(url: str, args) -> list[str]:
+    token, ids = _prepare(url, args.tasks)
+    with _servers(url, args.web, args.threads, worker=False) as port:
+        client = Client(port, token)
+
+        def healthz(_):
+            status, ms, _, _ = client.request("GET", "/healthz")
+            assert status == 200, status
+            return [ms]
+
+        def complete(task_id):
+            status, ms, body, _ = client.request("POST", f"/api/tasks/{task_id}/complete", {"data": {"amount": 500}})
+            assert status == 200, (status, body)
+            return [ms]
+
+        health = _load(args.clients, range(args.tasks), healthz)
+        alone, together = ids[: len(ids) // 5], ids[len(ids) // 5:]
+        single = _load(1, alone, complete)  # latency of one request with the server otherwise idle
+        concurrent = _load(args.clients, together, complete)
+
+    def row(label: str, count: int, elapsed: float, latencies: list[float]) -> str:
+        return (f"{label:<44}{count / elapsed:>10.1f}{statistics.median(latencies):>9.1f}"
+                f"{_pct(latencies, 0.95):>9.1f}{_pct(latencies, 0.99):>9.1f}")
+
+    return [
+        f"completions alone, PostgreSQL: {args.tasks} requests each; {_load_average()}",
+        f"{'request':<44}{'per s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}",
+        row("GET /healthz (baseline: HTTP stack)", args.tasks, *health),
+        row("POST /api/tasks/<id>/complete, 1 client", len(alone), *single),
+        row(f"POST /api/tasks/<id>/complete, {args.clients} clients", len(together), *concurrent),
+    ]
 
 
 def main() -> None:
-    url = os.environ["DATABASE_URL"]
-    tasks = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 8
-    web = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-    # threads > 1: gunicorn's gthread workers, which keep connections alive between requests
-    threads = int(sys.argv[4]) if len(sys.argv) > 4 else int(os.environ.get("BENCH_THREADS", "4"))
-    token, ids = _prepare(url, tasks)
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": os.urandom(32).hex()}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(web), "--bind", f"127.0.0.1:{PORT}",
-         *(["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5"] if threads > 1 else []),
-         "webapp:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                _request("GET", "/healthz", token)
-                break
-            except (OSError, http.client.HTTPException):
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.2)
-        health = _load(clients, range(tasks), lambda _: _request("GET", "/healthz", token))
-        def complete(task_id):
-            return _request("POST", f"/api/tasks/{task_id}/complete", token, {"data": {"amount": 500}})
-
-        alone, together = ids[: len(ids) // 5], ids[len(ids) // 5:]
-        single = _load(1, alone, complete)  # latency of one request with the server otherwise idle
-        completions = _load(clients, together, complete)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    kind = f"gthread x{threads}, keep-alive" if threads > 1 else "sync"
-    print(f"gunicorn with {web} processes ({kind}) on 127.0.0.1, {clients} concurrent clients, PostgreSQL; "
-          f"{tasks} requests each; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'request':<40}{'per s':>10}{'p50 ms':>9}{'p99 ms':>9}")
-    print(_row("GET /healthz (baseline: HTTP stack)", tasks, *health))
-    print(_row("POST /api/tasks/<id>/complete, 1 client", len(alone), *single))
-    print(_row(f"POST /api/tasks/<id>/complete, {clients} clients", len(together), *completions))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", choices=["pg", "sqlite", "both"], default="both",
+                        help="pg needs DATABASE_URL (postgresql+psycopg://...)")
+    parser.add_argument("--instances", type=int, default=150, help="whole instances per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=1000, help="completions alone (PostgreSQL)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--web", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "4")),
+                        help="> 1: gunicorn's gthread workers, which keep connections alive")
+    parser.add_argument("--no-completions", action="store_true", help="skip the completions-alone rows")
+    parser.add_argument("--short", action="store_true", help="40 instances, 2 rounds, 300 completions: for development")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)  # migrations and the engine log at INFO: not what is measured
+    if args.short:
+        args.instances, args.rounds, args.tasks = 40, 2, 300
+    pg_url = os.environ.get("DATABASE_URL", "")
+    use_pg = args.database in ("pg", "both") and pg_url.startswith("postgresql")
+    if args.database == "pg" and not use_pg:
+        parser.error("--database pg needs DATABASE_URL=postgresql+psycopg://...")
+    kind = f"gthread x{args.threads}, keep-alive" if args.threads > 1 else "sync"
+    print(f"gunicorn with {args.web} processes ({kind}) on 127.0.0.1, {args.clients} concurrent clients; "
+          f"worker: one `flask worker` process (poll {WORKER_POLL_SECONDS} s)", flush=True)
+    lines: list[str] = []
+    if use_pg:
+        lines += whole_instances(pg_url, "PostgreSQL", args)
+    if args.database in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            lines += whole_instances(f"sqlite:///{tmp}/bench.db", "SQLite", args)
+    print(f"8-step process, {args.instances} instances per path and round, {args.rounds} rounds interleaved")
+    print(f"{'path':<52}{'instances/s':>14}{'ratio':>14}{'p50 ms':>12}{'p95 ms':>12}{'p99 ms':>12}")
+    print("\n".join(lines))
+    print("(p50/p95/p99: POST /api/tasks/<id>/complete within whole instances; goal: ratio >= 0.08, p50 < 3 ms)")
+    if use_pg and not args.no_completions:
+        print("\n".join(completions(pg_url, args)))
 
 
 if __name__ == "__main__":
