@@ -77,7 +77,11 @@ class TaskOut(Schema):
     data = fields.Function(lambda t: t.prefill or {})
 
     def _form(self, task):
-        forms = task.instance.definition.forms
+        from ..engine import definitions
+
+        # a deployed version never changes: its forms come from the per-process cache the
+        # engine validates with, not from loading the definition row for every task
+        forms = definitions.info(task.instance.definition_id).forms
         return {
             "schema": forms.get(task.form_schema) if task.form_schema else None,
             "ui_schema": forms.get(task.form_ui_schema) if task.form_ui_schema else None,

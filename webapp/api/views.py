@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request, send_file
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from workers import registry
 
@@ -124,8 +124,11 @@ def start_instance():
         business_key=body["business_key"],
         roles=_roles(),
         version=body["version"],
+        commit=False,
     )
-    return jsonify({"id": instance.id, "status": instance.status, "business_key": instance.business_key}), 201
+    answer = {"id": instance.id, "status": instance.status, "business_key": instance.business_key}
+    runtime.commit()
+    return jsonify(answer), 201
 
 
 @bp.get("/process-instances")
@@ -206,7 +209,8 @@ def verify_instance(instance_id: int):
 def list_tasks():
     """Open tasks the caller may work on, earliest due first. `limit`/`offset` page through
     long lists (an extension: without them every task is returned, as the contract says)."""
-    query = db.select(InboxTask).options(selectinload(InboxTask.instance)).where(InboxTask.state == "open")
+    # the task's case in the same statement (a many-to-one join: paging stays per task)
+    query = db.select(InboxTask).options(joinedload(InboxTask.instance)).where(InboxTask.state == "open")
     if (instance_id := params.int_arg("instance_id")) is not None:
         query = query.where(InboxTask.instance_id == instance_id)
     me = _actor()
@@ -245,9 +249,10 @@ def _task_if_match(task_id: str) -> None:
 def complete_task(task_id: str):
     body = CompleteTaskIn().load(_json_body())
     _task_if_match(task_id)
-    instance = runtime.complete_user_task(task_id, body["data"], actor=_actor(), roles=_roles())
-    answer = jsonify({"id": task_id, "instance_id": instance.id, "instance_status": instance.status})
-    return etags.with_etag(answer, instance.version)
+    instance = runtime.complete_user_task(task_id, body["data"], actor=_actor(), roles=_roles(), commit=False)
+    answer, version = {"id": task_id, "instance_id": instance.id, "instance_status": instance.status}, instance.version
+    runtime.commit()
+    return etags.with_etag(jsonify(answer), version)
 
 
 @bp.post("/tasks/<task_id>/claim")
