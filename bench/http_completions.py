@@ -176,9 +176,30 @@ def _pct(latencies: list[float], p: float) -> float:
     return latencies[max(0, int(round(p * len(latencies))) - 1)]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of its children (gunicorn's master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def own(p: int) -> tuple[float, int]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0, -1
+        return (int(fields[11]) + int(fields[12])) / tick, int(fields[1])
+
+    total = own(pid)[0]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            cpu, parent = own(int(entry))
+            if parent == pid:
+                total += cpu
+    return total
+
+
 @contextmanager
 def _servers(url: str, web: int, threads: int, worker: bool):
-    """gunicorn (and optionally the worker process) on a free port; yields the port."""
+    """gunicorn (and optionally the worker process) on a free port; yields the port and a
+    function answering the CPU seconds used so far by the web processes and by the worker."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": os.urandom(32).hex(),
            "RATELIMIT_API": RATELIMIT_API, "WORKER_POLL_SECONDS": WORKER_POLL_SECONDS}
@@ -202,7 +223,10 @@ def _servers(url: str, web: int, threads: int, worker: bool):
                 if time.time() > deadline or processes[0].poll() is not None:
                     raise
                 time.sleep(0.2)
-        yield port
+        def cpu() -> tuple[float, float]:
+            return _cpu_seconds(processes[0].pid), (_cpu_seconds(processes[1].pid) if worker else 0.0)
+
+        yield port, cpu
     finally:
         for process in processes:
             process.terminate()
@@ -262,29 +286,41 @@ def whole_instances(url: str, name: str, args) -> list[str]:
     memory, rates, p50, p95, p99 = [], [], [], [], []
     print(f"{name}: before {_load_average()}", flush=True)
     lines = []
-    with _servers(url, args.web, args.threads, worker=True) as port:
+    web_ms, worker_ms = [], []
+    with _servers(url, args.web, args.threads, worker=True) as (port, cpu):
         client = Client(port, token)
         _instances_round(client, max(4, args.clients), args.clients)  # warm up: specs parsed, connections open
         for round_ in range(args.rounds):
             memory.append(plain_spiff(args.instances))
+            web_before, worker_before = cpu()
             elapsed, latencies = _instances_round(client, args.instances, args.clients)
+            web_after, worker_after = cpu()
             rates.append(args.instances / elapsed)
             p50.append(statistics.median(latencies))
             p95.append(_pct(latencies, 0.95))
             p99.append(_pct(latencies, 0.99))
+            web_ms.append((web_after - web_before) / args.instances * 1000)
+            worker_ms.append((worker_after - worker_before) / args.instances * 1000)
             print(f"  round {round_ + 1}: in memory {memory[-1]:.0f}/s, over HTTP {rates[-1]:.1f}/s, "
-                  f"ratio {rates[-1] / memory[-1]:.3f}, complete p50 {p50[-1]:.1f} ms", flush=True)
+                  f"ratio {rates[-1] / memory[-1]:.3f}, complete p50 {p50[-1]:.1f} ms; CPU per instance: "
+                  f"web {web_ms[-1]:.1f} ms, worker {worker_ms[-1]:.1f} ms", flush=True)
+        # one client alone: a completion's latency when the server is not queueing requests
+        _, alone = _instances_round(client, max(10, args.instances // 4), 1)
     ratios = [r / m for r, m in zip(rates, memory, strict=True)]
     print(f"{name}: after {_load_average()}", flush=True)
     lines.append(f"{'whole instances over HTTP, ' + name:<52}{_span(rates, '{:.1f}'):>14}{_span(ratios, '{:.3f}'):>14}"
                  f"{_span(p50, '{:.1f}'):>12}{_span(p95, '{:.1f}'):>12}{_span(p99, '{:.1f}'):>12}")
+    lines.append(f"{'  one client alone (latency)':<52}{'':>14}{'':>14}{statistics.median(alone):>12.1f}"
+                 f"{_pct(alone, 0.95):>12.1f}{_pct(alone, 0.99):>12.1f}")
     lines.append(f"{'  plain SpiffWorkflow in memory, same rounds':<52}{_span(memory, '{:.0f}'):>14}{'1':>14}")
+    lines.append(f"  server CPU per instance: web processes {_span(web_ms, '{:.1f}')} ms, "
+                 f"worker {_span(worker_ms, '{:.1f}')} ms")
     return lines
 
 
 def completions(url: str, args) -> list[str]:
     token, ids = _prepare(url, args.tasks)
-    with _servers(url, args.web, args.threads, worker=False) as port:
+    with _servers(url, args.web, args.threads, worker=False) as (port, _):
         client = Client(port, token)
 
         def healthz(_):

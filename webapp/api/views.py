@@ -30,6 +30,7 @@ from .schemas import (
     SkipJobIn,
     StartInstanceIn,
     TaskOut,
+    schema,
 )
 
 # The most rows one answer of each list holds (`limit` above it is this; README, OpenAPI).
@@ -103,7 +104,7 @@ def list_definitions():
     grouped: dict[str, dict] = {}
     for row in rows:
         entry = grouped.setdefault(row.key, {"key": row.key, "name": row.name, "versions": []})
-        entry["versions"].append(DefinitionVersionOut().dump(row))
+        entry["versions"].append(schema(DefinitionVersionOut).dump(row))
         entry["name"] = row.name
         entry["latest_version"] = row.version
     keys = listing.paged_rows(list(grouped.values()), default=None, maximum=MAX_DEFINITIONS_PAGE)
@@ -116,7 +117,7 @@ def list_definitions():
 @bp.post("/process-instances")
 @token_required
 def start_instance():
-    body = StartInstanceIn().load(_json_body())
+    body = schema(StartInstanceIn).load(_json_body())
     instance = runtime.start_instance(
         body["process_key"],
         body["data"],
@@ -139,14 +140,14 @@ def list_instances():
         if value := request.args.get(name):
             query = query.where(getattr(Instance, name) == value)
     rows = listing.page(query, default=100, maximum=MAX_INSTANCES_PAGE)
-    return rows.response(InstanceSummaryOut(many=True).dump(rows.items))
+    return rows.response(schema(InstanceSummaryOut, many=True).dump(rows.items))
 
 
 @bp.get("/process-instances/<int:instance_id>")
 @token_required
 def get_instance(instance_id: int):
     instance = _instance_or_404(instance_id)
-    body = InstanceOut().dump(instance)
+    body = schema(InstanceOut).dump(instance)
     body["data"], _masked = personal_data.for_viewer(instance, _roles(), _actor(), "API instance", data=body["data"])
     return etags.with_etag(jsonify(body), instance.version)
 
@@ -155,7 +156,7 @@ def get_instance(instance_id: int):
 @token_required
 @require_role("after_sales_manager")
 def cancel_instance(instance_id: int):
-    body = CancelIn().load(_json_body())
+    body = schema(CancelIn).load(_json_body())
     _instance_or_404(instance_id)
     etags.check_if_match(instance_id)
     instance = runtime.cancel_instance(instance_id, actor=_actor(), reason=body["reason"])
@@ -169,7 +170,7 @@ def instance_history(instance_id: int):
     events = listing.page(
         db.select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq),
         default=None, maximum=MAX_HISTORY_PAGE)
-    body = HistoryEventOut(many=True).dump(events.items)
+    body = schema(HistoryEventOut, many=True).dump(events.items)
     # Outside the case's lanes the payloads' personal fields are masked (the hashes then no
     # longer recompute from them: verify with /verify, or as someone of the lanes or an auditor).
     payloads, _masked = personal_data.for_viewer(instance, _roles(), _actor(), "API history",
@@ -221,14 +222,14 @@ def list_tasks():
         query = query.where(db.or_(InboxTask.assignee == me, db.and_(InboxTask.role.in_(_roles()), mine_or_free)))
     query = query.order_by(InboxTask.due_at.asc().nulls_last(), InboxTask.created_at, InboxTask.id)
     tasks = listing.page(query, default=None, maximum=MAX_TASKS_PAGE)
-    return tasks.response(TaskOut(many=True).dump(tasks.items))
+    return tasks.response(schema(TaskOut, many=True).dump(tasks.items))
 
 
 @bp.get("/tasks/<task_id>")
 @token_required
 def get_task(task_id: str):
     task = _task_or_404(task_id)
-    return etags.with_etag(jsonify(TaskOut().dump(task)), task.instance.version)
+    return etags.with_etag(jsonify(schema(TaskOut).dump(task)), task.instance.version)
 
 
 def _task_or_404(task_id: str) -> InboxTask:
@@ -247,7 +248,7 @@ def _task_if_match(task_id: str) -> None:
 @bp.post("/tasks/<task_id>/complete")
 @token_required
 def complete_task(task_id: str):
-    body = CompleteTaskIn().load(_json_body())
+    body = schema(CompleteTaskIn).load(_json_body())
     _task_if_match(task_id)
     instance = runtime.complete_user_task(task_id, body["data"], actor=_actor(), roles=_roles(), commit=False)
     answer, version = {"id": task_id, "instance_id": instance.id, "instance_status": instance.status}, instance.version
@@ -259,27 +260,27 @@ def complete_task(task_id: str):
 @token_required
 def claim_task(task_id: str):
     _task_if_match(task_id)
-    return jsonify(TaskOut().dump(runtime.claim_task(task_id, actor=_actor(), roles=_roles())))
+    return jsonify(schema(TaskOut).dump(runtime.claim_task(task_id, actor=_actor(), roles=_roles())))
 
 
 @bp.post("/tasks/<task_id>/release")
 @token_required
 def release_task(task_id: str):
     _task_if_match(task_id)
-    return jsonify(TaskOut().dump(runtime.release_task(task_id, actor=_actor(), roles=_roles())))
+    return jsonify(schema(TaskOut).dump(runtime.release_task(task_id, actor=_actor(), roles=_roles())))
 
 
 @bp.post("/tasks/<task_id>/assign")
 @token_required
 @require_role("after_sales_manager")
 def assign_task(task_id: str):
-    body = AssignTaskIn().load(_json_body())
+    body = schema(AssignTaskIn).load(_json_body())
     _task_if_match(task_id)
     user = db.session.scalar(db.select(User).where(User.username == body["username"]))
     if user is None:
         raise FormInvalid(f"no user {body['username']}", {"username": "unknown user"})
     task = runtime.assign_task(task_id, user.username, actor=_actor(), assignee_roles=user.role_codes)
-    return jsonify(TaskOut().dump(task))
+    return jsonify(schema(TaskOut).dump(task))
 
 
 # ---------------------------------------------------------------- messages and jobs
@@ -290,7 +291,7 @@ def assign_task(task_id: str):
 def send_message():
     if g.api_user.role_codes <= {"auditor"}:
         raise Forbidden("auditors read; they do not send messages to cases", {"role": "auditor"})
-    body = MessageIn().load(_json_body())
+    body = schema(MessageIn).load(_json_body())
     delivered = runtime.deliver_message(body["name"], body["correlation"], body["payload"], actor=_actor())
     return jsonify({"delivered_to": delivered, "buffered": not delivered}), 202
 
@@ -305,7 +306,7 @@ def list_jobs():
     if (instance_id := params.int_arg("instance_id")) is not None:
         query = query.where(Job.instance_id == instance_id)
     jobs = listing.page(query, default=MAX_JOBS_PAGE, maximum=MAX_JOBS_PAGE)
-    return jobs.response(JobOut(many=True).dump(jobs.items))
+    return jobs.response(schema(JobOut, many=True).dump(jobs.items))
 
 
 def _job_or_404(job_id: int) -> Job:
@@ -321,17 +322,17 @@ def _job_or_404(job_id: int) -> Job:
 def retry_job(job_id: int):
     system_log.incident_retried(_job_or_404(job_id), actor=_actor())
     job = runtime.retry_incident(_job_or_404(job_id), actor=_actor())
-    return jsonify(JobOut().dump(job))
+    return jsonify(schema(JobOut).dump(job))
 
 
 @bp.post("/jobs/<int:job_id>/skip")
 @token_required
 @require_role("after_sales_manager")
 def skip_job(job_id: int):
-    body = SkipJobIn().load(_json_body())
+    body = schema(SkipJobIn).load(_json_body())
     system_log.incident_skipped(_job_or_404(job_id), body["result"], actor=_actor())
     instance = runtime.skip_incident(_job_or_404(job_id), body["result"], actor=_actor())
-    return jsonify({"job": JobOut().dump(db.session.get(Job, job_id)), "instance_status": instance.status})
+    return jsonify({"job": schema(JobOut).dump(db.session.get(Job, job_id)), "instance_status": instance.status})
 
 
 # ---------------------------------------------------------------- attachments
