@@ -99,7 +99,7 @@ run: install font-deps
 	@echo ""
 	@$(BIN)/flask worker & WORKER=$$!; \
 	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - 'webapp:create_app()'
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --access-logfile - 'webapp:create_app()'  # gunicorn.conf.py
 
 # The whole suite on SQLite, then the engine, worker and concurrency tests again on a
 # real PostgreSQL server (plus the PostgreSQL-only scale-out tests).
@@ -123,7 +123,7 @@ fuzz: install-test
 	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-200} $(BIN)/python -m pytest -q tests/test_schemathesis.py
 
 serve: install
-	$(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} --bind 127.0.0.1:$(PORT) 'webapp:create_app()'
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) 'webapp:create_app()'  # gunicorn.conf.py: WEB_CONCURRENCY, WEB_THREADS
 
 worker: install
 	$(BIN)/flask worker
@@ -148,6 +148,8 @@ bench-inbox: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.inbox_search
 
+# Whole instances over HTTP (gunicorn + a real `flask worker`) against plain SpiffWorkflow in
+# memory, on a throwaway PostgreSQL and on SQLite; then task completions alone (PostgreSQL).
 bench-http: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
 	DATABASE_URL=$$URL $(BIN)/python -m bench.http_completions

@@ -203,7 +203,8 @@ def _servers(url: str, web: int, threads: int, worker: bool):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": os.urandom(32).hex(),
            "RATELIMIT_API": RATELIMIT_API, "WORKER_POLL_SECONDS": WORKER_POLL_SECONDS}
-    gthread = ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5"] if threads > 1 else []
+    gthread = (["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5"] if threads > 1
+               else ["--worker-class", "sync"])  # explicit: gunicorn.conf.py (read from ROOT) says gthread
     processes = [subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(web), "--bind", f"127.0.0.1:{port}", *gthread,
          "webapp:create_app()"],
