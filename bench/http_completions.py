@@ -310,9 +310,9 @@ def whole_instances(url: str, name: str, args) -> list[str]:
     ratios = [r / m for r, m in zip(rates, memory, strict=True)]
     print(f"{name}: after {_load_average()}", flush=True)
     lines.append(f"{'whole instances over HTTP, ' + name:<52}{_span(rates, '{:.1f}'):>14}{_span(ratios, '{:.3f}'):>14}"
-                 f"{_span(p50, '{:.1f}'):>12}{_span(p95, '{:.1f}'):>12}{_span(p99, '{:.1f}'):>12}")
-    lines.append(f"{'  one client alone (latency)':<52}{'':>14}{'':>14}{statistics.median(alone):>12.1f}"
-                 f"{_pct(alone, 0.95):>12.1f}{_pct(alone, 0.99):>12.1f}")
+                 f"{_span(p50, '{:.1f}'):>13}{_span(p95, '{:.1f}'):>13}{_span(p99, '{:.1f}'):>14}")
+    lines.append(f"{'  one client alone (latency)':<52}{'':>14}{'':>14}{statistics.median(alone):>13.1f}"
+                 f"{_pct(alone, 0.95):>13.1f}{_pct(alone, 0.99):>14.1f}")
     lines.append(f"{'  plain SpiffWorkflow in memory, same rounds':<52}{_span(memory, '{:.0f}'):>14}{'1':>14}")
     lines.append(f"  server CPU per instance: web processes {_span(web_ms, '{:.1f}')} ms, "
                  f"worker {_span(worker_ms, '{:.1f}')} ms")
@@ -383,7 +383,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             lines += whole_instances(f"sqlite:///{tmp}/bench.db", "SQLite", args)
     print(f"8-step process, {args.instances} instances per path and round, {args.rounds} rounds interleaved")
-    print(f"{'path':<52}{'instances/s':>14}{'ratio':>14}{'p50 ms':>12}{'p95 ms':>12}{'p99 ms':>12}")
+    print(f"{'path':<52}{'instances/s':>14}{'ratio':>14}{'p50 ms':>13}{'p95 ms':>13}{'p99 ms':>14}")
     print("\n".join(lines))
     print("(p50/p95/p99: POST /api/tasks/<id>/complete within whole instances; goal: ratio >= 0.08, p50 < 3 ms)")
     if use_pg and not args.no_completions:
