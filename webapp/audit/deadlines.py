@@ -253,7 +253,7 @@ def facts(instance) -> Walk:
     entries = deadlines_for(instance.definition_id)
     if entries and all(d.within is not None and d.timer is None for d in entries):
         return _events_only(instance)
-    events = history.events_of(instance.id)
+    events = history.event_rows(instance.id)
     key = (definitions.database_scope(), instance.id, fingerprint(events))
     found = _facts_cache.get(key)
     if found is None:
@@ -267,7 +267,7 @@ def facts(instance) -> Walk:
 
 
 def _events_only(instance) -> Walk:
-    events = history.events_of(instance.id)
+    events = history.event_rows(instance.id)
     steps = [Step(e.seq, e.at, e.actor, e.type, e.bpmn_id, e.task_id, {}, e.hash, [], [], {}) for e in events]
     runs = {}
     for e in events:

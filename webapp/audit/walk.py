@@ -126,7 +126,7 @@ def walk(instance_id: int, events: list[HistoryEvent] | None = None) -> Walk:
     if instance is None:
         raise NotFound(f"no instance {instance_id}")
     if events is None:
-        events = history.events_of(instance.id)
+        events = history.event_rows(instance.id)
     runs: dict[str, Run] = {}
     steps: list[Step] = []
     failed = None
@@ -187,7 +187,7 @@ def fingerprint(events: list[HistoryEvent]) -> str:
 def cached_walk(instance_id: int) -> Walk:
     """The walk of the case as its events are now. The events are read every time (cheap) and
     only the replay is skipped when exactly the same events were walked before."""
-    events = history.events_of(instance_id)
+    events = history.event_rows(instance_id)
     key = (definitions.database_scope(), instance_id, fingerprint(events))
     with _cache_lock:
         found = _cache.get(key)

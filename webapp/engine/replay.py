@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..extensions import db
-from ..models import Definition, HistoryEvent, Instance
+from ..models import Definition, Instance
 from . import attachments, clock, definitions, history, serialization, steps
 from .determinism import engine_moment
 from .errors import EngineError, NotFound
@@ -29,14 +29,24 @@ class ReplayState:
     events: list = field(default_factory=list)
 
 
-def _instance(instance_id: int) -> Instance:
-    instance = db.session.get(Instance, instance_id)
-    if instance is None:
+_INSTANCES = Instance.__table__
+_CASE_COLUMNS = (_INSTANCES.c.id, _INSTANCES.c.definition_id, _INSTANCES.c.started_at, _INSTANCES.c.last_seq,
+                 _INSTANCES.c.last_hash)
+_CASE = db.select(*_CASE_COLUMNS).where(_INSTANCES.c.id == db.bindparam("id"))
+_CASE_WITH_SNAPSHOT = db.select(*_CASE_COLUMNS, _INSTANCES.c.snapshot).where(_INSTANCES.c.id == db.bindparam("id"))
+
+
+def _instance(instance_id: int, *, snapshot: bool = False):
+    """The instance's columns replay reads, as a plain row (one Core query: replay and verify
+    run for thousands of cases a second, and the ORM object cost more than the work on it)."""
+    db.session.flush()  # what the session holds is what is verified
+    row = db.session.connection().execute(_CASE_WITH_SNAPSHOT if snapshot else _CASE, {"id": instance_id}).first()
+    if row is None:
         raise NotFound(f"no instance {instance_id}")
-    return instance
+    return row
 
 
-def started_definition_id(instance: Instance, events: list[HistoryEvent]) -> int:
+def started_definition_id(instance, events: list) -> int:
     """The version the instance started on, as its first event recorded it (an instance
     migrated later names its new version on the row, its old one here)."""
     if events and events[0].type == "instance_started":
@@ -46,7 +56,7 @@ def started_definition_id(instance: Instance, events: list[HistoryEvent]) -> int
     return instance.definition_id
 
 
-def _fresh(instance: Instance, events: list[HistoryEvent]):
+def _fresh(instance, events: list):
     """The workflow as it was created, before the first event; returns (workflow, id_counter)."""
     at = clock.from_iso(events[0].at) if events else instance.started_at
     with engine_moment(at, instance.id, 0) as moment:
@@ -54,7 +64,7 @@ def _fresh(instance: Instance, events: list[HistoryEvent]):
     return workflow, moment.id_counter
 
 
-def _apply_event(instance: Instance, workflow, event: HistoryEvent, id_counter: int) -> int:
+def _apply_event(instance, workflow, event, id_counter: int) -> int:
     with engine_moment(clock.from_iso(event.at), instance.id, id_counter) as moment:
         steps.apply(workflow, event.type, event.task_id, json.loads(event.payload))
     return moment.id_counter
@@ -63,7 +73,7 @@ def _apply_event(instance: Instance, workflow, event: HistoryEvent, id_counter: 
 def replay(instance_id: int, upto: int | None = None) -> ReplayState:
     """The workflow as it stood after event `upto` (all events when None)."""
     instance = _instance(instance_id)
-    events = history.events_of(instance.id, upto)
+    events = history.event_rows(instance.id, upto)
     workflow, counter = _fresh(instance, events)
     for event in events:
         counter = _apply_event(instance, workflow, event, counter)
@@ -94,7 +104,7 @@ def describe(state: ReplayState) -> dict:
     }
 
 
-def recorded_versions(events: list[HistoryEvent]) -> list[dict]:
+def recorded_versions(events: list) -> list[dict]:
     """Each process version the history says the instance ran on, as the event recorded it
     ({id, key, version, content_hash[, meta_hash]}): the start event's, then each migration's target."""
     versions = []
@@ -111,34 +121,74 @@ def recorded_versions(events: list[HistoryEvent]) -> list[dict]:
     return versions
 
 
-def definition_problem(instance: Instance, events: list[HistoryEvent]) -> str | None:
+_DEFINITIONS = Definition.__table__
+_DEFINITION_HEAD = db.select(_DEFINITIONS.c.id, _DEFINITIONS.c.key, _DEFINITIONS.c.version, _DEFINITIONS.c.content_hash,
+                             _DEFINITIONS.c.meta_hash).where(_DEFINITIONS.c.id == db.bindparam("id"))
+_DEFINITION_CONTENT = db.select(_DEFINITIONS.c.files, _DEFINITIONS.c.forms, _DEFINITIONS.c.meta, _DEFINITIONS.c.content_hash,
+                                _DEFINITIONS.c.meta_hash).where(_DEFINITIONS.c.id == db.bindparam("id"))
+
+
+@dataclass
+class DefinitionChecks:
+    """What one verification run has read of the stored versions: each version's row once,
+    and its files, forms and metadata re-hashed once, however many instances ran on it (a
+    run over the whole database re-hashed the same version for every case). A run is one
+    `verify` call, or one bulk run of `flask audit verify` in one process."""
+
+    heads: dict[int, object] = field(default_factory=dict)
+    own_problems: dict[int, str | None] = field(default_factory=dict)
+
+    def head(self, definition_id: int):
+        """(id, key, version, content_hash, meta_hash) of the stored version, None if missing."""
+        if definition_id not in self.heads:
+            self.heads[definition_id] = db.session.connection().execute(_DEFINITION_HEAD, {"id": definition_id}).first()
+        return self.heads[definition_id]
+
+    def own_problem(self, head) -> str | None:
+        """The stored version against its own content and metadata hashes."""
+        if head.id not in self.own_problems:
+            row = db.session.connection().execute(_DEFINITION_CONTENT, {"id": head.id}).first()
+            problem = None
+            if definitions.stored_content_hash(row) != row.content_hash:
+                problem = f"definition {head.key} v{head.version} does not match its content hash"
+            elif row.meta_hash and definitions.meta_hash(row.meta) != row.meta_hash:
+                problem = f"definition {head.key} v{head.version}: its metadata does not match its meta hash"
+            self.own_problems[head.id] = problem
+        return self.own_problems[head.id]
+
+
+def definition_problem(instance, events: list, checks: DefinitionChecks | None = None) -> str | None:
     """The stored versions against their own hashes and against the hashes the history
     recorded when the instance started on them (or moved to them): editing a version's files
     or metadata and writing a matching new hash on the row is still caught here."""
-    rows = {instance.definition_id: instance.definition}
+    checks = checks or DefinitionChecks()
+    own = checks.head(instance.definition_id)
+    if own is None:
+        return f"definition id {instance.definition_id} of the instance is missing"
+    heads = {own.id: own}
     for recorded in recorded_versions(events):
-        row = db.session.get(Definition, int(recorded["id"]))
+        row = checks.head(int(recorded["id"]))
         if row is None:
             return f"definition {recorded.get('key')} v{recorded.get('version')} (id {recorded['id']}) is missing"
-        rows[row.id] = row
+        heads[row.id] = row
         if recorded.get("content_hash") and recorded["content_hash"] != row.content_hash:
             return (f"definition {row.key} v{row.version}: content hash {row.content_hash[:12]} differs from "
                     f"{recorded['content_hash'][:12]} recorded in the history (its files or forms were replaced)")
         if recorded.get("meta_hash") and recorded["meta_hash"] != row.meta_hash:
             return (f"definition {row.key} v{row.version}: metadata hash differs from the one recorded in the history "
                     "(its metadata was replaced)")
-    for row in rows.values():
-        if definitions.stored_content_hash(row) != row.content_hash:
-            return f"definition {row.key} v{row.version} does not match its content hash"
-        if row.meta_hash and definitions.meta_hash(row.meta) != row.meta_hash:
-            return f"definition {row.key} v{row.version}: its metadata does not match its meta hash"
+    for head in heads.values():
+        if problem := checks.own_problem(head):
+            return problem
     return None
 
 
-def verify(instance_id: int) -> dict:
-    instance = _instance(instance_id)
-    events = history.events_of(instance.id)
-    if problem := definition_problem(instance, events):
+def verify(instance_id: int, checks: DefinitionChecks | None = None) -> dict:
+    """The instance's whole record checked: `checks` carries what a bulk run has already
+    verified of the stored definitions (see DefinitionChecks)."""
+    instance = _instance(instance_id, snapshot=True)
+    events = history.event_rows(instance.id)
+    if problem := definition_problem(instance, events, checks):
         return _bad(0, problem)
     prev_hash = history.GENESIS
     workflow, counter = _fresh(instance, events)
@@ -182,7 +232,7 @@ def verify(instance_id: int) -> dict:
     return {"verified": True, "events": len(events)}
 
 
-def _attachment_problem(event: HistoryEvent) -> str | None:
+def _attachment_problem(event) -> str | None:
     """The first file this event attached that is no longer the one whose hash it recorded."""
     if '"attachment"' not in (event.payload or ""):
         return None

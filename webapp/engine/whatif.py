@@ -291,7 +291,7 @@ def _no_element_for(result: CaseResult, recorded: BpmnWorkflow, draft: BpmnWorkf
 
 def replay_case(instance: Instance, draft: Draft) -> CaseResult:
     """Give the case's recorded inputs to its own version and to the draft, side by side."""
-    events = history.events_of(instance.id)
+    events = history.event_rows(instance.id)
     result = CaseResult(instance.id, instance.business_key, instance.status, clock.to_iso(instance.started_at))
     at = clock.from_iso(events[0].at) if events else instance.started_at
     with engine_moment(at, instance.id, 0) as moment:
