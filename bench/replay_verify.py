@@ -15,7 +15,13 @@ Rows (events per second; ratio against the baseline of the same run):
   hash chain only: read the events and recompute the chain (what docs/verify_history.py does);
   replay: rebuild the final state from the events (GET .../replay);
   audit walk: replay observing every step (the replay page and the deadline audit);
-  verify: chain + replay with every state hash + snapshot + definition hash (audit verify);
+  verify, one case at a time: chain + replay with every state hash + snapshot + definition
+  hashes, each case in its own transaction (GET .../verify);
+  verify, bulk: the same checks for every case, as `flask audit verify` runs them
+  (webapp/audit/bulk_verify.py: each stored version re-hashed once per run, one read
+  transaction per 100 cases), in one process, then in a pool of PROCESSES processes (the
+  aggregate over the run's wall time, start-up included, and each process's own rate while
+  it was verifying);
   what-if: each case replayed side by side on its own version and on a draft (here the
   deployed diagram itself, so every case must come out same_path), as
   POST /api/process-definitions/<key>/what-if does; also in cases per second, against the
@@ -44,6 +50,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 BATCH = 500
 WHATIF_CASES = 2000  # what-if runs over at most this many of the cases (each is two replays)
 WHATIF_BUDGET_SECONDS = 10.0  # what an answer for 200 cases may take (the API test's 200 cases)
+PROCESSES = 2  # the bulk verify's pool (the machine the targets are set on has 2 cores)
 
 
 def drive_eight(settings) -> int:
@@ -158,7 +165,7 @@ def chain_only(instance_id: int) -> None:
     from webapp.engine import history
 
     prev = history.GENESIS
-    for event in history.events_of(instance_id):
+    for event in history.event_rows(instance_id):
         assert event.prev_hash == prev and history.chain_hash(prev, event) == event.hash
         prev = event.hash
 
@@ -201,10 +208,12 @@ def best_seconds(fn, repeat: int) -> float:
 
 def main() -> None:
     cases = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    load_before = f"{os.getloadavg()[0]:.2f}"
     from flask_migrate import upgrade
 
     from bench.engine_throughput import plain_spiff
     from webapp import create_app
+    from webapp.audit import bulk_verify
     from webapp.audit.walk import walk
     from webapp.engine import clock, definitions, replay
     from webapp.extensions import db
@@ -236,7 +245,13 @@ def main() -> None:
             rows.append(("hash chain only (read + sha256)", rate(ids, per_case, chain_only)))
             rows.append(("replay to the last event", rate(ids, per_case, lambda i: replay.replay(i))))
             rows.append(("audit walk (replay observing every step)", rate(ids, per_case, lambda i: walk(i))))
-            rows.append(("verify (chain, replay, state hashes, snapshot)", rate(ids, per_case, verified)))
+            rows.append(("verify, one case at a time (chain, replay, ...)", rate(ids, per_case, verified)))
+            single = bulk_verify.verify_ids(app, ids, 1)
+            assert not single.failures and single.events == len(ids) * per_case, single.failures[:3]
+            rows.append(("verify, bulk (flask audit verify), 1 process", single.rate))
+            pooled = bulk_verify.verify_ids(app, ids, PROCESSES)
+            assert not pooled.failures and pooled.events == len(ids) * per_case, pooled.failures[:3]
+            rows.append((f"verify, bulk, {pooled.processes} processes (whole run)", pooled.rate))
             whatif_rate = what_if_rate(ids[:WHATIF_CASES])
             rows.append(("what-if (case's version and a draft side by side)", whatif_rate * per_case))
 
@@ -254,12 +269,16 @@ def main() -> None:
             short_verify = best_seconds(lambda: [verified(i) for i in short_ids], 3) / len(short_ids)
 
     print(f"Replay and verification: {cases:,} cases of the 8-step process, {per_case} events each "
-          f"({total_events:,} events in the database), SQLite, one process, same run")
+          f"({total_events:,} events in the database), SQLite, one process unless said, same run; "
+          f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f}")
     print(f"(made in {made:.1f} s: one case through the engine, the others copied with their own ids and hashes)")
     print(f"{'path':<52}{'events/s':>12}{'ratio':>8}")
     for name, value in rows:
         print(f"{name:<52}{value:>12,.0f}{value / baseline:>8.2f}")
     seconds_200 = 200 / whatif_rate
+    print(f"verify, bulk, {pooled.processes} processes: each process while verifying "
+          f"{', '.join(f'{r:,.0f}' for r in pooled.per_process_rates)} events/s; the run took {pooled.seconds:.1f} s "
+          f"(one process: {single.seconds:.1f} s)")
     print(f"what-if: {whatif_rate:,.0f} cases/s over {min(cases, WHATIF_CASES):,} cases; 200 cases in {seconds_200:.2f} s "
           f"(budget {WHATIF_BUDGET_SECONDS:.0f} s: {'met' if seconds_200 <= WHATIF_BUDGET_SECONDS else 'NOT MET'})")
     print()

@@ -163,3 +163,18 @@ def test_audit_verify_cli_fails_on_tampering(app, finished):
     bad = runner.invoke(args=["audit", "verify"])
     assert bad.exit_code == 1
     assert f"first bad event {event_seq}" in bad.output
+
+
+def test_audit_verify_in_a_pool_of_processes_names_the_same_event(app, finished):
+    """The bulk run's pool: each process opens the database afresh (no cache of this one)."""
+    runner = app.test_cli_runner()
+    db.session.remove()
+    ok = runner.invoke(args=["audit", "verify", "--processes", "2"])
+    assert ok.exit_code == 0, ok.output
+    assert "events verified, 0 failed" in ok.output and "with 2 process(es)" in ok.output
+    event_seq = _events(finished)[4].seq
+    _sql("UPDATE history_events SET actor = 'mallory' WHERE id = :id", id=_events(finished)[4].id)
+    db.session.remove()
+    bad = runner.invoke(args=["audit", "verify", "--processes", "2"])
+    assert bad.exit_code == 1
+    assert f"first bad event {event_seq}: hash does not match the event's content" in bad.output

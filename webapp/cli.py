@@ -11,6 +11,10 @@ from flask import Flask, current_app
 
 from .extensions import db
 
+# `audit verify` starts a pool of processes (one per core) from this many instances on: each
+# process needs a second or two to start its own application.
+AUTO_POOL_MIN_INSTANCES = 1000
+
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(deploy_processes)
@@ -152,11 +156,13 @@ def audit() -> None:
 @click.option("--instance", "only", type=int, multiple=True, help="verify only these instance ids")
 @click.option("--against", "against", type=click.Path(exists=True, dir_okay=False), default=None,
               help="a digest.json exported from a signed checkpoint: also prove nothing before it was rewritten")
-def audit_verify(only: tuple[int, ...], against: str | None) -> None:
+@click.option("--processes", "processes", type=click.IntRange(min=1), default=None,
+              help="verify in this many processes (default: one per CPU core when there are more than "
+                   f"{AUTO_POOL_MIN_INSTANCES} instances, else one)")
+def audit_verify(only: tuple[int, ...], against: str | None, processes: int | None) -> None:
     """Verify every instance (hash chain, replay equals snapshot, definitions match their hash) and the system log;
     with --against, also compare the record with a signed checkpoint digest."""
-    from .audit import checkpoints, system_log
-    from .engine import replay
+    from .audit import bulk_verify, checkpoints, system_log
     from .models import Instance
 
     checkpoint_failed = False
@@ -178,17 +184,13 @@ def audit_verify(only: tuple[int, ...], against: str | None) -> None:
                 click.echo(f"  {checkpoints.describe(problem)}")
     query = db.select(Instance.id).order_by(Instance.id)
     ids = db.session.scalars(query.where(Instance.id.in_(only)) if only else query).all()
-    failures = []
-    events = 0
-    with click.progressbar(ids, label="verifying", file=sys.stderr) as bar:
-        for instance_id in bar:
-            result = replay.verify(instance_id)
-            db.session.rollback()
-            if result["verified"]:
-                events += result["events"]
-            else:
-                failures.append((instance_id, result))
-    click.echo(f"{len(ids)} instances, {events} events verified, {len(failures)} failed")
+    if processes is None:
+        processes = (os.cpu_count() or 1) if len(ids) > AUTO_POOL_MIN_INSTANCES else 1
+    with click.progressbar(length=len(ids), label="verifying", file=sys.stderr) as bar:
+        run = bulk_verify.verify_ids(current_app._get_current_object(), ids, processes, progress=bar.update)
+    failures = run.failures
+    click.echo(f"{len(ids)} instances, {run.events} events verified, {len(failures)} failed")
+    click.echo(run.summary(), err=True)
     for instance_id, result in failures:
         click.echo(f"  instance {instance_id}: first bad event {result['first_bad_seq']}: {result['reason']}")
     log = system_log.verify()
