@@ -15,10 +15,13 @@ import json
 from ..extensions import db
 from ..models import HistoryEvent, Instance
 from ..webhooks import outbox as webhook_outbox
+from . import plain_sql
 from .serialization import canonical_json
 
 GENESIS = "0" * 64
-_INSERT = HistoryEvent.__table__.insert()  # one statement object: compiled once, cached
+_COLUMNS = ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id", "payload", "state_hash", "prev_hash",
+            "hash")
+_INSERT = plain_sql.Statement(HistoryEvent.__table__.insert().inline(), _COLUMNS)
 
 
 def sha256_hex(text: str) -> str:
@@ -71,23 +74,8 @@ def append(
     event.hash = chain_hash(event.prev_hash, event)
     instance.last_seq = event.seq
     instance.last_hash = event.hash
-    # the session's connection: no autoflush and none of the ORM's per-statement work
-    db.session.connection().execute(
-        _INSERT,
-        {
-            "instance_id": event.instance_id,
-            "seq": event.seq,
-            "at": event.at,
-            "actor": event.actor,
-            "type": event.type,
-            "bpmn_id": event.bpmn_id,
-            "task_id": event.task_id,
-            "payload": event.payload,
-            "state_hash": event.state_hash,
-            "prev_hash": event.prev_hash,
-            "hash": event.hash,
-        },
-    )
+    # on the driver, in the session's transaction: no autoflush, no per-statement ORM work
+    plain_sql.execute(db.session, _INSERT, {key: getattr(event, key) for key in _COLUMNS})
     # Webhooks (issue 18): the one call; deliveries are enqueued in this same transaction.
     webhook_outbox.recorded(db.session, instance, type=type, seq=event.seq, at=at, actor=actor,
                             bpmn_id=bpmn_id, task_id=task_id, payload=payload)

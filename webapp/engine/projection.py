@@ -20,22 +20,28 @@ from sqlalchemy import inspect as sa_inspect
 
 from ..extensions import db
 from ..models import InboxTask, Instance, Job, MessageWait
-from . import definitions, waits
+from . import definitions, plain_sql, waits
 from .parser import DeferredServiceTask
 
 DEFAULT_MAX_ATTEMPTS = 5
 _ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 
 
-# Prebuilt statements run on the session's connection: the inbox and job rows of every
-# command without the ORM's per-statement work (plain INSERT/UPDATE, compiled once).
+# The inbox and job rows of every command, on the driver in the session's transaction
+# (plain_sql: compiled once per dialect, none of SQLAlchemy's per-statement work).
 _INBOX = InboxTask.__table__
-_INBOX_INSERT = _INBOX.insert()
-_INBOX_COMPLETED = _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), _INBOX.c.state == "open").values(
-    state="completed", completed_at=bindparam("v_at"), completed_by=bindparam("v_by"))
-_INBOX_CANCELLED = _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), _INBOX.c.state == "open").values(
-    state="cancelled", completed_at=bindparam("v_at"))
-_JOB_INSERT = Job.__table__.insert()
+_INBOX_KEYS = ("id", "instance_id", "bpmn_id", "name", "role", "lane_name", "form_schema", "form_ui_schema", "state",
+               "created_at", "due_at", "task_metadata", "prefill")
+_INBOX_INSERT = plain_sql.Statement(_INBOX.insert().inline(), _INBOX_KEYS)
+_INBOX_COMPLETED = plain_sql.Statement(
+    _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), _INBOX.c.state == "open").values(
+        state="completed", completed_at=bindparam("v_at"), completed_by=bindparam("v_by")))
+_INBOX_CANCELLED = plain_sql.Statement(
+    _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), _INBOX.c.state == "open").values(
+        state="cancelled", completed_at=bindparam("v_at")))
+_JOB_KEYS = ("instance_id", "task_id", "bpmn_id", "operator", "parameters", "status", "attempts", "max_attempts",
+             "backoff_base_seconds", "run_at", "created_at")
+_JOB_INSERT = plain_sql.Statement(Job.__table__.insert().inline(), _JOB_KEYS)
 
 
 def _expire_loaded(model, ids) -> None:
@@ -138,13 +144,12 @@ def _inbox(
     completed_task_id: str | None,
 ) -> None:
     gone = set(before.ready_user) - set(after.ready_user)
-    connection = db.session.connection()
     if completed_task_id in gone:
-        connection.execute(_INBOX_COMPLETED, {"w_id": completed_task_id, "v_at": now, "v_by": actor})
+        plain_sql.execute(db.session, _INBOX_COMPLETED, {"w_id": completed_task_id, "v_at": now, "v_by": actor})
         gone.discard(completed_task_id)
         _expire_loaded(InboxTask, [completed_task_id])
     if gone:
-        connection.execute(_INBOX_CANCELLED, [{"w_id": task_id, "v_at": now} for task_id in sorted(gone)])
+        plain_sql.execute_many(db.session, _INBOX_CANCELLED, [{"w_id": task_id, "v_at": now} for task_id in sorted(gone)])
         _expire_loaded(InboxTask, gone)
     new = [task for task_id, task in after.ready_user.items() if task_id not in before.ready_user]
     if not new:
@@ -175,7 +180,7 @@ def _inbox(
                 "prefill": _prefill(task, task_meta, definition.forms.get(form.get("schema") or "")),
             }
         )
-    connection.execute(_INBOX_INSERT, rows)
+    plain_sql.execute_many(db.session, _INBOX_INSERT, rows)
 
 
 def _metadata(workflow: BpmnWorkflow, task: Task, expressions: dict | None) -> dict | None:
@@ -251,7 +256,7 @@ def _jobs(instance: Instance, before: Scan, after: Scan, now: datetime, complete
             }
         )
     if rows:
-        db.session.connection().execute(_JOB_INSERT, rows)
+        plain_sql.execute_many(db.session, _JOB_INSERT, rows)
 
 
 def correlation_values(instance: Instance, workflow: BpmnWorkflow) -> dict:

@@ -35,7 +35,19 @@ from ..models import (
     ScriptOutput,
     User,
 )
-from . import attachments, clock, definitions, forms, history, projection, sandbox_pool, serialization, steps, workflow_cache
+from . import (
+    attachments,
+    clock,
+    definitions,
+    forms,
+    history,
+    plain_sql,
+    projection,
+    sandbox_pool,
+    serialization,
+    steps,
+    workflow_cache,
+)
 from .determinism import engine_moment
 from .errors import Conflict, Forbidden, FormInvalid, NotFound
 from .sandbox import RestrictedScriptEngine, collect_printed
@@ -603,7 +615,7 @@ def _instance_update(keys: frozenset[str]):
     values = {key: bindparam(f"v_{key}", type_=_INSTANCES.c[key].type) for key in sorted(keys)}
     values["version"] = bindparam("v_version", type_=_INSTANCES.c.version.type)
     where = (_INSTANCES.c.id == bindparam("w_id"), _INSTANCES.c.version == bindparam("w_version"))
-    return _INSTANCES.update().where(*where).values(values)
+    return plain_sql.Statement(_INSTANCES.update().where(*where).values(values))
 
 
 def _write_instance(instance: Instance) -> None:
@@ -622,9 +634,9 @@ def _write_instance(instance: Instance) -> None:
     version = instance.version
     params = {f"v_{key}": value for key, value in changed.items()}
     params.update(w_id=instance.id, w_version=version, v_version=version + 1)
-    # the session's connection, not session.execute: an autoflush would first write the row
-    # through the ORM
-    result = db.session.connection().execute(_instance_update(frozenset(changed)), params)
+    # on the driver in the session's transaction, not session.execute: an autoflush would
+    # first write the row through the ORM
+    result = plain_sql.execute(db.session, _instance_update(frozenset(changed)), params)
     if result.rowcount != 1:
         raise StaleDataError(f"instance {instance.id} is no longer at version {version}")
     set_committed_value(instance, "version", version + 1)

@@ -20,11 +20,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..engine import clock
+from ..engine import clock, plain_sql
 from ..models import InboxTask, Instance, Job, WebhookDelivery, WebhookSubscription
 from . import OPERATOR
 
 _KEY = "webhook_outbox"
+# asked once per transaction, on the driver (the hot path of every command: a statement
+# through the ORM cost more than the whole answer)
+_ANY_ACTIVE = plain_sql.Statement(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1))
 _DIRECT = {"instance_started": "case.started", "task_completed": "task.completed", "incident_raised": "incident.opened"}
 
 
@@ -33,8 +36,7 @@ def recorded(session: Session, instance: Instance, *, type: str, seq: int, at: s
     """Note one history event of this transaction (called once per appended event)."""
     notes = session.info.get(_KEY)
     if notes is None:
-        with session.no_autoflush:
-            wanted = session.scalar(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1))
+        wanted = plain_sql.execute(session, _ANY_ACTIVE, {}).fetchone()
         notes = session.info[_KEY] = {} if wanted is not None else False
     if notes is False:
         return
