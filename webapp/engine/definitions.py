@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import bindparam
+
 from ..extensions import db
 from ..models import Definition
+from . import plain_sql
 from .errors import Conflict, DefinitionInvalid, NotFound
 from .parser import AftersalesBpmnParser, is_bpmn_file, load_spec, parse_definition, unmapped_lanes
 from .serialization import canonical_json
@@ -254,10 +257,15 @@ def version_of(key: str, version: int) -> DefinitionInfo:
     return info(definition_id)
 
 
+_LATEST = plain_sql.Statement(
+    db.select(Definition.id).where(Definition.key == bindparam("key")).order_by(Definition.version.desc()).limit(1)
+)
+
+
 def latest(key: str) -> DefinitionInfo:
-    definition_id = db.session.scalar(
-        db.select(Definition.id).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
-    )
+    # every start asks: on the driver (plain_sql), read fresh, as another process may deploy
+    found = plain_sql.execute(db.session, _LATEST, {"key": key}).fetchone()
+    definition_id = found[0] if found else None
     if definition_id is None:
         raise NotFound(f"no process deployed under key {key!r}", {"process_key": "unknown process"})
     return info(definition_id)

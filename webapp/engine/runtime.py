@@ -19,6 +19,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -132,21 +133,8 @@ def start_instance(
     attachments.check_references(data, actor=actor, instance_id=None, any_owner=roles is None or "admin" in roles)
     now = clock.now()
     business_key = business_key or _next_free_number(definition.key, definition.meta["business_key_prefix"], now)
-    instance = Instance(
-        definition_id=definition.id,
-        process_key=definition.key,
-        business_key=business_key,
-        status="running",
-        snapshot="",
-        data={},
-        id_counter=0,
-        started_at=now,
-        started_by=actor,
-        updated_at=now,
-    )
-    db.session.add(instance)
     try:
-        db.session.flush()
+        instance = _insert_instance(definition, business_key, actor, now)
     except IntegrityError:
         db.session.rollback()
         raise Conflict(
@@ -709,6 +697,43 @@ def _buffered_messages_for(instance: Instance) -> list[Input]:
     return []
 
 
+_INSTANCE_INSERT = plain_sql.Statement(
+    _INSTANCES.insert().returning(_INSTANCES.c.id),
+    ("definition_id", "process_key", "business_key", "status", "snapshot", "data", "version", "id_counter",
+     "started_at", "started_by", "updated_at", "last_hash", "last_seq", "incident_count"),
+)
+
+
+def _insert_instance(definition: definitions.DefinitionInfo, business_key: str, actor: str, now: datetime) -> Instance:
+    """The new instance row, inserted on the driver (the ORM's flush of one row costs more
+    than the statement), then handed to the session as a loaded, unchanged object: the
+    command's later changes go out in `_write_instance`'s versioned UPDATE."""
+    values = dict(
+        definition_id=definition.id, process_key=definition.key, business_key=business_key, status="running",
+        snapshot="", data={}, version=0, id_counter=0, started_at=now, started_by=actor, updated_at=now,
+        last_hash="", last_seq=0, incident_count=0,
+    )
+    new_id = plain_sql.execute(db.session, _INSTANCE_INSERT, values).fetchone()[0]
+    instance = Instance(id=new_id, customer_name=None, next_timer_due=None, ended_at=None, **values)
+    make_transient_to_detached(instance)
+    db.session.add(instance)
+    return instance
+
+
+_NUMBER_NEXT = {
+    dialect: plain_sql.Statement(
+        insert(NumberSequence).values(name=bindparam("name"), value=1)
+        .on_conflict_do_update(index_elements=[NumberSequence.name], set_={"value": NumberSequence.value + 1})
+        .returning(NumberSequence.value)
+    )
+    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_NUMBER_TAKEN = plain_sql.Statement(
+    db.select(Instance.id).where(Instance.process_key == bindparam("key"), Instance.business_key == bindparam("number"))
+    .limit(1)
+)
+
+
 def _next_free_number(process_key: str, prefix: str, now: datetime) -> str:
     """The next automatic number that no case of the process holds yet.
 
@@ -717,9 +742,7 @@ def _next_free_number(process_key: str, prefix: str, now: datetime) -> str:
     the counter back with it and block every later automatic start of the day)."""
     while True:
         number = _next_number(prefix, now)
-        taken = db.session.scalar(
-            db.select(Instance.id).where(Instance.process_key == process_key, Instance.business_key == number).limit(1)
-        )
+        taken = plain_sql.execute(db.session, _NUMBER_TAKEN, {"key": process_key, "number": number}).fetchone()
         if taken is None:
             return number
 
@@ -731,10 +754,6 @@ def _next_number(prefix: str, now: datetime) -> str:
     day = (now + timedelta(hours=8)).strftime("%Y%m%d")
     name = f"{prefix}-{day}"
     dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(NumberSequence).values(name=name, value=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[NumberSequence.name], set_={"value": NumberSequence.value + 1}
-    ).returning(NumberSequence.value)
-    value = db.session.execute(statement).scalar_one()
+    statement = _NUMBER_NEXT["postgresql" if dialect == "postgresql" else "sqlite"]
+    value = plain_sql.execute(db.session, statement, {"name": name}).fetchone()[0]
     return f"{name}-{value:04d}"
