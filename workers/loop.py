@@ -13,10 +13,12 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import make_transient_to_detached
 
 from webapp import webhooks
-from webapp.engine import clock, runtime
+from webapp.engine import clock, plain_sql, runtime
 from webapp.engine.errors import EngineError
 from webapp.engine.steps import WorkflowError
 from webapp.extensions import db
@@ -61,29 +63,52 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
-    """Lock the next due job for this worker (its own short transaction)."""
-    now = clock.now()
-    query = (
-        select(Job)
-        .where(
-            Job.status == "ready",
-            Job.run_at <= now,
-            or_(Job.locked_by.is_(None), Job.lock_expires_at < now),
-        )
-        .order_by(Job.run_at, Job.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+# The worker's two statements of every job, on the driver (engine/plain_sql.py): which job
+# is next (SKIP LOCKED on PostgreSQL, so workers pass each other), then its lease.
+_NEXT_JOB = plain_sql.Statement(
+    select(Job.id)
+    .where(
+        Job.status == "ready",
+        Job.run_at <= bindparam("now"),
+        or_(Job.locked_by.is_(None), Job.lock_expires_at < bindparam("now")),
     )
-    job = db.session.scalar(query)
-    if job is None:
+    .order_by(Job.run_at, Job.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_LEASE = plain_sql.Statement(
+    update(Job).where(Job.id == bindparam("w_id"))
+    .values(locked_by=bindparam("v_by"), lock_expires_at=bindparam("v_until"), attempts=Job.attempts + 1)
+)
+_LOCKED_BY = plain_sql.Statement(select(Job.locked_by).where(Job.id == bindparam("w_id")).with_for_update())
+
+
+def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
+    """Lock the next due job for this worker (its own short transaction). The job comes
+    back unloaded: its row is read when the job runs, in that transaction."""
+    now = clock.now()
+    found = plain_sql.execute(db.session, _NEXT_JOB, {"now": now}).fetchone()
+    if found is None:
         db.session.rollback()
         return None
-    job.locked_by = worker_id
-    job.lock_expires_at = now + timedelta(seconds=settings.lease_seconds)
-    job.attempts += 1
+    until = now + timedelta(seconds=settings.lease_seconds)
+    plain_sql.execute(db.session, _LEASE, {"w_id": found[0], "v_by": worker_id, "v_until": until})
     db.session.commit()
-    return job
+    return _unloaded(Job, found[0])
+
+
+def _unloaded(model, row_id: int):
+    """The session's object for a row whose columns load on first use (the one held
+    already is expired: the row was changed past the ORM)."""
+    key = sa_inspect(model).identity_key_from_primary_key((row_id,))
+    held = db.session.identity_map.get(key)
+    if held is not None:
+        db.session.expire(held)
+        return held
+    row = model(id=row_id)
+    make_transient_to_detached(row)
+    db.session.add(row)
+    return row
 
 
 class Heartbeat:
@@ -142,8 +167,8 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
             result = handler(db.session, dict(job.parameters))
         # Lock the job row: if our lease ran out and another worker took the job, its
         # result wins and everything this handler wrote is rolled back.
-        still_ours = db.session.scalar(select(Job.locked_by).where(Job.id == job_id).with_for_update())
-        if still_ours != worker_id:
+        still_ours = plain_sql.execute(db.session, _LOCKED_BY, {"w_id": job_id}).fetchone()
+        if still_ours is None or still_ours[0] != worker_id:
             db.session.rollback()
             log.warning("lease lost", extra=context)
             return "lost"

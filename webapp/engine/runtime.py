@@ -283,8 +283,25 @@ def complete_service_task(job: Job, result: object, *, actor: str, commit: bool 
     entry = Input("service_completed", {"result": result}, task_id=job.task_id, bpmn_id=job.bpmn_id)
     now = clock.now()
     _execute(instance, workflow, [entry], actor=actor, now=now)
-    job.status, job.finished_at, job.locked_by, job.lock_expires_at = "done", now, None, None
+    _job_done(job, now)
     return _finish(instance, commit)
+
+
+_JOB_DONE = plain_sql.Statement(
+    Job.__table__.update().where(Job.__table__.c.id == bindparam("w_id")).values(
+        status="done", finished_at=bindparam("v_at"), locked_by=None, lock_expires_at=None)
+)
+
+
+def _job_done(job: Job, now: datetime) -> None:
+    """The job's row on the driver; the object is told it holds what the row holds."""
+    state = sa_inspect(job)
+    if not state.persistent or state.modified:  # changed through the ORM too: let its flush write all of it
+        job.status, job.finished_at, job.locked_by, job.lock_expires_at = "done", now, None, None
+        return
+    plain_sql.execute(db.session, _JOB_DONE, {"w_id": job.id, "v_at": now})
+    for key, value in (("status", "done"), ("finished_at", now), ("locked_by", None), ("lock_expires_at", None)):
+        set_committed_value(job, key, value)
 
 
 def record_service_failure(
