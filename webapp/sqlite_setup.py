@@ -28,4 +28,6 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # on the driver: the same statement without SQLAlchemy's per-execution work (every
+        # command begins here)
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")

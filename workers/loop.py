@@ -80,6 +80,7 @@ _LEASE = plain_sql.Statement(
     update(Job).where(Job.id == bindparam("w_id"))
     .values(locked_by=bindparam("v_by"), lock_expires_at=bindparam("v_until"), attempts=Job.attempts + 1)
 )
+_JOB_ROW = plain_sql.Loader(Job)
 _LOCKED_BY = plain_sql.Statement(select(Job.locked_by).where(Job.id == bindparam("w_id")).with_for_update())
 
 
@@ -148,7 +149,7 @@ class Heartbeat:
 
 def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
     """Run one locked job. Returns done | failed | incident | lost | released | cancelled."""
-    job = db.session.get(Job, job_id)
+    job = _JOB_ROW.get(db.session, job_id)
     if job is None or job.locked_by != worker_id:
         db.session.rollback()
         return "lost"

@@ -15,9 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import bindparam, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ClauseElement
+
+_CURSOR = "plain_sql_cursor"
 
 
 class Statement:
@@ -43,6 +48,16 @@ class Statement:
             found = self._compiled[dialect.name] = (compiled.string, order, processors, fixed)
         return found
 
+    def result_processors(self, dialect) -> list:
+        """Per selected column, the type's conversion of what the driver returns (JSON text,
+        naive datetimes made aware...), or None."""
+        found = self._compiled.get(("result", dialect.name))
+        if found is None:
+            found = self._compiled[("result", dialect.name)] = [
+                column.type._cached_result_processor(dialect, None) for column in self.statement.selected_columns
+            ]
+        return found
+
     def params(self, dialect, values: dict[str, Any]) -> tuple[str, Any]:
         sql, order, processors, fixed = self._for(dialect)
         values = {k: (processors[k](v) if k in processors else v) for k, v in values.items()}
@@ -56,8 +71,17 @@ class Statement:
 def cursor(session: Session):
     """A driver cursor on the session's connection (which begins the transaction if it has
     not begun: on SQLite that is our BEGIN IMMEDIATE), and the dialect."""
+    if isinstance(session, scoped_session):
+        session = session()
+    cached = session.info.get(_CURSOR)
+    if cached is not None and cached[0] is session.get_transaction():
+        return cached[1], cached[2]
     connection = session.connection()
-    return connection.connection.driver_connection.cursor(), connection.dialect
+    raw = connection.connection.driver_connection.cursor()
+    # one cursor per transaction (asking the session for its connection costs more than
+    # most of these statements)
+    session.info[_CURSOR] = (session.get_transaction(), raw, connection.dialect)
+    return raw, connection.dialect
 
 
 def execute(session: Session, statement: Statement, values: dict[str, Any]) -> Any:
@@ -92,3 +116,59 @@ def execute_many(session: Session, statement: Statement, rows: list[dict[str, An
             raw.executemany(sql, prepared)
     except dialect.loaded_dbapi.Error as err:
         raise _wrapped(err, sql, prepared, dialect) from err
+
+
+def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) -> tuple | None:
+    """One row of a SELECT, converted by the columns' types as the ORM would."""
+    raw, dialect = cursor(session)
+    sql, params = statement.params(dialect, values)
+    try:
+        raw.execute(sql, params)
+    except dialect.loaded_dbapi.Error as err:
+        raise _wrapped(err, sql, params, dialect) from err
+    row = raw.fetchone()
+    if row is None:
+        return None
+    processors = statement.result_processors(dialect)
+    return tuple(value if fn is None or value is None else fn(value) for fn, value in zip(processors, row, strict=True))
+
+
+class Loader:
+    """A mapped row read with one plain SELECT by primary key (or with other rows in a
+    join: `columns` and `take`), handed to the session as the ORM's own load would be:
+    an object this session already holds keeps its values (its expired ones are filled
+    in), otherwise a new persistent object without pending changes. Deferred columns are
+    left out and load on first use."""
+
+    def __init__(self, model: type) -> None:
+        self.model = model
+        mapper = sa_inspect(model)
+        self.mapper = mapper
+        self.attributes = [
+            (prop.key, prop.columns[0]) for prop in mapper.column_attrs if not prop.deferred and len(prop.columns) == 1
+        ]
+        self.columns = [column for _, column in self.attributes]
+        self.keys = [key for key, _ in self.attributes]
+        (self.pk_column,) = mapper.primary_key
+        self.by_id = Statement(select(*self.columns).where(self.pk_column == bindparam("pk")))
+
+    def get(self, session: Session, pk: Any) -> Any:
+        held = session.identity_map.get(self.mapper.identity_key_from_primary_key((pk,)))
+        if held is not None and not sa_inspect(held).expired_attributes:
+            return held  # as session.get: nothing to read
+        row = fetch_one(session, self.by_id, {"pk": pk})
+        return None if row is None else self.take(session, row)
+
+    def take(self, session: Session, row: tuple) -> Any:
+        values = dict(zip(self.keys, row, strict=True))
+        key = self.mapper.identity_key_from_primary_key((values[self.pk_column.key],))
+        held = session.identity_map.get(key)
+        if held is not None:
+            state = sa_inspect(held)
+            for name in list(state.expired_attributes & values.keys()):
+                set_committed_value(held, name, values[name])
+            return held
+        obj = self.model(**values)
+        make_transient_to_detached(obj)
+        session.add(obj)
+        return obj

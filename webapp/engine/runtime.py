@@ -152,13 +152,7 @@ def start_instance(
 def complete_user_task(
     task_id: str, data: dict, *, actor: str, roles: set[str], commit: bool = True
 ) -> Instance:
-    # the task and its instance in one statement (the command needs both)
-    found = db.session.execute(
-        db.select(InboxTask, Instance).join(Instance, Instance.id == InboxTask.instance_id).where(InboxTask.id == task_id)
-    ).first()
-    if found is None:
-        raise NotFound(f"no task {task_id}")
-    row, instance = found
+    row, instance = _task_and_instance(task_id)
     if row.state != "open":
         raise Conflict("task is already completed / 任务已被处理", {"task": row.state})
     check_may_work_on(row, actor, roles)
@@ -174,6 +168,31 @@ def complete_user_task(
     entry = Input("task_completed", {"data": data}, task_id=task_id, bpmn_id=row.bpmn_id)
     _execute(instance, workflow, [entry], actor=actor, now=clock.now())
     return _finish(instance, commit)
+
+
+# The rows every command reads, with one plain SELECT each (plain_sql.Loader: handed to the
+# session as the ORM's own load would be, without its per-row work).
+_TASK_ROW = plain_sql.Loader(InboxTask)
+_INSTANCE_ROW = plain_sql.Loader(Instance)
+_TASK_AND_INSTANCE = plain_sql.Statement(
+    db.select(*_TASK_ROW.columns, *_INSTANCE_ROW.columns)
+    .select_from(InboxTask.__table__.join(Instance.__table__, Instance.id == InboxTask.instance_id))
+    .where(InboxTask.id == bindparam("task_id"))
+)
+
+
+def _task_and_instance(task_id: str) -> tuple[InboxTask, Instance]:
+    """The task and its instance in one statement (the command needs both)."""
+    found = plain_sql.fetch_one(db.session, _TASK_AND_INSTANCE, {"task_id": task_id})
+    if found is None:
+        raise NotFound(f"no task {task_id}")
+    split = len(_TASK_ROW.columns)
+    return _TASK_ROW.take(db.session, found[:split]), _INSTANCE_ROW.take(db.session, found[split:])
+
+
+def load_instance(instance_id: int) -> Instance | None:
+    """The instance as `session.get` gives it, read with one plain SELECT."""
+    return _INSTANCE_ROW.get(db.session, instance_id)
 
 
 def check_may_work_on(row: InboxTask, actor: str, roles: set[str]) -> None:
@@ -278,7 +297,7 @@ def _open_task(task_id: str) -> InboxTask:
 
 
 def complete_service_task(job: Job, result: object, *, actor: str, commit: bool = True) -> Instance:
-    instance = db.session.get(Instance, job.instance_id)
+    instance = load_instance(job.instance_id)
     workflow = load_workflow(instance)
     entry = Input("service_completed", {"result": result}, task_id=job.task_id, bpmn_id=job.bpmn_id)
     now = clock.now()
