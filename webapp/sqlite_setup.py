@@ -28,6 +28,15 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # on the driver: the same statement without SQLAlchemy's per-execution work (every
-        # command begins here)
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        driver = connection.connection.driver_connection
+        if connection.get_execution_options().get(READ_ONLY):
+            driver.execute("BEGIN")  # a reader: WAL lets it run beside the writer and other readers
+        else:
+            # on the driver: the same statement without SQLAlchemy's per-execution work (every
+            # command begins here)
+            driver.execute("BEGIN IMMEDIATE")
+
+
+# An execution option for a transaction that only reads (a bulk verification): its BEGIN does
+# not take the write lock, so it neither waits for commands nor makes them wait.
+READ_ONLY = "aftersales_read_only"

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ..sqlite_setup import READ_ONLY
+
 BATCH = 100  # cases verified in one read transaction
 CHUNK = 200  # ids a pool process takes at a time
 
@@ -60,21 +62,27 @@ def _verify_chunk(ids: list[int], checks=None) -> tuple[int, int, list[tuple[int
     from ..extensions import db
 
     global _checks
+    if _start_error:
+        raise RuntimeError(_start_error)
     if checks is None:
         if _checks is None:
             _checks = replay.DefinitionChecks()
         checks = _checks
     started = time.perf_counter()
     failures, events = [], 0
+    db.session.rollback()
     try:
-        for n, instance_id in enumerate(ids, start=1):
+        for n, instance_id in enumerate(ids):
+            if n % BATCH == 0:
+                db.session.rollback()
+                # SQLite: a reading transaction, not the BEGIN IMMEDIATE of commands (which
+                # would make the pool's processes, and the application's writers, take turns)
+                db.session.connection(execution_options={READ_ONLY: True})
             result = replay.verify(instance_id, checks)
             if result["verified"]:
                 events += result["events"]
             else:
                 failures.append((instance_id, result))
-            if n % BATCH == 0:
-                db.session.rollback()
     finally:
         db.session.rollback()
     return os.getpid(), len(ids), failures, events, time.perf_counter() - started
@@ -87,14 +95,18 @@ def _start_worker(settings: dict) -> None:
     """A pool process: its own application on the same database, kept for its lifetime."""
     from .. import create_app
 
-    global _app_context, _checks
-    app = create_app(settings)
-    _app_context = app.app_context()
-    _app_context.push()
+    global _app_context, _checks, _start_error
+    try:
+        app = create_app(settings)
+        _app_context = app.app_context()
+        _app_context.push()
+    except Exception as err:  # noqa: BLE001 - reported by the first chunk: a pool restarts a failed initializer forever
+        _start_error = f"a verifying process could not start: {type(err).__name__}: {err}"
     _checks = None
 
 
 _app_context = None
+_start_error: str | None = None
 
 
 def _settings(app) -> dict:
