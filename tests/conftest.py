@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from config import TestConfig
 from webapp import create_app
 from webapp.accounts import create_user, issue_token
-from webapp.engine import clock, serialization
+from webapp.engine import clock, serialization, tree
 from webapp.engine.translations import diagram_table_name, form_table_name
 from webapp.extensions import db
 from workers import registry
@@ -25,6 +25,9 @@ from workers.loop import WorkerSettings, drain
 # Every command's snapshot, assembled from cached task fragments, is compared with a full
 # dump of the workflow (issue 17): the whole suite holds the two to the same bytes.
 serialization.CHECK_FRAGMENTS = True
+# ... and the engine's flat walks (active tasks, completion, the skipped second engine pass)
+# with SpiffWorkflow's own tree walks.
+tree.CHECK = True
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

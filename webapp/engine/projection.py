@@ -20,7 +20,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from ..extensions import db
 from ..models import InboxTask, Instance, Job, MessageWait
-from . import definitions, plain_sql, waits
+from . import definitions, plain_sql, tree, waits
 from .parser import DeferredServiceTask
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -62,9 +62,9 @@ class Scan:
 
 
 def scan(workflow: BpmnWorkflow) -> Scan:
-    """One walk over the task tree."""
+    """The active tasks, sorted as SpiffWorkflow's get_tasks lists them."""
     result = Scan()
-    for task in workflow.get_tasks(state=_ACTIVE):
+    for task in active_tasks(workflow):
         result.active.append(task)
         if task.state == TaskState.READY and task.task_spec.manual:
             result.ready_user[str(task.id)] = task
@@ -75,12 +75,27 @@ def scan(workflow: BpmnWorkflow) -> Scan:
     return result
 
 
+def active_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    """workflow.get_tasks(state=READY | STARTED | WAITING), in the same order, without
+    walking the tree: SpiffWorkflow's iterator visits every task of the case (a long case's
+    thousand finished steps on every command); this is one flat pass over the task tables
+    and a sort of the few active tasks by their place in the tree (tree.dfs_order)."""
+    found = [task for task in workflow.tasks.values() if task._state & _ACTIVE]
+    for subprocess in workflow.subprocesses.values():
+        found.extend(task for task in subprocess.tasks.values() if task._state & _ACTIVE)
+    if len(found) > 1:
+        found = tree.dfs_order(workflow, found)
+    if tree.CHECK and found != workflow.get_tasks(state=_ACTIVE):
+        raise tree.ShortcutMismatch("active tasks differ from SpiffWorkflow's get_tasks")
+    return found
+
+
 def case_data(workflow: BpmnWorkflow, active: list[Task] | None = None) -> dict:
     """The case's data, exactly as SpiffWorkflow has it: at the end the workflow's data;
     while running, the data of the top-level tasks now active, merged in tree order (a
     call activity's own tasks keep theirs). Nothing is carried over from earlier states,
     so a key a script deleted, or a multi-instance item, does not linger."""
-    if workflow.is_completed():
+    if tree.is_completed(workflow):
         return dict(workflow.data)
     merged: dict = {}
     for task in active if active is not None else workflow.get_tasks(state=_ACTIVE):
@@ -124,7 +139,7 @@ def project(
     customer = instance.data.get("customer_name")
     instance.customer_name = customer[:100] if isinstance(customer, str) else None
     instance.next_timer_due = next_timer_due(workflow)
-    if workflow.is_completed() and instance.status == "running":
+    if tree.is_completed(workflow) and instance.status == "running":
         instance.status = "cancelled" if cancelled else "completed"
         instance.ended_at = now
         instance.next_timer_due = None

@@ -8,22 +8,40 @@ from functools import partial
 
 import orjson
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnSubWorkflowConverter, BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .parser import DeferredServiceTask, PayloadMessageEventDefinition
+
+
+def _workflow_dict(converter, workflow) -> dict:
+    """SpiffWorkflow's WorkflowConverter.to_dict, field for field, except that during an
+    incremental dump the tasks come ready-made as JSON (see _tasks_json)."""
+    registry = converter.registry
+    token = _assembling.get()
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": converter.mapping_to_dict(workflow.tasks) if token is None else _tasks_json(workflow, token),
+        "root": str(workflow.task_tree.id),
+    }
 
 
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """The spec is stored once per definition version, not in each snapshot."""
 
     def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct = _workflow_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -40,11 +58,22 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-# During an incremental dump: the workflow's fragments {task id: (what the task's JSON
-# depends on, the JSON)}, kept with the live workflow (see dump_incremental), and this
-# dump's {parent task id: its data's JSON}; None during a full dump.
-_fragments: ContextVar[tuple[dict, dict] | None] = ContextVar("snapshot_fragments", default=None)
+class _SubWorkflowConverter(BpmnSubWorkflowConverter):
+    def to_dict(self, workflow):
+        dct = _workflow_dict(self, workflow)
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
+        return dct
+
+
+# During an incremental dump: a token of this dump (a parent's data JSON is made once per
+# dump and tagged with it); None during a full dump.
+_assembling: ContextVar[object | None] = ContextVar("snapshot_assembling", default=None)
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+# Attributes kept on a live Task object (SpiffWorkflow's serializer ignores them): its
+# finished JSON entry, and its parent's data JSON as of one dump.
+_ENTRY = "_snapshot_entry"
+_DATA_JSON = "_snapshot_data_json"
 
 
 def _build_serializer() -> BpmnWorkflowSerializer:
@@ -52,6 +81,7 @@ def _build_serializer() -> BpmnWorkflowSerializer:
     config[DeferredServiceTask] = ServiceTaskConverter
     config[PayloadMessageEventDefinition] = MessageEventDefinitionConverter
     config[BpmnWorkflow] = SpeclessWorkflowConverter
+    config[BpmnSubWorkflow] = _SubWorkflowConverter
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
     registry = serializer.registry
     typename = registry.typenames[Task]
@@ -59,46 +89,139 @@ def _build_serializer() -> BpmnWorkflowSerializer:
     return serializer
 
 
-def _task_to_dict(convert, task: Task) -> dict | orjson.Fragment:
-    """SpiffWorkflow's task conversion with the task's data in canonical key order; in an
-    incremental dump, a finished task's JSON is made once and reused while what it depends
-    on stays the same. A COMPLETED or CANCELLED task no longer changes its state or data,
-    only its children may grow (compared each time; diagram scripts run in sandbox
-    processes and hand back new objects, so nothing mutates a finished task's data in
-    place); its delta is taken against its parent's data,
-    which a finished parent no longer changes either, and an unfinished one (a
-    multi-instance or loop task collecting results) is compared by its data's JSON."""
-    cache = _fragments.get()
-    if cache is None or not task.state & _FINISHED:
-        dct = convert(task)
-        _canonical_task(dct)
-        return dct
-    fragments, parent_keys = cache
-    parent = task.parent
-    if parent is None or parent.state & _FINISHED:
-        depends_on = b""
-    else:
-        depends_on = parent_keys.get(parent.id)
-        if depends_on is None:
-            try:
-                depends_on = orjson.dumps(parent.data, option=orjson.OPT_SORT_KEYS)
-            except TypeError:  # not JSON data: no fragment for its children
-                depends_on = b"?"
-            parent_keys[parent.id] = depends_on
-    # A finished task still gains children: an event subprocess that fires hangs under the
-    # process's finished start task. What else could change is compared too.
-    key = (depends_on, task.state, task.last_state_change, task.triggered, tuple(task._children))
-    cached = fragments.get(task.id)
-    if cached is not None and cached[0] == key and depends_on != b"?":
-        return cached[1]
+def _task_to_dict(convert, task: Task) -> dict:
+    """SpiffWorkflow's task conversion with the task's data in canonical key order."""
     dct = convert(task)
     _canonical_task(dct)
-    fragment = orjson.Fragment(orjson.dumps(dct))
-    fragments[task.id] = (key, fragment)
-    return fragment
+    return dct
+
+
+def _data_json(task: Task, token: object) -> bytes | None:
+    """The task's data as sorted JSON, made once per dump (None: not JSON data)."""
+    made = task.__dict__.get(_DATA_JSON)
+    if made is not None and made[0] is token:
+        return made[1]
+    try:
+        value = orjson.dumps(task.data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        value = None
+    task.__dict__[_DATA_JSON] = (token, value)
+    return value
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_CHILDREN = "_snapshot_children"
+
+
+def _plain(value):
+    """registry.convert(value) where that is value itself (scalars, and lists and dicts of
+    them: a multi-instance task's `merged` list grows by one id per step); anything else
+    goes through the registry."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list:
+        for item in value:
+            if type(item) not in _SCALARS:
+                return _serializer.registry.convert(value)
+        return value
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and _plain(item) is not item):
+                return _serializer.registry.convert(value)
+        return value
+    return _serializer.registry.convert(value)
+
+
+def _child_ids(task: Task) -> list[str]:
+    """str() of the task's children ids, kept on the task while its children only grow
+    (a multi-instance task gains one child per step)."""
+    children = task._children
+    kept = task.__dict__.get(_CHILDREN)
+    if kept is not None:
+        ids, texts = kept
+        if len(ids) <= len(children) and children[: len(ids)] == ids:
+            if len(ids) < len(children):
+                texts = texts + [str(child) for child in children[len(ids):]]
+                task.__dict__[_CHILDREN] = (list(children), texts)
+            return texts
+    texts = [str(child) for child in children]
+    if len(children) > 8:
+        task.__dict__[_CHILDREN] = (list(children), texts)
+    return texts
+
+
+def _task_dict(task: Task) -> dict:
+    """What the registry's Task conversion (SpiffWorkflow's TaskConverter.to_dict, then
+    _canonical_task, then its typename) makes of the task, key for key, built without the
+    registry's per-value dispatch (tests compare every command's result with the full dump)."""
+    parent = task.parent
+    if parent is None:
+        data = _sorted(task.data or {})
+        delta = {}
+    else:
+        data = {}
+        delta = {
+            "updates": _sorted(DeepMerge.get_updated_keys(parent.data, task.data) or {}),
+            "deletions": sorted(DeepMerge.get_deleted_keys(parent.data, task.data) or []),
+        }
+    return {
+        "id": str(task.id),
+        "parent": str(task._parent) if parent is not None else None,
+        "children": _child_ids(task),
+        "last_state_change": task.last_state_change,
+        "state": task._state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": _plain(task.internal_data),
+        "data": data,
+        "delta": delta,
+        "typename": _TASK_TYPENAME,
+    }
+
+
+def _tasks_json(workflow, token: object) -> orjson.Fragment:
+    """The JSON of `workflow.tasks` as mapping_to_dict + orjson would write it, from each
+    finished task's entry kept on the task object. A COMPLETED or CANCELLED task no longer
+    changes its state or data (diagram scripts run in sandbox processes and hand back new
+    objects, so nothing mutates a finished task's data in place); it may still gain
+    children (an event subprocess that fires hangs under the process's finished start
+    task), and its delta is taken against its parent's data, which an unfinished parent (a
+    multi-instance or loop task collecting results) may change: both are compared, with
+    its state, state change time and triggered flag. One flat loop over the tasks, no tree
+    walk and no id hashing; only what changed is converted."""
+    dumps = orjson.dumps
+    parts = []
+    append = parts.append
+    for task_id, task in workflow.tasks.items():
+        state = task._state
+        if state & _FINISHED:
+            kept = task.__dict__.get(_ENTRY)
+            if (
+                kept is not None
+                and kept[0] == state
+                and kept[1] == task.last_state_change
+                and kept[2] == task.triggered
+                and kept[3] == task._children
+                and (kept[4] is None or kept[5] == _data_json(kept[4], token))
+            ):
+                append(kept[6])
+                continue
+            entry = b'"' + str(task_id).encode() + b'":' + dumps(_task_dict(task))
+            parent = task.parent
+            if parent is None or parent._state & _FINISHED:
+                task.__dict__[_ENTRY] = (state, task.last_state_change, task.triggered, list(task._children), None, None, entry)
+            elif (parent_json := _data_json(parent, token)) is not None:
+                task.__dict__[_ENTRY] = (state, task.last_state_change, task.triggered, list(task._children), parent,
+                                         parent_json, entry)
+            append(entry)
+        else:
+            append(b'"' + str(task_id).encode() + b'":' + dumps(_task_dict(task)))
+    return orjson.Fragment(b"{" + b",".join(parts) + b"}")
 
 
 _serializer = _build_serializer()
+_TASK_TYPENAME = _serializer.registry.typenames[Task]
 
 
 def canonical_json(value: object) -> str:
@@ -137,11 +260,11 @@ def dump(workflow: BpmnWorkflow) -> str:
     delta against its parent, so parents must come before children. The order is
     deterministic for a given history; the keys inside task data are sorted (see above).
     Every task is serialized afresh: replay and verification use this form."""
-    token = _fragments.set(None)
+    token = _assembling.set(None)
     try:
         dct = _serializer.to_dict(workflow)
     finally:
-        _fragments.reset(token)
+        _assembling.reset(token)
     _canonical_task_data(dct)
     # orjson: the same compact UTF-8 JSON as json.dumps(separators=(",", ":")), about ten
     # times faster; snapshots are written on every command.
@@ -153,12 +276,11 @@ def dump_incremental(workflow: BpmnWorkflow) -> str:
     kept with this workflow object since its last dump: a command re-serializes only the
     tasks that can still change, not the case's whole history (tests/test_snapshot_fragments.py
     holds it to dump's bytes)."""
-    fragments = workflow.__dict__.setdefault("_snapshot_fragments", {})
-    token = _fragments.set((fragments, {}))
+    token = _assembling.set(object())
     try:
         dct = _serializer.to_dict(workflow)
     finally:
-        _fragments.reset(token)
+        _assembling.reset(token)
     _canonical_task_data(dct)
     text = orjson.dumps(dct).decode()
     if CHECK_FRAGMENTS and text != dump(workflow):

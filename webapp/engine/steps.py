@@ -6,13 +6,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from . import waits
+from . import tree, waits
 from .errors import Conflict, EngineError
 from .parser import DeferredServiceTask
 
@@ -60,10 +62,33 @@ def find_task(workflow: BpmnWorkflow, task_id: str) -> Task:
 
 def run_engine(workflow: BpmnWorkflow) -> None:
     """Run until every path waits. Timers are refreshed after the steps, so a timer that is
-    already due (a zero duration, a late check) fires in the second pass."""
+    already due (a zero duration, a late check) fires in the second pass. The second pass
+    is skipped only where it provably does nothing (it would walk the whole tree to find
+    that out): no timer waits, no subprocess is running and no engine task is ready."""
     workflow.do_engine_steps()
     workflow.refresh_timers()
-    workflow.do_engine_steps()
+    if _second_pass_needed(workflow):
+        workflow.do_engine_steps()
+    elif tree.CHECK:
+        from .serialization import dump
+
+        before = dump(workflow)
+        workflow.do_engine_steps()
+        if dump(workflow) != before:
+            raise tree.ShortcutMismatch("the skipped second engine pass would have changed the workflow")
+
+
+def _second_pass_needed(workflow: BpmnWorkflow) -> bool:
+    if workflow.get_active_subprocesses():
+        return True
+    for task in workflow.event_manager.tasks.values():
+        if isinstance(task.task_spec.event_definition, (TimerEventDefinition, MultipleEventDefinition)):
+            return True  # what refresh_timers looks at
+    for wf in (workflow, *workflow.subprocesses.values()):
+        for task in wf.tasks.values():
+            if task._state == TaskState.READY and not task.task_spec.manual:
+                return True
+    return False
 
 
 def apply(workflow: BpmnWorkflow, type: str, task_id: str | None, payload: dict) -> list[dict]:
@@ -110,25 +135,30 @@ def _task_id(task) -> str | None:
 
 def check_sound(workflow: BpmnWorkflow) -> None:
     """Refuse a state SpiffWorkflow would misreport: a task deeper than its iterator goes
-    (an endless loop), or "completed" while a task has not finished. One walk of the tree."""
-    trees = [workflow.task_tree, *(sp.task_tree for sp in workflow.subprocesses.values())]
-    completed = workflow.is_completed()
-    for tree in trees:
-        stack = [(tree, 0)]
-        while stack:
-            task, depth = stack.pop()
-            if depth >= MAX_TASK_DEPTH - 1:
+    (an endless loop), or "completed" while a task has not finished. One flat pass over the
+    task tables; a task's depth is worked out once and kept on it (tree.depth)."""
+    limit = MAX_TASK_DEPTH - 1
+    workflows = (workflow, *workflow.subprocesses.values())
+    for wf in workflows:
+        for task in wf.tasks.values():
+            depth = task.__dict__.get("_tree_depth")
+            if depth is None:
+                depth = tree.depth(task)
+            if depth >= limit:
                 where = getattr(task.task_spec, "bpmn_id", None) or "workflow"
                 message = (
                     f"a loop ran more than {MAX_TASK_DEPTH} steps deep at {where}; SpiffWorkflow cannot follow "
                     "it further (use a standard loop or multi-instance for long repetitions)"
                 )
                 raise WorkflowError(f"{where}: {message}", {where: message}, element=where, task_id=str(task.id))
-            if completed and not task.has_state(TaskState.FINISHED_MASK):
+    if not tree.is_completed(workflow):
+        return
+    for wf in workflows:
+        for task in wf.tasks.values():
+            if not task._state & TaskState.FINISHED_MASK:
                 where = getattr(task.task_spec, "bpmn_id", None) or "workflow"
                 message = f"the workflow reports itself completed while {where} is {TaskState.get_name(task.state)}"
                 raise WorkflowError(f"{where}: {message}", {where: message}, element=where, task_id=str(task.id))
-            stack.extend((child, depth + 1) for child in task.children)
 
 
 def _started(workflow, task_id, payload):

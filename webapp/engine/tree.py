@@ -1,0 +1,113 @@
+"""Where a task sits in its workflow's tree, without walking the tree: its depth (kept on
+the task object once known: a task never moves) and the order SpiffWorkflow's depth-first
+iterator would list a few tasks in. A long case has thousands of finished tasks; a command
+looks at the few that are active, so these cost what changed, not the case's length."""
+
+from __future__ import annotations
+
+from functools import cmp_to_key
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+_DEPTH = "_tree_depth"  # kept on the Task object (SpiffWorkflow's serializer ignores it)
+
+# The tests set this: the shortcuts here, in projection.active_tasks and in
+# steps.run_engine are then checked against SpiffWorkflow's own walks on every command.
+CHECK = False
+
+
+class ShortcutMismatch(AssertionError):
+    pass
+
+
+def depth(task: Task) -> int:
+    """The number of ancestors in the task's own workflow (its tree's root: 0)."""
+    known = task.__dict__.get(_DEPTH)
+    if known is not None:
+        return known
+    tasks = task.workflow.tasks
+    chain = [task]
+    parent = tasks.get(task._parent) if task._parent is not None else None
+    base = -1
+    while parent is not None:
+        known = parent.__dict__.get(_DEPTH)
+        if known is not None:
+            base = known
+            break
+        chain.append(parent)
+        parent = tasks.get(parent._parent) if parent._parent is not None else None
+    for offset, item in enumerate(reversed(chain), start=1):
+        item.__dict__[_DEPTH] = base + offset
+    return base + len(chain)
+
+
+def _up(workflow: BpmnWorkflow, task: Task) -> tuple[Task | None, bool]:
+    """The task above this one in the walk: its parent, or for a subprocess's root the
+    subprocess's task in the enclosing workflow (then True)."""
+    if task._parent is not None:
+        return task.workflow.tasks.get(task._parent), False
+    owner_id = getattr(task.workflow, "parent_task_id", None)
+    if owner_id is None:
+        return None, False
+    return workflow.get_task_from_id(owner_id), True
+
+
+def _global_depth(workflow: BpmnWorkflow, task: Task) -> int:
+    total = depth(task)
+    root = task
+    while True:
+        owner_id = getattr(root.workflow, "parent_task_id", None)
+        if owner_id is None:
+            return total
+        owner = workflow.get_task_from_id(owner_id)
+        total += depth(owner) + 1
+        root = owner
+
+
+def dfs_order(workflow: BpmnWorkflow, tasks: list[Task]) -> list[Task]:
+    """`tasks` in the order of SpiffWorkflow's BpmnTaskIterator (depth first, a task before
+    its descendants, a subprocess's tasks before the task's own children, siblings in
+    order). Compares pairs by their common ancestor: cheap for the few active tasks."""
+    depths = {id(task): _global_depth(workflow, task) for task in tasks}
+
+    def position(parent: Task, child: Task, from_subprocess: bool) -> int:
+        return -1 if from_subprocess else parent._children.index(child.id)
+
+    def compare(a: Task, b: Task) -> int:
+        if a is b:
+            return 0
+        da, db = depths[id(a)], depths[id(b)]
+        x, y, sign = (a, b, 1) if da >= db else (b, a, -1)
+        for _ in range(abs(da - db)):
+            x, _sub = _up(workflow, x)
+        if x is y:
+            return sign  # the deeper one is below the other: it comes after
+        while True:
+            px, sx = _up(workflow, x)
+            py, sy = _up(workflow, y)
+            if px is py:
+                return sign if position(px, x, sx) > position(py, y, sy) else -sign
+            x, y = px, py
+
+    return sorted(tasks, key=cmp_to_key(compare))
+
+
+def is_completed(workflow) -> bool:
+    """workflow.is_completed(), setting its `completed` flag the same way (the flag is part
+    of the snapshot), with one flat pass that stops at the first unfinished task instead of
+    SpiffWorkflow's iterator, which lists the children of every task it passes (a
+    multi-instance task's thousand steps). The same answer wherever steps.check_sound
+    holds (no task deeper than the iterator goes)."""
+    if not workflow.completed:
+        unfinished = TaskState.NOT_FINISHED_MASK
+        for task in workflow.tasks.values():
+            if task._state & unfinished:
+                if CHECK and workflow.is_completed():
+                    raise ShortcutMismatch("is_completed: SpiffWorkflow's walk finds no unfinished task")
+                return False
+        if CHECK and not workflow.is_completed():
+            raise ShortcutMismatch("is_completed: SpiffWorkflow's walk finds an unfinished task")
+        workflow.completed = True
+    return True
