@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,9 +58,17 @@ def clear_caches(*, specs: bool = False) -> None:
     workflow_cache.clear()
 
 
+_scopes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def database_scope() -> str:
-    """Caches are per database: one process may serve several (tests do)."""
-    return str(db.engine.url)
+    """Caches are per database: one process may serve several (tests do). Remembered per
+    engine: rendering the URL is asked several times in every command."""
+    engine = db.engine
+    scope = _scopes.get(engine)
+    if scope is None:
+        scope = _scopes[engine] = str(engine.url)
+    return scope
 
 
 def info(definition_id: int) -> DefinitionInfo:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import NO_VALUE, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -651,9 +651,16 @@ def _write_instance(instance: Instance) -> None:
     state = sa_inspect(instance)
     if not state.persistent or not _INSTANCE_COLUMNS.issuperset(state.committed_state):
         return  # a new row, or a changed relationship: the ORM's flush writes it
-    changed = {key: state.dict[key] for key in state.committed_state}
-    changed.pop("version", None)
+    # Only values that differ from what the row holds (as the ORM's own flush decides): a
+    # command re-sets the case data, customer and timer on every step, mostly unchanged,
+    # and the case data is JSON to encode.
+    changed = {
+        key: state.dict[key]
+        for key, old in state.committed_state.items()
+        if key != "version" and (old is NO_VALUE or state.dict[key] != old)
+    }
     if not changed:
+        state._commit_all(state.dict, db.session.identity_map)
         return
     version = instance.version
     params = {f"v_{key}": value for key, value in changed.items()}
