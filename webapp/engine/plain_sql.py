@@ -45,7 +45,12 @@ class Statement:
                 for key, value in compiled.construct_params(_check=False).items()
                 if not compiled.binds[key].required
             }
-            found = self._compiled[dialect.name] = (compiled.string, order, processors, fixed)
+            # columns with a Python-side default that the caller did not give (SQLAlchemy
+            # computes those per execution: so do we)
+            defaults = [
+                (column.key, column.default) for column in (*compiled.insert_prefetch, *compiled.update_prefetch)
+            ]
+            found = self._compiled[dialect.name] = (compiled.string, order, processors, fixed, defaults)
         return found
 
     def result_processors(self, dialect) -> list:
@@ -59,7 +64,10 @@ class Statement:
         return found
 
     def params(self, dialect, values: dict[str, Any]) -> tuple[str, Any]:
-        sql, order, processors, fixed = self._for(dialect)
+        sql, order, processors, fixed, defaults = self._for(dialect)
+        for key, default in defaults:
+            if key not in values:
+                values = {**values, key: default.arg if default.is_scalar else default.arg(None)}
         values = {k: (processors[k](v) if k in processors else v) for k, v in values.items()}
         if fixed:
             values = {**fixed, **values}
