@@ -134,6 +134,9 @@ def main() -> None:
     url = os.environ["DATABASE_URL"]
     jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     instances = int(sys.argv[2]) if len(sys.argv) > 2 else 400
+    from bench.engine_throughput import _load
+
+    print(f"before: {_load()}")
     rows = []
     for processes in (1, 2, 4):
         _reset(url)
@@ -162,6 +165,7 @@ def main() -> None:
             f"{instance_rate / memory:>11.3f}"
         )
     print(f"(machine: {os.cpu_count()} cores; more processes than cores cannot scale further)")
+    print(f"after: {_load()}")
 
 
 if __name__ == "__main__":
