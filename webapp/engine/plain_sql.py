@@ -47,9 +47,8 @@ class Statement:
             }
             # columns with a Python-side default that the caller did not give (SQLAlchemy
             # computes those per execution: so do we)
-            defaults = [
-                (column.key, column.default) for column in (*compiled.insert_prefetch, *compiled.update_prefetch)
-            ]
+            defaults = [(column.key, column.default) for column in compiled.insert_prefetch]
+            defaults += [(column.key, column.onupdate) for column in compiled.update_prefetch]
             found = self._compiled[dialect.name] = (compiled.string, order, processors, fixed, defaults)
         return found
 
