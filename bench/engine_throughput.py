@@ -160,7 +160,7 @@ def _growth_ours(steps: int, marks: list[int], database_url: str) -> tuple[dict[
     from flask_migrate import upgrade
 
     from webapp import create_app
-    from webapp.engine import clock, definitions, runtime
+    from webapp.engine import clock, definitions, runtime, snapshots
     from webapp.extensions import db
     from webapp.models import InboxTask, Instance
     from workers import registry
@@ -180,7 +180,7 @@ def _growth_ours(steps: int, marks: list[int], database_url: str) -> tuple[dict[
             runtime.complete_user_task(task_id, {}, actor="bench", roles={"admin"})
             if step in marks:
                 times[step] = time.perf_counter() - started
-        size = len(db.session.get(Instance, instance_id).snapshot)
+        size = len(snapshots.text_of(db.session.get(Instance, instance_id)))
     return times, size
 
 

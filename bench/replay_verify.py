@@ -76,6 +76,7 @@ def drive_eight(settings) -> int:
 def clone(template_id: int, copies: int) -> None:
     """Copies of the template case under new instance ids (see the module's docstring)."""
     from webapp.engine import history, replay, serialization
+    from webapp.engine import snapshots as stored_snapshots
     from webapp.engine.determinism import instance_namespace
     from webapp.extensions import db
     from webapp.models import HistoryEvent, Instance
@@ -87,7 +88,7 @@ def clone(template_id: int, copies: int) -> None:
     for event in events:
         counter = replay._apply_event(template, workflow, event, counter)
         snapshots.append(serialization.dump(workflow))
-    assert snapshots[-1] == template.snapshot
+    assert snapshots[-1] == stored_snapshots.text_of(template)
     old_ns = instance_namespace(template_id)
     old_ids = [str(uuid.uuid5(old_ns, str(n))) for n in range(1, template.id_counter + 1)]
     old_key = template.business_key
@@ -114,7 +115,10 @@ def clone(template_id: int, copies: int) -> None:
             prev = row.hash
             event_rows.append({c: getattr(row, c) for c in ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id",
                                                              "payload", "state_hash", "prev_hash", "hash")})
+        # a copy keeps its whole snapshot on its row and hashes states in form 1 (sha256 of
+        # the snapshot text), which the id swap above can recompute from the text alone
         instance_rows.append({**base, "id": k, "business_key": new_key, "snapshot": swap(snapshots[-1]),
+                              "snapshot_pieces": 0, "state_hash_form": 1,
                               "data": json.loads(swap(json.dumps(template.data, ensure_ascii=False))), "last_hash": prev})
         if len(instance_rows) >= BATCH:
             _flush(instance_rows, event_rows)

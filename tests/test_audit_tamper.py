@@ -75,10 +75,12 @@ def reorder_events(instance_id: int) -> tuple[int, str]:
 
 
 def edit_snapshot(instance_id: int) -> tuple[int, str]:
-    snapshot = db.session.execute(text("SELECT snapshot FROM instances WHERE id = :id"), {"id": instance_id}).scalar()
+    # the snapshot is stored in pieces (docs/history.md): the piece that holds the text is edited
+    n, snapshot = db.session.execute(text("SELECT n, text FROM snapshot_pieces WHERE instance_id = :id AND text LIKE :t "
+                                          "ORDER BY n"), {"id": instance_id, "t": "%更换电容%"}).first()
     edited = snapshot.replace("更换电容", "什么也不做", 1)
     assert edited != snapshot
-    _sql("UPDATE instances SET snapshot = :s WHERE id = :id", s=edited, id=instance_id)
+    _sql("UPDATE snapshot_pieces SET text = :s WHERE instance_id = :id AND n = :n", s=edited, id=instance_id, n=n)
     return _events(instance_id)[-1].seq, "snapshot"
 
 

@@ -85,8 +85,9 @@ def tamper_drop_last(record):
     db.session.flush()
     previous = history.events_of(target)[-1]
     state = replay.replay(target)
-    db.session.execute(text("UPDATE instances SET last_seq = :s, last_hash = :h, snapshot = :snap WHERE id = :i"),
-                       {"s": previous.seq, "h": previous.hash, "snap": state.snapshot, "i": target})
+    db.session.execute(text("UPDATE instances SET last_seq = :s, last_hash = :h, snapshot = :snap, snapshot_pieces = 0 "
+                            "WHERE id = :i"), {"s": previous.seq, "h": previous.hash, "snap": state.snapshot, "i": target})
+    db.session.execute(text("DELETE FROM snapshot_pieces WHERE instance_id = :i"), {"i": target})
     return target, ["events deleted"]
 
 

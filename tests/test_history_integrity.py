@@ -111,10 +111,12 @@ def test_reordered_events_are_named(finished):
 
 
 def test_edited_snapshot_is_named(finished):
-    snapshot = db.session.execute(text("SELECT snapshot FROM instances WHERE id = :id"), {"id": finished.instance_id}).scalar()
+    # the snapshot is stored in pieces (docs/history.md): the piece that holds the text is edited
+    n, snapshot = db.session.execute(text("SELECT n, text FROM snapshot_pieces WHERE instance_id = :id AND text LIKE :t "
+                                          "ORDER BY n"), {"id": finished.instance_id, "t": "%更换电容%"}).first()
     edited = snapshot.replace("更换电容", "什么也不做", 1)
     assert edited != snapshot
-    _sql("UPDATE instances SET snapshot = :s WHERE id = :id", s=edited, id=finished.instance_id)
+    _sql("UPDATE snapshot_pieces SET text = :s WHERE instance_id = :id AND n = :n", s=edited, id=finished.instance_id, n=n)
     result = _verify(finished)
     assert result["verified"] is False
     assert result["first_bad_seq"] == _events(finished)[-1].seq

@@ -8,7 +8,7 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 
 from tests.conftest import FIXTURES
-from webapp.engine import clock, definitions, replay, runtime, serialization, workflow_cache
+from webapp.engine import clock, definitions, replay, runtime, serialization, snapshots, workflow_cache
 from webapp.extensions import db
 from webapp.models import InboxTask, Instance
 from workers import registry
@@ -35,7 +35,7 @@ def test_a_long_case_keeps_its_fragments_and_its_snapshot_equals_a_full_dump(app
     assert workflow is not None
     kept = [task for task in workflow.tasks.values() if "_snapshot_entry" in task.__dict__]
     assert len(kept) >= 12  # the finished steps' JSON is kept, not made again
-    stored = db.session.get(Instance, instance_id).snapshot
+    stored = snapshots.text_of(db.session.get(Instance, instance_id))
     assert stored == serialization.dump(workflow) == serialization.dump_incremental(workflow)
     db.session.rollback()
     for _ in range(18):
@@ -62,5 +62,5 @@ def test_a_changed_finished_task_that_the_cache_would_miss_is_caught(app, users)
         with pytest.raises(serialization.SnapshotMismatch):
             serialization.dump_incremental(workflow)
         del finished.data["changed_behind_the_cache"]
-    assert serialization.dump_incremental(workflow) == instance.snapshot
+    assert serialization.dump_incremental(workflow) == snapshots.text_of(instance)
     db.session.rollback()

@@ -16,7 +16,7 @@ from tests.test_ui_support import _fresh_g, compile_catalogs, signed_in
 from tests.whatif_drafts import NEW_TASK, draft_files, multipart, with_condition
 from webapp.engine import replay
 from webapp.extensions import db
-from webapp.models import Definition, HistoryEvent, Instance
+from webapp.models import Definition, HistoryEvent, Instance, SnapshotPiece
 
 URL = "/api/process-definitions/complaint_handling/what-if"
 
@@ -51,9 +51,11 @@ def _record() -> dict:
     """Everything a trial must leave alone: every event's hash, every row's version and snapshot."""
     events = db.session.execute(db.select(HistoryEvent.instance_id, HistoryEvent.seq, HistoryEvent.hash)).all()
     instances = db.session.execute(
-        db.select(Instance.id, Instance.version, Instance.last_seq, Instance.last_hash, Instance.snapshot)
+        db.select(Instance.id, Instance.version, Instance.last_seq, Instance.last_hash, Instance.snapshot,
+                  Instance.snapshot_pieces)
     ).all()
-    return {"events": sorted(events), "instances": sorted(instances), "definitions": db.session.scalar(
+    pieces = db.session.execute(db.select(SnapshotPiece.instance_id, SnapshotPiece.n, SnapshotPiece.text)).all()
+    return {"events": sorted(events), "instances": sorted(instances), "pieces": sorted(pieces), "definitions": db.session.scalar(
         db.select(db.func.count()).select_from(Definition))}
 
 

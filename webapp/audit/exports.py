@@ -30,7 +30,9 @@ HISTORY_ALGORITHM = {
     "genesis_prev_hash": GENESIS,
     "chain": "events in seq order 1..n; each event's prev_hash is the previous event's hash; the last hash is the "
              "instance's last_hash",
-    "state_hash": "sha256 hex of the workflow snapshot after the event (checked by replaying the events in the application)",
+    "state_hash": "hash of the workflow snapshot after the event in the instance's state_hash_form (1: sha256 hex of the "
+                  "snapshot text; 2: sha256 hex over the sha256 digests of its pieces, docs/history.md); checked by "
+                  "replaying the events in the application",
     "definition_content_hash": "sha256 hex of canonical_json({\"files\": files, \"forms\": forms})",
     "documentation": "docs/audit.md; a standalone checker: docs/verify_history.py",
 }
@@ -80,6 +82,7 @@ def case_document(instance: Instance) -> dict:
             "ended_at": _iso(instance.ended_at),
             "last_seq": instance.last_seq,
             "last_hash": instance.last_hash,
+            "state_hash_form": instance.state_hash_form,
         },
         "definition": {
             "id": definition.id,

@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..extensions import db
 from ..models import InboxTask, Instance
-from . import clock, definitions, runtime, serialization
+from . import clock, definitions, runtime, serialization, snapshots
 from .determinism import engine_moment
 from .errors import Conflict, EngineError, NotFound
 
@@ -162,7 +162,7 @@ def plan(instance: Instance, target_id: int) -> Plan:
         result.reasons[instance.process_key] = f"the case is {instance.status}"
         return result
     spec, subprocess_specs = definitions.spec_for(source)
-    workflow = serialization.load(instance.snapshot, spec, subprocess_specs)
+    workflow = serialization.load(snapshots.text_of(instance), spec, subprocess_specs)
     workflow.script_engine = runtime._script_engine
     new_spec, new_subs = definitions.spec_for(target)
     result.reasons = refusals(workflow, new_spec, new_subs)

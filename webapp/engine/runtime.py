@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import (
     Definition,
+    HistoryEvent,
     InboxTask,
     Instance,
     Job,
@@ -46,6 +47,7 @@ from . import (
     projection,
     sandbox_pool,
     serialization,
+    snapshots,
     steps,
     workflow_cache,
 )
@@ -55,6 +57,9 @@ from .sandbox import RestrictedScriptEngine, collect_printed
 from .steps import WorkflowError
 
 _script_engine = RestrictedScriptEngine()
+_EVENTS = HistoryEvent.__table__
+_LATEST_STATE_HASH = db.select(_EVENTS.c.state_hash).where(
+    _EVENTS.c.instance_id == bindparam("i"), _EVENTS.c.seq == bindparam("s"))
 log = logging.getLogger("aftersales.engine")
 _CONFLICT = "the case was changed by someone else at the same moment; reload / 工单已被他人修改"
 
@@ -84,13 +89,22 @@ def load_workflow(instance: Instance) -> BpmnWorkflow:
     if cached is not None:
         return cached
     spec, subprocess_specs = definitions.spec_for(definitions.info(instance.definition_id))
-    workflow = serialization.load(instance.snapshot, spec, subprocess_specs)
+    pieces = snapshots.pieces_of(instance)
+    workflow = serialization.load("".join(pieces), spec, subprocess_specs)
+    snapshots.remember(workflow, instance, pieces)
     workflow.script_engine = _script_engine
     return workflow
 
 
 def state_hash(snapshot: str) -> str:
+    """A state hash of form 1 (sha256 of the snapshot text); see serialization.state_hash_of."""
     return history.sha256_hex(snapshot)
+
+
+def _current_state_hash(instance: Instance) -> str:
+    """The state hash of the instance as it stands: the one its latest event recorded (only
+    an event that gives the workflow input changes the state)."""
+    return db.session.connection().execute(_LATEST_STATE_HASH, {"i": instance.id, "s": instance.last_seq}).scalar_one()
 
 
 @dataclass
@@ -553,8 +567,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
             with engine_moment(now, instance.id, instance.id_counter) as moment, collect_printed() as printed:
                 thrown += steps.apply(workflow, entry.type, entry.task_id, entry.payload)
             instance.id_counter = moment.id_counter
-            snapshot = serialization.dump_incremental(workflow)
-            instance.snapshot = snapshot
+            current_state_hash = serialization.state_hash_of(workflow, instance.state_hash_form)
             try:
                 event = history.append(
                     instance,
@@ -562,7 +575,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
                     actor=actor,
                     type=entry.type,
                     payload=entry.payload,
-                    state_hash=state_hash(snapshot),
+                    state_hash=current_state_hash,
                     bpmn_id=entry.bpmn_id,
                     task_id=entry.task_id,
                 )
@@ -588,6 +601,7 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
             before = after
             if not pending:
                 pending.extend(_buffered_messages_for(instance))
+    snapshots.store(instance, workflow)
     _touched_workflows()[instance.id] = (instance, workflow)
     if thrown:
         _send_thrown(instance, thrown, now=now)
@@ -621,7 +635,7 @@ def _append_passive(
         actor=actor,
         type=type,
         payload=payload,
-        state_hash=state_hash(instance.snapshot),
+        state_hash=_current_state_hash(instance),
         bpmn_id=bpmn_id,
         task_id=task_id,
     )
@@ -743,7 +757,8 @@ def _buffered_messages_for(instance: Instance) -> list[Input]:
 _INSTANCE_INSERT = plain_sql.Statement(
     _INSTANCES.insert().returning(_INSTANCES.c.id),
     ("definition_id", "process_key", "business_key", "status", "snapshot", "data", "version", "id_counter",
-     "started_at", "started_by", "updated_at", "last_hash", "last_seq", "incident_count"),
+     "started_at", "started_by", "updated_at", "last_hash", "last_seq", "incident_count", "snapshot_pieces",
+     "state_hash_form"),
 )
 
 
@@ -755,6 +770,7 @@ def _insert_instance(definition: definitions.DefinitionInfo, business_key: str, 
         definition_id=definition.id, process_key=definition.key, business_key=business_key, status="running",
         snapshot="", data={}, version=0, id_counter=0, started_at=now, started_by=actor, updated_at=now,
         last_hash="", last_seq=0, incident_count=0,
+        snapshot_pieces=0, state_hash_form=serialization.STATE_HASH_FORM,  # new instances: the current form
     )
     new_id = plain_sql.execute(db.session, _INSTANCE_INSERT, values).fetchone()[0]
     instance = Instance(id=new_id, customer_name=None, next_timer_due=None, ended_at=None, **values)

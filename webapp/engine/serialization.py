@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextvars import ContextVar
 from functools import partial
@@ -26,13 +27,20 @@ def _workflow_dict(converter, workflow) -> dict:
     incremental dump the tasks come ready-made as JSON (see _tasks_json)."""
     registry = converter.registry
     token = _assembling.get()
+    if token is None:
+        tasks = converter.mapping_to_dict(workflow.tasks)
+    elif workflow is token.top:
+        token.entries = _task_entries(workflow, token)
+        tasks = _MARKER  # where the pieces are cut (see dump_pieces)
+    else:
+        tasks = orjson.Fragment(b"{" + b",".join(_task_entries(workflow, token)) + b"}")
     return {
         "data": registry.convert(registry.clean(workflow.data)),
         "correlations": workflow.correlations,
         "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
-        "tasks": converter.mapping_to_dict(workflow.tasks) if token is None else _tasks_json(workflow, token),
+        "tasks": tasks,
         "root": str(workflow.task_tree.id),
     }
 
@@ -66,9 +74,20 @@ class _SubWorkflowConverter(BpmnSubWorkflowConverter):
         return dct
 
 
-# During an incremental dump: a token of this dump (a parent's data JSON is made once per
-# dump and tagged with it); None during a full dump.
-_assembling: ContextVar[object | None] = ContextVar("snapshot_assembling", default=None)
+class _Assembly:
+    """One incremental dump: its top workflow and that workflow's task entries (JSON); a
+    parent's data JSON is made once per dump and tagged with this object."""
+
+    __slots__ = ("top", "entries")
+
+    def __init__(self, top) -> None:
+        self.top, self.entries = top, []
+
+
+_assembling: ContextVar[_Assembly | None] = ContextVar("snapshot_assembling", default=None)
+# orjson writes a Fragment as it is; JSON text never holds a raw NUL byte elsewhere (strings
+# escape it), so the one NUL in a dump is where the top-level task table goes.
+_MARKER = orjson.Fragment(b"\x00")
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 # Attributes kept on a live Task object (SpiffWorkflow's serializer ignores them): its
 # finished JSON entry, and its parent's data JSON as of one dump.
@@ -180,8 +199,8 @@ def _task_dict(task: Task) -> dict:
     }
 
 
-def _tasks_json(workflow, token: object) -> orjson.Fragment:
-    """The JSON of `workflow.tasks` as mapping_to_dict + orjson would write it, from each
+def _task_entries(workflow, token: object) -> list[bytes]:
+    """The entries `"id":{...}` of `workflow.tasks` as mapping_to_dict + orjson would write them, from each
     finished task's entry kept on the task object. A COMPLETED or CANCELLED task no longer
     changes its state or data (diagram scripts run in sandbox processes and hand back new
     objects, so nothing mutates a finished task's data in place); it may still gain
@@ -217,7 +236,7 @@ def _tasks_json(workflow, token: object) -> orjson.Fragment:
             append(entry)
         else:
             append(b'"' + str(task_id).encode() + b'":' + dumps(_task_dict(task)))
-    return orjson.Fragment(b"{" + b",".join(parts) + b"}")
+    return parts
 
 
 _serializer = _build_serializer()
@@ -271,21 +290,72 @@ def dump(workflow: BpmnWorkflow) -> str:
     return orjson.dumps(dct).decode()
 
 
-def dump_incremental(workflow: BpmnWorkflow) -> str:
-    """The same text as dump(workflow), byte for byte, made from the finished tasks' JSON
-    kept with this workflow object since its last dump: a command re-serializes only the
-    tasks that can still change, not the case's whole history (tests/test_snapshot_fragments.py
-    holds it to dump's bytes)."""
-    token = _assembling.set(object())
+PIECE_TASKS = 16  # task entries per stored piece (and per digest of a form-2 state hash)
+_PIECES = "_snapshot_pieces"  # on the live workflow: the pieces of its latest dump
+_DIGESTS = "_snapshot_piece_digests"  # ... and their sha256, for the next state hash
+
+
+def dump_pieces(workflow: BpmnWorkflow) -> list[bytes]:
+    """The text of dump(workflow), byte for byte (UTF-8), cut into pieces: up to and
+    including the `{` that opens the top-level task table; then the task entries, PIECE_TASKS
+    to a piece (a later piece starts with the comma between entries); then from the table's
+    closing `}` to the end. Made from the finished tasks' JSON kept with this workflow
+    object: a command re-serializes only the tasks that can still change, not the case's
+    whole history (tests/test_snapshot_fragments.py holds it to dump's bytes; so does every
+    command of the suite, CHECK_FRAGMENTS)."""
+    assembly = _Assembly(workflow)
+    token = _assembling.set(assembly)
     try:
         dct = _serializer.to_dict(workflow)
     finally:
         _assembling.reset(token)
     _canonical_task_data(dct)
-    text = orjson.dumps(dct).decode()
-    if CHECK_FRAGMENTS and text != dump(workflow):
+    head, tail = orjson.dumps(dct).split(b"\x00")
+    entries = assembly.entries
+    pieces = [head + b"{"]
+    for start in range(0, len(entries), PIECE_TASKS):
+        chunk = b",".join(entries[start : start + PIECE_TASKS])
+        pieces.append(b"," + chunk if start else chunk)
+    pieces.append(b"}" + tail)
+    if CHECK_FRAGMENTS and b"".join(pieces).decode() != dump(workflow):
         raise SnapshotMismatch("the snapshot assembled from cached task fragments differs from a full dump")
-    return text
+    workflow.__dict__[_PIECES] = pieces
+    return pieces
+
+
+def dump_incremental(workflow: BpmnWorkflow) -> str:
+    """The same text as dump(workflow), assembled as dump_pieces does."""
+    return b"".join(dump_pieces(workflow)).decode()
+
+
+def last_pieces(workflow: BpmnWorkflow) -> list[bytes]:
+    """The pieces of the workflow's latest dump_pieces (what a command stores)."""
+    return workflow.__dict__[_PIECES]
+
+
+# The form of the state hash that new instances record with each event (instances keep the
+# form they started with: instances.state_hash_form). docs/history.md describes both.
+STATE_HASH_FORM = 2
+
+
+def state_hash_of(workflow: BpmnWorkflow, form: int) -> str:
+    """The state hash of the workflow as it stands, in the instance's form (the one function
+    behind every event's state_hash, live and in replay). Form 1: sha256 of the whole
+    snapshot text. Form 2: sha256 of the pieces' sha256 hex digests, each followed by a
+    newline, in order (dump_pieces says where the text is cut): a command hashes the pieces
+    that changed, not the case's whole history."""
+    pieces = dump_pieces(workflow)
+    if form == 1:
+        return hashlib.sha256(b"".join(pieces)).hexdigest()
+    if form != 2:
+        raise ValueError(f"unknown state hash form {form}")
+    kept = workflow.__dict__.get(_DIGESTS) or []
+    digests = [
+        kept[n] if n < len(kept) and kept[n][0] == piece else (piece, hashlib.sha256(piece).hexdigest())
+        for n, piece in enumerate(pieces)
+    ]
+    workflow.__dict__[_DIGESTS] = digests
+    return hashlib.sha256("".join(digest + "\n" for _, digest in digests).encode()).hexdigest()
 
 
 class SnapshotMismatch(AssertionError):

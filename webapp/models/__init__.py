@@ -11,6 +11,7 @@ from .engine import (  # noqa: F401
     NumberSequence,
     PendingMessage,
     ScriptOutput,
+    SnapshotPiece,
 )
 from .records import ComplaintCase, ContactLog, Customer, Escalation, HotlineCall  # noqa: F401
 

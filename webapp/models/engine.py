@@ -74,11 +74,26 @@ class Instance(db.Model):
     last_hash: Mapped[str] = mapped_column(String(64), default="")
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     incident_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The snapshot's pieces in snapshot_pieces (engine/snapshots.py); 0: the whole text is in
+    # `snapshot` (instances not changed since the pieces came).
+    snapshot_pieces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How this instance's events hash the state (serialization.state_hash_of): instances keep
+    # the form they started with, so one instance's events never mix forms.
+    state_hash_form: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
 
     definition: Mapped[Definition] = relationship(lazy="select")
 
     # Every UPDATE checks and bumps the version: a stale writer gets StaleDataError (409).
     __mapper_args__ = {"version_id_col": version}
+
+
+class SnapshotPiece(db.Model):
+    """One piece of an instance's snapshot text (engine/snapshots.py): `n` in order."""
+
+    __tablename__ = "snapshot_pieces"
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    text: Mapped[str] = mapped_column(Text)
 
 
 _OPEN = text("state = 'open'")

@@ -1,0 +1,78 @@
+"""Where an instance's snapshot is stored: in pieces, one row each (snapshot_pieces), so a
+command writes the pieces that changed, not the whole case again. The pieces are the
+snapshot text cut at fixed places (serialization.dump_pieces): the head up to the
+top-level task table, groups of task entries, the rest. A long case's finished steps sit
+in pieces that no longer change.
+
+Instances written before the pieces existed keep the whole text in `instances.snapshot`
+(`snapshot_pieces` = 0) until their next command. `text_of` reads either: nothing else
+needs to know how a snapshot is stored.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam
+
+from ..extensions import db
+from ..models import Instance, SnapshotPiece
+from . import serialization
+
+_PIECES = SnapshotPiece.__table__
+_SELECT = (
+    db.select(_PIECES.c.text).where(_PIECES.c.instance_id == bindparam("i")).order_by(_PIECES.c.n)
+)
+_INSERT = _PIECES.insert()
+_UPDATE = _PIECES.update().where(_PIECES.c.instance_id == bindparam("w_i"), _PIECES.c.n == bindparam("w_n")).values(
+    text=bindparam("v_text"))
+_DELETE_FROM = _PIECES.delete().where(_PIECES.c.instance_id == bindparam("i"), _PIECES.c.n >= bindparam("n"))
+_STORED = "_stored_pieces"  # on the live workflow: the pieces as the database holds them
+
+
+def pieces_of(instance: Instance) -> list[str]:
+    if not instance.snapshot_pieces:
+        return [instance.snapshot or ""]
+    return list(db.session.connection().execute(_SELECT, {"i": instance.id}).scalars())
+
+
+def text_of(instance: Instance) -> str:
+    """The instance's stored snapshot text, however it is stored."""
+    if not instance.snapshot_pieces:
+        return instance.snapshot or ""
+    return "".join(pieces_of(instance))
+
+
+def remember(workflow, instance: Instance, pieces: list[str]) -> None:
+    """The workflow was loaded from these stored pieces: the next store writes only what
+    differs from them."""
+    if instance.snapshot_pieces:
+        workflow.__dict__[_STORED] = [piece.encode() for piece in pieces]
+
+
+def store(instance: Instance, workflow) -> None:
+    """Write the pieces of the workflow's latest dump that differ from what is stored (in
+    the command's transaction: its version check guards these rows too)."""
+    pieces = serialization.last_pieces(workflow)
+    stored = workflow.__dict__.get(_STORED)
+    if stored is None:
+        stored = [p.encode() for p in pieces_of(instance)] if instance.snapshot_pieces else []
+    connection = db.session.connection()
+    updates = [
+        {"w_i": instance.id, "w_n": n, "v_text": piece.decode()}
+        for n, piece in enumerate(pieces[: len(stored)])
+        if piece != stored[n]
+    ]
+    if updates:
+        connection.execute(_UPDATE, updates)
+    if len(stored) > len(pieces):
+        connection.execute(_DELETE_FROM, {"i": instance.id, "n": len(pieces)})
+    elif len(pieces) > len(stored):
+        connection.execute(
+            _INSERT,
+            [{"instance_id": instance.id, "n": n, "text": pieces[n].decode()} for n in range(len(stored), len(pieces))],
+        )
+    workflow.__dict__[_STORED] = list(pieces)
+    was = instance.snapshot_pieces
+    if was != len(pieces):
+        instance.snapshot_pieces = len(pieces)
+    if not was:
+        instance.snapshot = ""  # the text moved to the pieces (set without loading the deferred column)
