@@ -212,6 +212,7 @@ def _task_entries(workflow, token: object) -> list[bytes]:
     dumps = orjson.dumps
     parts = []
     append = parts.append
+    last_parent = last_parent_json = None  # siblings share a parent: its data's JSON looked up once
     for task_id, task in workflow.tasks.items():
         state = task._state
         if state & _FINISHED:
@@ -222,10 +223,16 @@ def _task_entries(workflow, token: object) -> list[bytes]:
                 and kept[1] == task.last_state_change
                 and kept[2] == task.triggered
                 and kept[3] == task._children
-                and (kept[4] is None or kept[5] == _data_json(kept[4], token))
             ):
-                append(kept[6])
-                continue
+                parent = kept[4]
+                if parent is None:
+                    append(kept[6])
+                    continue
+                if parent is not last_parent:
+                    last_parent, last_parent_json = parent, _data_json(parent, token)
+                if kept[5] == last_parent_json:
+                    append(kept[6])
+                    continue
             entry = b'"' + str(task_id).encode() + b'":' + dumps(_task_dict(task))
             parent = task.parent
             if parent is None or parent._state & _FINISHED:

@@ -79,15 +79,15 @@ def run_engine(workflow: BpmnWorkflow) -> None:
 
 
 def _second_pass_needed(workflow: BpmnWorkflow) -> bool:
+    """do_engine_steps ends once a pass over the tree (subprocesses included) ran no engine
+    task and started no subprocess, then refreshes timers. With no timer waiting (nothing
+    for either refresh to change) and no subprocess running (whose parent task a pass would
+    update), a second call finds what the last pass found: nothing to run."""
     if workflow.get_active_subprocesses():
         return True
     for task in workflow.event_manager.tasks.values():
         if isinstance(task.task_spec.event_definition, (TimerEventDefinition, MultipleEventDefinition)):
             return True  # what refresh_timers looks at
-    for wf in (workflow, *workflow.subprocesses.values()):
-        for task in wf.tasks.values():
-            if task._state == TaskState.READY and not task.task_spec.manual:
-                return True
     return False
 
 
@@ -135,22 +135,23 @@ def _task_id(task) -> str | None:
 
 def check_sound(workflow: BpmnWorkflow) -> None:
     """Refuse a state SpiffWorkflow would misreport: a task deeper than its iterator goes
-    (an endless loop), or "completed" while a task has not finished. One flat pass over the
-    task tables; a task's depth is worked out once and kept on it (tree.depth)."""
+    (an endless loop), or "completed" while a task has not finished. Only the tasks added
+    since the last check are looked at (a task's depth never changes: tree.depth keeps it),
+    and all tasks once the workflow says it is completed."""
     limit = MAX_TASK_DEPTH - 1
     workflows = (workflow, *workflow.subprocesses.values())
     for wf in workflows:
-        for task in wf.tasks.values():
-            depth = task.__dict__.get("_tree_depth")
-            if depth is None:
-                depth = tree.depth(task)
-            if depth >= limit:
-                where = getattr(task.task_spec, "bpmn_id", None) or "workflow"
-                message = (
-                    f"a loop ran more than {MAX_TASK_DEPTH} steps deep at {where}; SpiffWorkflow cannot follow "
-                    "it further (use a standard loop or multi-instance for long repetitions)"
-                )
-                raise WorkflowError(f"{where}: {message}", {where: message}, element=where, task_id=str(task.id))
+        for task in tree.added_since_last_look(wf):
+            if tree.depth(task) < limit:
+                continue
+            where = getattr(task.task_spec, "bpmn_id", None) or "workflow"
+            message = (
+                f"a loop ran more than {MAX_TASK_DEPTH} steps deep at {where}; SpiffWorkflow cannot follow "
+                "it further (use a standard loop or multi-instance for long repetitions)"
+            )
+            raise WorkflowError(f"{where}: {message}", {where: message}, element=where, task_id=str(task.id))
+    for wf in workflows:
+        tree.mark_seen(wf)
     if not tree.is_completed(workflow):
         return
     for wf in workflows:

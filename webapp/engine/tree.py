@@ -12,6 +12,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 _DEPTH = "_tree_depth"  # kept on the Task object (SpiffWorkflow's serializer ignores it)
+_LAST_SEEN = "_tree_last_seen"  # kept on the workflow object
 
 # The tests set this: the shortcuts here, in projection.active_tasks and in
 # steps.run_engine are then checked against SpiffWorkflow's own walks on every command.
@@ -41,6 +42,28 @@ def depth(task: Task) -> int:
     for offset, item in enumerate(reversed(chain), start=1):
         item.__dict__[_DEPTH] = base + offset
     return base + len(chain)
+
+
+def added_since_last_look(workflow) -> list[Task]:
+    """The tasks of `workflow.tasks` added since the last call for this workflow object (all
+    of them the first time). A dict keeps insertion order and a task enters it once, so they
+    are the ones after the last task seen then; if that one was removed, all are listed."""
+    tasks = workflow.tasks
+    if not tasks:
+        return []
+    seen = workflow.__dict__.get(_LAST_SEEN)
+    added = []
+    for task in reversed(tasks.values()):
+        if task is seen:
+            break
+        added.append(task)
+    return added
+
+
+def mark_seen(workflow) -> None:
+    """What added_since_last_look lists next time starts after the tasks there are now."""
+    if workflow.tasks:
+        workflow.__dict__[_LAST_SEEN] = next(reversed(workflow.tasks.values()))
 
 
 def _up(workflow: BpmnWorkflow, task: Task) -> tuple[Task | None, bool]:
