@@ -79,15 +79,20 @@ def run_engine(workflow: BpmnWorkflow) -> None:
 
 
 def _second_pass_needed(workflow: BpmnWorkflow) -> bool:
-    """do_engine_steps ends once a pass over the tree (subprocesses included) ran no engine
-    task and started no subprocess, then refreshes timers. With no timer waiting (nothing
-    for either refresh to change) and no subprocess running (whose parent task a pass would
-    update), a second call finds what the last pass found: nothing to run."""
+    """With no timer waiting (nothing for refresh_timers to change), no subprocess running
+    (whose parent task a pass would update) and no engine task ready (the refresh that ends
+    do_engine_steps may have fired a timer), a second call would run nothing. One flat pass
+    over the task tables, stopped at the first ready engine task."""
     if workflow.get_active_subprocesses():
         return True
     for task in workflow.event_manager.tasks.values():
         if isinstance(task.task_spec.event_definition, (TimerEventDefinition, MultipleEventDefinition)):
             return True  # what refresh_timers looks at
+    ready = TaskState.READY
+    for wf in (workflow, *workflow.subprocesses.values()):
+        for task in wf.tasks.values():
+            if task._state == ready and not task.task_spec.manual:
+                return True
     return False
 
 
@@ -113,7 +118,7 @@ def apply(workflow: BpmnWorkflow, type: str, task_id: str | None, payload: dict)
         # subprocess's KeyError, a TypeError in a data merge), or a run hits RecursionError or
         # MemoryError: a 400 (or an incident) about the diagram, never a 500.
         where = _running_element(workflow)
-        detail = f"{type(err).__name__}: {err}"[:2000]
+        detail = f"{err.__class__.__name__}: {err}"[:2000]  # `type` is the event type here
         raise WorkflowError(f"{where}: {detail}", {where: detail}, element=where) from None
     check_sound(workflow)
     return waits.thrown_messages(workflow)
