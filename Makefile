@@ -107,7 +107,7 @@ PG_TESTS := tests/test_engine_smoke.py tests/test_complaint_paths.py tests/test_
 	tests/test_hostile_input.py tests/test_concurrency.py tests/test_incidents.py tests/test_decisions.py \
 	tests/test_messages_and_versions.py tests/test_bpmn_conformance_issues.py tests/test_audit_concurrency.py tests/test_audit_backend.py tests/test_kpi_month.py \
 	tests/test_sandbox.py tests/test_checkpoints.py tests/test_case_numbers.py tests/test_security_access.py \
-	tests/test_webhooks.py tests/test_api_etags.py \
+	tests/test_webhooks.py tests/test_api_etags.py tests/test_snapshot_pieces.py \
 	tests/postgres
 
 test: install-test browser-deps pg-deps font-deps
