@@ -7,30 +7,16 @@ from __future__ import annotations
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from tests.conftest import FIXTURES
-from webapp.engine import clock, definitions, replay, runtime, serialization, snapshots, workflow_cache
+from tests.growth_case import complete_next, start_growth
+from webapp.engine import definitions, replay, serialization, snapshots, workflow_cache
 from webapp.extensions import db
-from webapp.models import InboxTask, Instance
-from workers import registry
-
-
-def _start_growth(steps: int) -> int:
-    path = FIXTURES / "growth_items.bpmn"
-    definitions.deploy({path.name: path.read_bytes()}, actor="t", now=clock.now(), known_operators=registry.names())
-    db.session.commit()
-    return runtime.start_instance("growth_items", {"steps": steps}, actor="t").id
-
-
-def _complete_next(instance_id: int, data: dict | None = None) -> None:
-    task_id = db.session.scalar(db.select(InboxTask.id).where(InboxTask.instance_id == instance_id,
-                                                              InboxTask.state == "open"))
-    runtime.complete_user_task(task_id, data or {}, actor="t", roles={"admin"})
+from webapp.models import Instance
 
 
 def test_a_long_case_keeps_its_fragments_and_its_snapshot_equals_a_full_dump(app, users):
-    instance_id = _start_growth(30)
+    instance_id = start_growth(30)
     for _ in range(12):
-        _complete_next(instance_id)
+        complete_next(instance_id)
     workflow = workflow_cache.take(definitions.database_scope(), instance_id, db.session.get(Instance, instance_id).version)
     assert workflow is not None
     kept = [task for task in workflow.tasks.values() if "_snapshot_entry" in task.__dict__]
@@ -39,7 +25,7 @@ def test_a_long_case_keeps_its_fragments_and_its_snapshot_equals_a_full_dump(app
     assert stored == serialization.dump(workflow) == serialization.dump_incremental(workflow)
     db.session.rollback()
     for _ in range(18):
-        _complete_next(instance_id, {"note": "完成"})
+        complete_next(instance_id, {"note": "完成"})
     assert db.session.get(Instance, instance_id).status == "completed"
     assert replay.verify(instance_id)["verified"]
 
@@ -47,9 +33,9 @@ def test_a_long_case_keeps_its_fragments_and_its_snapshot_equals_a_full_dump(app
 def test_a_changed_finished_task_that_the_cache_would_miss_is_caught(app, users):
     """What the comparison is for: were a finished task's data changed in place, the cached
     fragment would be stale, and the check says so instead of storing a wrong snapshot."""
-    instance_id = _start_growth(5)
-    _complete_next(instance_id)
-    _complete_next(instance_id)
+    instance_id = start_growth(5)
+    complete_next(instance_id)
+    complete_next(instance_id)
     instance = db.session.get(Instance, instance_id)
     workflow = workflow_cache.take(definitions.database_scope(), instance_id, instance.version)
     done = TaskState.COMPLETED

@@ -10,24 +10,10 @@ import json
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import FIXTURES
-from webapp.engine import clock, definitions, history, replay, runtime, serialization, snapshots, workflow_cache
+from tests.growth_case import complete_next, start_growth
+from webapp.engine import history, replay, runtime, serialization, snapshots, workflow_cache
 from webapp.extensions import db
 from webapp.models import HistoryEvent, InboxTask, Instance, SnapshotPiece
-from workers import registry
-
-
-def _start_growth(steps: int) -> int:
-    path = FIXTURES / "growth_items.bpmn"
-    definitions.deploy({path.name: path.read_bytes()}, actor="t", now=clock.now(), known_operators=registry.names())
-    db.session.commit()
-    return runtime.start_instance("growth_items", {"steps": steps}, actor="t").id
-
-
-def _complete_next(instance_id: int, data: dict | None = None) -> None:
-    task_id = db.session.scalar(db.select(InboxTask.id).where(InboxTask.instance_id == instance_id,
-                                                              InboxTask.state == "open"))
-    runtime.complete_user_task(task_id, data or {}, actor="t", roles={"admin"})
 
 
 def _pieces(instance_id: int) -> list[str]:
@@ -36,9 +22,9 @@ def _pieces(instance_id: int) -> list[str]:
 
 
 def test_a_long_case_rewrites_only_the_pieces_that_changed(app, users):
-    instance_id = _start_growth(80)
+    instance_id = start_growth(80)
     for _ in range(60):
-        _complete_next(instance_id)
+        complete_next(instance_id)
     instance = db.session.get(Instance, instance_id)
     assert instance.state_hash_form == 2 and instance.snapshot_pieces > 4
     before = _pieces(instance_id)
@@ -46,7 +32,7 @@ def test_a_long_case_rewrites_only_the_pieces_that_changed(app, users):
     workflow_cache.clear()  # the next command loads the workflow from the pieces, as another process would
     # (data that the multi-instance task did not have before would change every step's delta
     # against it: SpiffWorkflow's format, docs/history.md)
-    _complete_next(instance_id)
+    complete_next(instance_id)
     after = _pieces(instance_id)
     changed = [n for n in range(max(len(before), len(after)))
                if n >= len(before) or n >= len(after) or before[n] != after[n]]
@@ -91,13 +77,13 @@ def _to_form_one(instance_id: int) -> None:
 
 
 def test_an_instance_of_the_old_form_keeps_its_form_and_moves_to_pieces(app, users):
-    instance_id = _start_growth(30)
+    instance_id = start_growth(30)
     for _ in range(20):
-        _complete_next(instance_id)
+        complete_next(instance_id)
     _to_form_one(instance_id)
     assert _pieces(instance_id) == []
     assert replay.verify(instance_id)["verified"]
-    _complete_next(instance_id)
+    complete_next(instance_id)
     instance = db.session.get(Instance, instance_id)
     assert instance.state_hash_form == 1 and instance.snapshot_pieces > 0
     assert "".join(_pieces(instance_id)) == snapshots.text_of(instance) == replay.replay(instance_id).snapshot
@@ -109,9 +95,9 @@ def test_an_instance_of_the_old_form_keeps_its_form_and_moves_to_pieces(app, use
 
 @pytest.mark.tampers
 def test_a_changed_piece_is_found(app, users):
-    instance_id = _start_growth(40)
+    instance_id = start_growth(40)
     for _ in range(25):
-        _complete_next(instance_id)
+        complete_next(instance_id)
     instance = db.session.get(Instance, instance_id)
     piece = db.session.get(SnapshotPiece, (instance_id, 2))
     entry = json.loads("{" + piece.text.lstrip(",") + "}")
@@ -125,8 +111,8 @@ def test_a_changed_piece_is_found(app, users):
 
 
 def test_the_state_hash_is_made_in_one_place(app, users):
-    instance_id = _start_growth(5)
-    _complete_next(instance_id)
+    instance_id = start_growth(5)
+    complete_next(instance_id)
     instance = db.session.get(Instance, instance_id)
     workflow = runtime.load_workflow(instance)
     text_now = serialization.dump(workflow)

@@ -94,12 +94,15 @@ def cursor(session: Session):
 def execute(session: Session, statement: Statement, values: dict[str, Any]) -> Any:
     """Run one statement; returns the driver's cursor (rowcount, fetchone...)."""
     raw, dialect = cursor(session)
-    sql, params = statement.params(dialect, values)
+    _run(raw, dialect, *statement.params(dialect, values))
+    return raw
+
+
+def _run(raw, dialect, sql: str, params: Any) -> None:
     try:
         raw.execute(sql, params)
     except dialect.loaded_dbapi.Error as err:
         raise _wrapped(err, sql, params, dialect) from err
-    return raw
 
 
 def _wrapped(err: Exception, sql: str, params: Any, dialect) -> DBAPIError:
@@ -128,11 +131,7 @@ def execute_many(session: Session, statement: Statement, rows: list[dict[str, An
 def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) -> tuple | None:
     """One row of a SELECT, converted by the columns' types as the ORM would."""
     raw, dialect = cursor(session)
-    sql, params = statement.params(dialect, values)
-    try:
-        raw.execute(sql, params)
-    except dialect.loaded_dbapi.Error as err:
-        raise _wrapped(err, sql, params, dialect) from err
+    _run(raw, dialect, *statement.params(dialect, values))
     row = raw.fetchone()
     if row is None:
         return None
