@@ -7,8 +7,26 @@ from functools import wraps
 from flask import g, request
 
 from ..accounts import user_for_token
+from ..extensions import db
 from ..security import lockout
+from ..sqlite_setup import READ_ONLY
 from .errors import error_response
+
+
+def reads_only(view):
+    """A view that writes nothing (a list): its transaction, the token check's included, is
+    a reader's. On SQLite that is a plain BEGIN instead of BEGIN IMMEDIATE, so with WAL it
+    reads beside the commands instead of queueing for the write lock behind them and making
+    them queue behind it; on PostgreSQL nothing changes. Only for views that never write:
+    a deferred SQLite transaction that then writes fails when another one wrote meanwhile."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not db.session().in_transaction():  # (a test's requests may share one session)
+            db.session.connection(execution_options={READ_ONLY: True})
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def token_required(view):

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Attachment, Definition, HistoryEvent, InboxTask, Instance, Job, User
 from ..security import personal_data
 from . import bp, etags, listing
-from .auth import require_role, token_required
+from .auth import reads_only, require_role, token_required
 from .errors import error_response
 from .schemas import (
     AssignTaskIn,
@@ -133,6 +133,7 @@ def start_instance():
 
 
 @bp.get("/process-instances")
+@reads_only
 @token_required
 def list_instances():
     query = db.select(Instance).order_by(Instance.id.desc())
@@ -206,6 +207,7 @@ def verify_instance(instance_id: int):
 
 
 @bp.get("/tasks")
+@reads_only
 @token_required
 def list_tasks():
     """Open tasks the caller may work on, earliest due first. `limit`/`offset` page through
