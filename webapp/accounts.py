@@ -11,7 +11,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import String, bindparam, select
 from werkzeug.security import generate_password_hash
 
-from .engine import clock
+from . import plain_rows
+from .engine import clock, plain_sql
 from .extensions import db
 from .models import ApiToken, LoginThrottle, Role, User, user_roles
 
@@ -152,13 +153,18 @@ def _token_query():
     )
 
 
-_TOKEN_QUERY = _token_query()
+_TOKEN_QUERY = plain_sql.Statement(_token_query())
 
 
 def user_for_token(token: str, address: str | None = None) -> TokenUser | None:
     """The account behind a live token: not revoked, not expired, the account active and not
     locked for the caller's address (sign-in lock-outs count for the API too)."""
-    rows = db.session.execute(_TOKEN_QUERY, {"token_hash": _token_hash(token), "address": address or ""}).all()
+    session = db.session()
+    if session.new or session.deleted or session.dirty:
+        session.flush()  # as the ORM's autoflush: the check sees what this session changed
+    # on the session's driver cursor (engine/plain_sql.py): every API request runs this, and
+    # SQLAlchemy's per-execution work cost more than the indexed join itself
+    rows = plain_rows.fetch_all(session, _TOKEN_QUERY, {"token_hash": _token_hash(token), "address": address or ""})
     if not rows:
         return None
     revoked, expires_at, user_id, username, active, _, locked_until = rows[0]
@@ -167,7 +173,7 @@ def user_for_token(token: str, address: str | None = None) -> TokenUser | None:
         return None
     if address is not None and locked_until is not None and locked_until > now:
         return None
-    return TokenUser(user_id, username, frozenset(row.role_code for row in rows if row.role_code is not None))
+    return TokenUser(user_id, username, frozenset(row[5] for row in rows if row[5] is not None))
 
 
 def tokens_of(user: User) -> list[ApiToken]:

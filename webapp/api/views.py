@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request, send_file
-from sqlalchemy.orm import joinedload
 
 from workers import registry
 
@@ -14,7 +13,7 @@ from ..engine.errors import EngineError, Forbidden, FormInvalid, LanesUnmapped, 
 from ..extensions import db
 from ..models import Attachment, Definition, HistoryEvent, InboxTask, Instance, Job, User
 from ..security import personal_data
-from . import bp, etags, listing
+from . import bp, etags, listing, task_list
 from .auth import reads_only, require_role, token_required
 from .errors import error_response
 from .schemas import (
@@ -212,19 +211,18 @@ def verify_instance(instance_id: int):
 def list_tasks():
     """Open tasks the caller may work on, earliest due first. `limit`/`offset` page through
     long lists (an extension: without them every task is returned, as the contract says)."""
-    # the task's case in the same statement (a many-to-one join: paging stays per task)
-    query = db.select(InboxTask).options(joinedload(InboxTask.instance)).where(InboxTask.state == "open")
-    if (instance_id := params.int_arg("instance_id")) is not None:
-        query = query.where(InboxTask.instance_id == instance_id)
+    instance_id = params.int_arg("instance_id")
     me = _actor()
     if request.args.get("mine", "").lower() in ("1", "true", "yes"):
-        query = query.where(InboxTask.assignee == me)
-    elif not g.api_user.has_role("admin"):
-        mine_or_free = db.or_(InboxTask.assignee.is_(None), InboxTask.assignee == me)
-        query = query.where(db.or_(InboxTask.assignee == me, db.and_(InboxTask.role.in_(_roles()), mine_or_free)))
-    query = query.order_by(InboxTask.due_at.asc().nulls_last(), InboxTask.created_at, InboxTask.id)
-    tasks = listing.page(query, default=None, maximum=MAX_TASKS_PAGE)
-    return tasks.response(schema(TaskOut, many=True).dump(tasks.items))
+        who = "mine"
+    elif g.api_user.has_role("admin"):
+        who = "all"
+    else:
+        who = "lanes"  # the caller's own tasks, and the unassigned ones of their roles
+    limit, offset = listing.limit_offset(default=None, maximum=MAX_TASKS_PAGE)
+    tasks, total = task_list.open_tasks(instance_id=instance_id, me=me, who=who, roles=_roles(), limit=limit,
+                                        offset=offset)
+    return listing.Page(tasks, total, limit, offset).response(tasks)
 
 
 @bp.get("/tasks/<task_id>")
