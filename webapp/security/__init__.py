@@ -49,6 +49,9 @@ def init_security(app: Flask) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     init_headers(app)
+    from .sessions import ApiAwareSessionInterface
+
+    app.session_interface = ApiAwareSessionInterface()
     init_limits(app, api_bp)
     from ..accounts import token_is_live
 
