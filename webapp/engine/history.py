@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from ..extensions import db
 from ..models import HistoryEvent, Instance
@@ -22,6 +23,7 @@ GENESIS = "0" * 64
 _COLUMNS = ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id", "payload", "state_hash", "prev_hash",
             "hash")
 _INSERT = plain_sql.Statement(HistoryEvent.__table__.insert().inline(), _COLUMNS)
+_BODY = ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id", "state_hash")  # and the payload
 
 
 def sha256_hex(text: str) -> str:
@@ -46,6 +48,14 @@ def chain_hash(prev_hash: str, event: HistoryEvent) -> str:
     return sha256_hex(prev_hash + canonical_json(event_body(event)))
 
 
+@dataclass(frozen=True)
+class Appended:
+    """What a caller learns of the event it appended."""
+
+    seq: int
+    hash: str
+
+
 def append(
     instance: Instance,
     *,
@@ -56,30 +66,34 @@ def append(
     state_hash: str,
     bpmn_id: str | None = None,
     task_id: str | None = None,
-) -> HistoryEvent:
+) -> Appended:
     """Add the next event of the instance, chained to its last one (a plain INSERT: the
     hot path of every command; the unique (instance_id, seq) stops a concurrent twin)."""
-    event = HistoryEvent(
-        instance_id=instance.id,
-        seq=instance.last_seq + 1,
-        at=at,
-        actor=actor,
-        type=type,
-        bpmn_id=bpmn_id,
-        task_id=task_id,
-        payload=canonical_json(payload),
-        state_hash=state_hash,
-        prev_hash=instance.last_hash or GENESIS,
-    )
-    event.hash = chain_hash(event.prev_hash, event)
-    instance.last_seq = event.seq
-    instance.last_hash = event.hash
+    payload_text = canonical_json(payload)
+    row = {
+        "instance_id": instance.id,
+        "seq": instance.last_seq + 1,
+        "at": at,
+        "actor": actor,
+        "type": type,
+        "bpmn_id": bpmn_id,
+        "task_id": task_id,
+        "payload": payload_text,
+        "state_hash": state_hash,
+        "prev_hash": instance.last_hash or GENESIS,
+    }
+    # the body exactly as event_body() reads it back from the stored row
+    body = {key: row[key] for key in _BODY}
+    body["payload"] = json.loads(payload_text)
+    row["hash"] = sha256_hex(row["prev_hash"] + canonical_json(body))
+    instance.last_seq = row["seq"]
+    instance.last_hash = row["hash"]
     # on the driver, in the session's transaction: no autoflush, no per-statement ORM work
-    plain_sql.execute(db.session, _INSERT, {key: getattr(event, key) for key in _COLUMNS})
+    plain_sql.execute(db.session, _INSERT, row)
     # Webhooks (issue 18): the one call; deliveries are enqueued in this same transaction.
-    webhook_outbox.recorded(db.session, instance, type=type, seq=event.seq, at=at, actor=actor,
+    webhook_outbox.recorded(db.session, instance, type=type, seq=row["seq"], at=at, actor=actor,
                             bpmn_id=bpmn_id, task_id=task_id, payload=payload)
-    return event
+    return Appended(row["seq"], row["hash"])
 
 
 def events_of(instance_id: int, upto: int | None = None) -> list[HistoryEvent]:

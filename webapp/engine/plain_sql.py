@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql import ClauseElement
 
 _CURSOR = "plain_sql_cursor"
@@ -170,11 +170,23 @@ class Loader:
         key = self.mapper.identity_key_from_primary_key((values[self.pk_column.key],))
         held = session.identity_map.get(key)
         if held is not None:
-            state = sa_inspect(held)
-            for name in list(state.expired_attributes & values.keys()):
-                set_committed_value(held, name, values[name])
+            state = instance_state(held)
+            if names := state.expired_attributes & values.keys():
+                # what set_committed_value does per attribute, once for all of them
+                state.dict.update({name: values[name] for name in names})
+                state._commit(state.dict, names)
             return held
-        obj = self.model(**values)
-        make_transient_to_detached(obj)
-        session.add(obj)
-        return obj
+        return adopt(session, self.mapper, values)
+
+
+def adopt(session: Session, mapper: Mapper, values: dict[str, Any]) -> Any:
+    """The session's persistent object for a row just read or written, holding `values`
+    as its loaded state (columns not given load on first use). Made without the mapped
+    class's constructor, which sets every attribute through its instrumentation and records
+    each as a change, only for make_transient_to_detached to discard them again: a
+    third of reading a row. (The models have no constructor or mutable types of their own.)"""
+    obj = mapper.class_manager.new_instance()
+    instance_state(obj).dict.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj

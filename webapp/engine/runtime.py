@@ -19,7 +19,6 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import NO_VALUE, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -643,6 +642,7 @@ def _append_passive(
 
 
 _INSTANCES = Instance.__table__
+_INSTANCE_MAPPER = sa_inspect(Instance)
 _INSTANCE_COLUMNS = frozenset(column.key for column in Instance.__mapper__.column_attrs)
 
 
@@ -777,10 +777,8 @@ def _insert_instance(definition: definitions.DefinitionInfo, business_key: str, 
         snapshot_pieces=0, state_hash_form=serialization.STATE_HASH_FORM,  # new instances: the current form
     )
     new_id = plain_sql.execute(db.session, _INSTANCE_INSERT, values).fetchone()[0]
-    instance = Instance(id=new_id, customer_name=None, next_timer_due=None, ended_at=None, **values)
-    make_transient_to_detached(instance)
-    db.session.add(instance)
-    return instance
+    return plain_sql.adopt(
+        db.session, _INSTANCE_MAPPER, {"id": new_id, "customer_name": None, "next_timer_due": None, "ended_at": None, **values})
 
 
 _NUMBER_NEXT = {
