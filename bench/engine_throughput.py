@@ -8,7 +8,7 @@ Growth: one case of a sequential multi-instance user task (tests/fixtures/growth
 driven step by step; our own cost of a step (the command's time minus plain SpiffWorkflow's
 time for the same step in memory) near the 1,000th step against near the 10th.
 
-    .venv/bin/python -m bench.engine_throughput [N] [--rounds R] [--steps S] [--short]
+    .venv/bin/python -m bench.engine_throughput [N] [--rounds R] [--steps S] [--short] [--growth-only]
     (--short: N=60, 2 rounds, 200 growth steps: for development)
 """
 
@@ -213,10 +213,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--short", action="store_true")
+    parser.add_argument("--growth-only", action="store_true", help="only the growth part (one case of --steps steps)")
     args = parser.parse_args()
     if args.short:
         args.n, args.rounds, args.steps = 60, 2, 200
     logging.disable(logging.INFO)  # the worker logs every job at INFO: not what is measured
+    if args.growth_only:
+        print(f"before: {_load()}")
+        with tempfile.TemporaryDirectory() as tmp:
+            _print_growth(args.steps, growth(args.steps, f"sqlite:///{tmp}/growth.db"))
+        print(f"after: {_load()}")
+        return
     inline_us, pooled_us, start_us = sandbox_cost()
     print(f"before: {_load()}")
     memory, ours, events = [], [], 0
@@ -233,18 +240,22 @@ def main() -> None:
     print(f"{'plain SpiffWorkflow, in memory (baseline)':<48}{_span(memory, '{:.0f}'):>16}{'1':>14}")
     print(f"{'our engine, SQLite, every input persisted':<48}{_span(ours, '{:.1f}'):>16}{_span(ratios, '{:.3f}'):>14}")
     print(f"history events written: {events} ({events / args.n:.0f} per instance); goal: ratio >= 0.25")
-    ours_early, plain_early, ours_late, plain_late, size = grown
-    own_early, own_late = ours_early - plain_early, ours_late - plain_late
-    print(f"growth, one case of {args.steps} sequential steps (snapshot {size / 1000:.0f} KB at the end), ms per step:")
-    print(f"  step 10: ours {ours_early * 1000:.2f}, plain SpiffWorkflow {plain_early * 1000:.2f}, own {own_early * 1000:.2f}")
-    print(f"  step {args.steps}: ours {ours_late * 1000:.2f}, plain SpiffWorkflow {plain_late * 1000:.2f}, "
-          f"own {own_late * 1000:.2f}")
-    print(f"  own cost at step {args.steps} / step 10: x{own_late / own_early:.1f} (goal <= 2)")
+    _print_growth(args.steps, grown)
     print(
         f"sandbox pool, per script: {pooled_us:.0f} us in a sandbox process vs {inline_us:.0f} us in-process "
         f"(+{pooled_us - inline_us:.0f} us round trip); first start of a sandbox process {start_us / 1000:.0f} ms"
     )
     print(f"after: {_load()}")
+
+
+def _print_growth(steps: int, grown: tuple[float, float, float, float, int]) -> None:
+    ours_early, plain_early, ours_late, plain_late, size = grown
+    own_early, own_late = ours_early - plain_early, ours_late - plain_late
+    print(f"growth, one case of {steps} sequential steps (snapshot {size / 1000:.0f} KB at the end), ms per step:")
+    print(f"  step 10: ours {ours_early * 1000:.2f}, plain SpiffWorkflow {plain_early * 1000:.2f}, own {own_early * 1000:.2f}")
+    print(f"  step {steps}: ours {ours_late * 1000:.2f}, plain SpiffWorkflow {plain_late * 1000:.2f}, "
+          f"own {own_late * 1000:.2f}")
+    print(f"  own cost at step {steps} / step 10: x{own_late / own_early:.1f} (goal <= 2)")
 
 
 if __name__ == "__main__":

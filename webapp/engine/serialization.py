@@ -78,10 +78,10 @@ class _Assembly:
     """One incremental dump: its top workflow and that workflow's task entries (JSON); a
     parent's data JSON is made once per dump and tagged with this object."""
 
-    __slots__ = ("top", "entries")
+    __slots__ = ("top", "entries", "data_json")
 
     def __init__(self, top) -> None:
-        self.top, self.entries = top, []
+        self.top, self.entries, self.data_json = top, [], {}
 
 
 _assembling: ContextVar[_Assembly | None] = ContextVar("snapshot_assembling", default=None)
@@ -89,10 +89,19 @@ _assembling: ContextVar[_Assembly | None] = ContextVar("snapshot_assembling", de
 # escape it), so the one NUL in a dump is where the top-level task table goes.
 _MARKER = orjson.Fragment(b"\x00")
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
-# Attributes kept on a live Task object (SpiffWorkflow's serializer ignores them): its
-# finished JSON entry, and its parent's data JSON as of one dump.
-_ENTRY = "_snapshot_entry"
-_DATA_JSON = "_snapshot_data_json"
+# What a dump keeps between commands lives in tables on the live workflow object, keyed by
+# Task object, never as attributes of the tasks: an attribute added to some Task objects
+# ends the key sharing of their __dict__s and slows every SpiffWorkflow walk over the tree
+# by about a quarter (0.45 ms a step at 1,000 tasks, measured: docs/benchmarks.md growth).
+_ENTRIES = "_snapshot_entries"  # task -> its finished JSON entry and what it was made from
+_CHILD_TEXTS = "_snapshot_child_texts"  # task -> str() of its children ids (a long list)
+
+
+def _table(workflow, name: str) -> dict:
+    table = workflow.__dict__.get(name)
+    if table is None:
+        table = workflow.__dict__[name] = {}
+    return table
 
 
 def _build_serializer() -> BpmnWorkflowSerializer:
@@ -115,21 +124,20 @@ def _task_to_dict(convert, task: Task) -> dict:
     return dct
 
 
-def _data_json(task: Task, token: object) -> bytes | None:
+def _data_json(task: Task, token: _Assembly) -> bytes | None:
     """The task's data as sorted JSON, made once per dump (None: not JSON data)."""
-    made = task.__dict__.get(_DATA_JSON)
-    if made is not None and made[0] is token:
-        return made[1]
+    made = token.data_json
+    if task in made:
+        return made[task]
     try:
         value = orjson.dumps(task.data, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         value = None
-    task.__dict__[_DATA_JSON] = (token, value)
+    made[task] = value
     return value
 
 
 _SCALARS = (str, int, float, bool, type(None))
-_CHILDREN = "_snapshot_children"
 
 
 def _plain(value):
@@ -156,17 +164,19 @@ def _child_ids(task: Task) -> list[str]:
     """str() of the task's children ids, kept on the task while its children only grow
     (a multi-instance task gains one child per step)."""
     children = task._children
-    kept = task.__dict__.get(_CHILDREN)
+    if len(children) <= 8:
+        return [str(child) for child in children]
+    table = _table(task.workflow, _CHILD_TEXTS)
+    kept = table.get(task)
     if kept is not None:
         ids, texts = kept
         if len(ids) <= len(children) and children[: len(ids)] == ids:
             if len(ids) < len(children):
                 texts = texts + [str(child) for child in children[len(ids):]]
-                task.__dict__[_CHILDREN] = (list(children), texts)
+                table[task] = (list(children), texts)
             return texts
     texts = [str(child) for child in children]
-    if len(children) > 8:
-        task.__dict__[_CHILDREN] = (list(children), texts)
+    table[task] = (list(children), texts)
     return texts
 
 
@@ -199,7 +209,7 @@ def _task_dict(task: Task) -> dict:
     }
 
 
-def _task_entries(workflow, token: object) -> list[bytes]:
+def _task_entries(workflow, token: _Assembly) -> list[bytes]:
     """The entries `"id":{...}` of `workflow.tasks` as mapping_to_dict + orjson would write them, from each
     finished task's entry kept on the task object. A COMPLETED or CANCELLED task no longer
     changes its state or data (diagram scripts run in sandbox processes and hand back new
@@ -210,13 +220,14 @@ def _task_entries(workflow, token: object) -> list[bytes]:
     its state, state change time and triggered flag. One flat loop over the tasks, no tree
     walk and no id hashing; only what changed is converted."""
     dumps = orjson.dumps
+    kept_entries = _table(workflow, _ENTRIES)
     parts = []
     append = parts.append
     last_parent = last_parent_json = None  # siblings share a parent: its data's JSON looked up once
     for task_id, task in workflow.tasks.items():
         state = task._state
         if state & _FINISHED:
-            kept = task.__dict__.get(_ENTRY)
+            kept = kept_entries.get(task)
             if (
                 kept is not None
                 and kept[0] == state
@@ -236,10 +247,10 @@ def _task_entries(workflow, token: object) -> list[bytes]:
             entry = b'"' + str(task_id).encode() + b'":' + dumps(_task_dict(task))
             parent = task.parent
             if parent is None or parent._state & _FINISHED:
-                task.__dict__[_ENTRY] = (state, task.last_state_change, task.triggered, list(task._children), None, None, entry)
+                kept_entries[task] = (state, task.last_state_change, task.triggered, list(task._children), None, None, entry)
             elif (parent_json := _data_json(parent, token)) is not None:
-                task.__dict__[_ENTRY] = (state, task.last_state_change, task.triggered, list(task._children), parent,
-                                         parent_json, entry)
+                kept_entries[task] = (state, task.last_state_change, task.triggered, list(task._children), parent,
+                                      parent_json, entry)
             append(entry)
         else:
             append(b'"' + str(task_id).encode() + b'":' + dumps(_task_dict(task)))

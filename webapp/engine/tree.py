@@ -11,7 +11,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-_DEPTH = "_tree_depth"  # kept on the Task object (SpiffWorkflow's serializer ignores it)
+# Kept on the workflow object: task -> depth (never on the Task objects: an added attribute
+# ends their __dict__s' key sharing and slows SpiffWorkflow's own walks, see serialization).
+_DEPTHS = "_tree_depths"
 _LAST_SEEN = "_tree_last_seen"  # kept on the workflow object
 
 # The tests set this: the shortcuts here, in projection.active_tasks and in
@@ -25,22 +27,26 @@ class ShortcutMismatch(AssertionError):
 
 def depth(task: Task) -> int:
     """The number of ancestors in the task's own workflow (its tree's root: 0)."""
-    known = task.__dict__.get(_DEPTH)
+    workflow = task.workflow
+    depths = workflow.__dict__.get(_DEPTHS)
+    if depths is None:
+        depths = workflow.__dict__[_DEPTHS] = {}
+    known = depths.get(task)
     if known is not None:
         return known
-    tasks = task.workflow.tasks
+    tasks = workflow.tasks
     chain = [task]
     parent = tasks.get(task._parent) if task._parent is not None else None
     base = -1
     while parent is not None:
-        known = parent.__dict__.get(_DEPTH)
+        known = depths.get(parent)
         if known is not None:
             base = known
             break
         chain.append(parent)
         parent = tasks.get(parent._parent) if parent._parent is not None else None
     for offset, item in enumerate(reversed(chain), start=1):
-        item.__dict__[_DEPTH] = base + offset
+        depths[item] = base + offset
     return base + len(chain)
 
 
