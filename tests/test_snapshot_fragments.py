@@ -19,8 +19,13 @@ def test_a_long_case_keeps_its_fragments_and_its_snapshot_equals_a_full_dump(app
         complete_next(instance_id)
     workflow = workflow_cache.take(definitions.database_scope(), instance_id, db.session.get(Instance, instance_id).version)
     assert workflow is not None
-    kept = [task for task in workflow.tasks.values() if "_snapshot_entry" in task.__dict__]
+    kept = [task for task in workflow.tasks.values() if task in workflow.__dict__[serialization._ENTRIES]]
     assert len(kept) >= 12  # the finished steps' JSON is kept, not made again
+    # ... with the workflow, not on SpiffWorkflow's Task objects (an attribute of ours there
+    # slows SpiffWorkflow's own walks over the tree)
+    own = {"id", "workflow", "_parent", "_children", "_state", "triggered", "task_spec", "thread_id", "data",
+           "internal_data", "last_state_change"}
+    assert all(set(task.__dict__) <= own for task in workflow.tasks.values())
     stored = snapshots.text_of(db.session.get(Instance, instance_id))
     assert stored == serialization.dump(workflow) == serialization.dump_incremental(workflow)
     db.session.rollback()
@@ -49,4 +54,22 @@ def test_a_changed_finished_task_that_the_cache_would_miss_is_caught(app, users)
             serialization.dump_incremental(workflow)
         del finished.data["changed_behind_the_cache"]
     assert serialization.dump_incremental(workflow) == snapshots.text_of(instance)
+    db.session.rollback()
+
+
+def test_a_step_of_a_long_case_makes_only_the_changed_tasks_entries_again(app, users, monkeypatch):
+    """After a workflow's first dump, a command looks only at the tasks SpiffWorkflow changed
+    or added (and the unfinished ones), not at every finished step of the case."""
+    instance_id = start_growth(60)
+    for _ in range(40):
+        complete_next(instance_id)
+    looked_at, made = [], []
+    entry_of, task_dict = serialization._entry_of, serialization._task_dict
+    monkeypatch.setattr(serialization, "_entry_of", lambda task, *rest: looked_at.append(task) or entry_of(task, *rest))
+    monkeypatch.setattr(serialization, "_task_dict", lambda task: made.append(task) or task_dict(task))
+    complete_next(instance_id)
+    workflow = workflow_cache.take(definitions.database_scope(), instance_id, db.session.get(Instance, instance_id).version)
+    assert len(workflow.tasks) > 40
+    assert 0 < len(made) <= len(looked_at) <= 8, [task.task_spec.name for task in looked_at]
+    assert snapshots.text_of(db.session.get(Instance, instance_id)) == serialization.dump(workflow)
     db.session.rollback()

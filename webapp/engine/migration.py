@@ -114,6 +114,9 @@ def migrate_in_place(workflow, spec, subprocess_specs: dict) -> None:
         subprocess = workflow.subprocesses[sub_id]
         migrate_workflow(diff, subprocess, subprocess_specs[subprocess.spec.name])
     workflow.subprocess_specs = subprocess_specs
+    # Tasks now carry the new version's specs (and below, restored internal data): what the
+    # snapshot dumps kept of them is made again.
+    serialization.forget(workflow)
     for task_id, internal_data in kept.items():
         task = workflow.get_task_from_id(task_id)
         if task is not None and task.state == TaskState.WAITING:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from contextvars import ContextVar
 from functools import partial
+from itertools import islice
 
 import orjson
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -18,6 +19,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.workflow import Workflow
 
 from .parser import DeferredServiceTask, PayloadMessageEventDefinition
 
@@ -138,6 +140,7 @@ def _data_json(task: Task, token: _Assembly) -> bytes | None:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def _plain(value):
@@ -148,10 +151,9 @@ def _plain(value):
     if kind in _SCALARS:
         return value
     if kind is list:
-        for item in value:
-            if type(item) not in _SCALARS:
-                return _serializer.registry.convert(value)
-        return value
+        if _SCALAR_TYPES.issuperset(map(type, value)):  # one C-level pass over a long list
+            return value
+        return _serializer.registry.convert(value)
     if kind is dict:
         for key, item in value.items():
             if type(key) is not str or (type(item) not in _SCALARS and _plain(item) is not item):
@@ -210,51 +212,200 @@ def _task_dict(task: Task) -> dict:
 
 
 def _task_entries(workflow, token: _Assembly) -> list[bytes]:
-    """The entries `"id":{...}` of `workflow.tasks` as mapping_to_dict + orjson would write them, from each
-    finished task's entry kept on the task object. A COMPLETED or CANCELLED task no longer
-    changes its state or data (diagram scripts run in sandbox processes and hand back new
-    objects, so nothing mutates a finished task's data in place); it may still gain
-    children (an event subprocess that fires hangs under the process's finished start
-    task), and its delta is taken against its parent's data, which an unfinished parent (a
-    multi-instance or loop task collecting results) may change: both are compared, with
-    its state, state change time and triggered flag. One flat loop over the tasks, no tree
-    walk and no id hashing; only what changed is converted."""
-    dumps = orjson.dumps
-    kept_entries = _table(workflow, _ENTRIES)
-    parts = []
-    append = parts.append
-    last_parent = last_parent_json = None  # siblings share a parent: its data's JSON looked up once
-    for task_id, task in workflow.tasks.items():
-        state = task._state
-        if state & _FINISHED:
-            kept = kept_entries.get(task)
-            if (
-                kept is not None
-                and kept[0] == state
-                and kept[1] == task.last_state_change
-                and kept[2] == task.triggered
-                and kept[3] == task._children
-            ):
-                parent = kept[4]
-                if parent is None:
-                    append(kept[6])
-                    continue
-                if parent is not last_parent:
-                    last_parent, last_parent_json = parent, _data_json(parent, token)
-                if kept[5] == last_parent_json:
-                    append(kept[6])
-                    continue
-            entry = b'"' + str(task_id).encode() + b'":' + dumps(_task_dict(task))
-            parent = task.parent
-            if parent is None or parent._state & _FINISHED:
-                kept_entries[task] = (state, task.last_state_change, task.triggered, list(task._children), None, None, entry)
-            elif (parent_json := _data_json(parent, token)) is not None:
-                kept_entries[task] = (state, task.last_state_change, task.triggered, list(task._children), parent,
-                                      parent_json, entry)
-            append(entry)
+    """The entries `"id":{...}` of `workflow.tasks` as mapping_to_dict + orjson would write
+    them, in the table's order. After the workflow's first dump only what may have changed
+    is looked at (_changed_entries); the first dump, and one after a task was removed,
+    passes over every task (_all_entries)."""
+    layout = workflow.__dict__.get(_LAYOUT)
+    if layout is not None and not layout.reshaped and workflow.spec is layout.spec:
+        entries = _changed_entries(workflow, token, layout)
+        if entries is not None:
+            return entries
+    return _all_entries(workflow, token)
+
+
+class _Layout:
+    """The last incremental dump of one workflow's task table: its tasks in order, their
+    entries, which tasks are rendered again on every dump (`live`: not finished, or their
+    entry depends on data that may still change), the unfinished-at-the-time parents whose
+    data a kept entry's delta was taken against (`watched`: parent -> that data's JSON),
+    and the tasks SpiffWorkflow changed since (`noted`, filled by the hooks below)."""
+
+    __slots__ = ("spec", "order", "position", "entries", "live", "watched", "noted", "reshaped", "changed")
+
+    def __init__(self, workflow) -> None:
+        self.spec = workflow.spec
+        self.order: list[Task] = []
+        self.position: dict[Task, int] = {}
+        self.entries: list[bytes] = []
+        self.live: set[Task] = set()
+        self.watched: dict[Task, bytes] = {}
+        self.noted: set[Task] = set()
+        self.reshaped = False
+        self.changed: set[int] | None = None  # positions whose entry changed at the last dump (None: all)
+
+
+_LAYOUT = "_snapshot_layout"
+
+
+def _entry_of(task: Task, token: _Assembly, kept_entries: dict, layout: _Layout) -> bytes:
+    """One task's entry: the kept one while it is still what SpiffWorkflow's converter makes
+    (a COMPLETED or CANCELLED task no longer changes its state or data: diagram scripts run
+    in sandbox processes and hand back new objects, so nothing mutates a finished task's
+    data in place; it may still gain children, an event subprocess that fires hangs under
+    the process's finished start task, and its delta is taken against its parent's data,
+    which an unfinished parent, a multi-instance or loop task collecting results, may
+    change: all of that is compared), else a new one."""
+    state = task._state
+    if state & _FINISHED:
+        kept = kept_entries.get(task)
+        if (
+            kept is not None
+            and kept[0] == state
+            and kept[1] == task.last_state_change
+            and kept[2] == task.triggered
+            and kept[3] == task._children
+        ):
+            parent = kept[4]
+            if parent is None:
+                layout.live.discard(task)
+                return kept[6]
+            parent_json = _data_json(parent, token)
+            if kept[5] == parent_json:
+                layout.live.discard(task)
+                layout.watched[parent] = parent_json
+                return kept[6]
+        entry = b'"' + str(task.id).encode() + b'":' + orjson.dumps(_task_dict(task))
+        parent = task.parent
+        if parent is None or parent._state & _FINISHED:
+            kept_entries[task] = (state, task.last_state_change, task.triggered, list(task._children), None, None, entry)
+            layout.live.discard(task)
+        elif (parent_json := _data_json(parent, token)) is not None:
+            kept_entries[task] = (state, task.last_state_change, task.triggered, list(task._children), parent,
+                                  parent_json, entry)
+            layout.live.discard(task)
+            layout.watched[parent] = parent_json
         else:
-            append(b'"' + str(task_id).encode() + b'":' + dumps(_task_dict(task)))
-    return parts
+            layout.live.add(task)
+        return entry
+    layout.live.add(task)
+    return b'"' + str(task.id).encode() + b'":' + orjson.dumps(_task_dict(task))
+
+
+def _all_entries(workflow, token: _Assembly) -> list[bytes]:
+    """Every task's entry, one flat pass over the table (no tree walk, no id hashing): kept
+    entries where they still hold (_entry_of), and a new layout for the next dumps."""
+    kept_entries = _table(workflow, _ENTRIES)
+    layout = _Layout(workflow)
+    order = list(workflow.tasks.values())
+    entries = [_entry_of(task, token, kept_entries, layout) for task in order]
+    layout.order, layout.entries = order, entries
+    layout.position = {task: n for n, task in enumerate(order)}
+    workflow.__dict__[_LAYOUT] = layout
+    return entries
+
+
+def _changed_entries(workflow, token: _Assembly, layout: _Layout) -> list[bytes] | None:
+    """The entries after the last dump's, looking only at the tasks that may have changed:
+    the ones SpiffWorkflow changed since (their state, their children: the hooks below note
+    them), the ones added since (a task enters the table at its end), the live ones, and
+    the children of a watched parent whose data changed. None: the table is not as the
+    layout has it (then every task is looked at)."""
+    tasks = workflow.tasks
+    order, position, entries = layout.order, layout.position, layout.entries
+    added = len(tasks) - len(order)
+    if added < 0:
+        return None
+    look = layout.noted | layout.live
+    layout.noted = set()
+    for parent, parent_json in list(layout.watched.items()):
+        if _data_json(parent, token) != parent_json:
+            look.update(child for child in parent.children if child is not None)
+    changed = set()
+    if added:
+        new = list(islice(reversed(tasks.values()), added))
+        new.reverse()
+        for task in new:
+            if task in position:
+                return None
+            position[task] = len(order)
+            changed.add(len(order))
+            order.append(task)
+            entries.append(b"")
+            look.add(task)
+    kept_entries = _table(workflow, _ENTRIES)
+    for task in look:
+        n = position.get(task)
+        if n is None:
+            if task.workflow is workflow and task.id in tasks:
+                return None  # not where the layout expects it
+            continue  # removed meanwhile (that sets reshaped) or another workflow's
+        entry = _entry_of(task, token, kept_entries, layout)
+        if entry != entries[n]:
+            entries[n] = entry
+            changed.add(n)
+    if CHECK_FRAGMENTS and order != list(tasks.values()):
+        raise SnapshotMismatch("the task table is not in the order the snapshot's layout kept")
+    layout.changed = changed
+    return entries
+
+
+def _note(task: Task) -> None:
+    """SpiffWorkflow changed this task's state or children: its entry is made again at the
+    next dump (only workflows that were dumped incrementally keep a layout)."""
+    layout = task.workflow.__dict__.get(_LAYOUT)
+    if layout is not None:
+        layout.noted.add(task)
+
+
+def _install_change_hooks() -> None:
+    """Wrap the few SpiffWorkflow methods through which a task's state, children or parent
+    change, and the one that removes tasks, so that a dump knows what changed without
+    passing over every task. The suite compares every incremental dump with a full one
+    (CHECK_FRAGMENTS), which is what holds these hooks to what SpiffWorkflow does."""
+    if getattr(Task, "_snapshot_hooks", False):
+        return
+    set_state, child_added, remove_task = Task._set_state, Task._child_added_notify, Workflow._remove_task
+
+    def _set_state(self, value):
+        set_state(self, value)
+        _note(self)
+
+    def _child_added_notify(self, child):
+        child_added(self, child)
+        _note(self)
+
+    def _remove_task(self, task_id):
+        layout = self.__dict__.get(_LAYOUT)
+        if layout is not None:
+            layout.reshaped = True
+        remove_task(self, task_id)
+
+    def _set_children(self, tasks):
+        self._children = [child.id for child in tasks]
+        _note(self)
+
+    def _set_parent(self, task):
+        self._parent = task.id if task is not None else None
+        _note(self)
+
+    Task._set_state = _set_state
+    Task._child_added_notify = _child_added_notify
+    Task.children = Task.children.setter(_set_children)
+    Task.parent = Task.parent.setter(_set_parent)
+    Workflow._remove_task = _remove_task
+    Task._snapshot_hooks = True
+
+
+_install_change_hooks()
+
+
+def forget(workflow) -> None:
+    """Drop what the dumps kept for this workflow (after a change the hooks do not see: a
+    migration to another version's spec)."""
+    for wf in (workflow, *workflow.subprocesses.values()):
+        for name in (_LAYOUT, _ENTRIES, _CHILD_TEXTS):
+            wf.__dict__.pop(name, None)
 
 
 _serializer = _build_serializer()
@@ -330,8 +481,19 @@ def dump_pieces(workflow: BpmnWorkflow) -> list[bytes]:
     _canonical_task_data(dct)
     head, tail = orjson.dumps(dct).split(b"\x00")
     entries = assembly.entries
+    # The groups of entries that did not change keep their piece from the last dump (the
+    # same bytes object: the state hash and the store pass over it by identity).
+    previous = workflow.__dict__.get(_PIECES)
+    layout = workflow.__dict__.get(_LAYOUT)
+    changed = layout.changed if layout is not None and previous is not None else None
+    if changed is not None:
+        changed = {n // PIECE_TASKS for n in changed}
+        kept_groups = len(previous) - 2
     pieces = [head + b"{"]
-    for start in range(0, len(entries), PIECE_TASKS):
+    for group, start in enumerate(range(0, len(entries), PIECE_TASKS)):
+        if changed is not None and group < kept_groups and group not in changed:
+            pieces.append(previous[group + 1])
+            continue
         chunk = b",".join(entries[start : start + PIECE_TASKS])
         pieces.append(b"," + chunk if start else chunk)
     pieces.append(b"}" + tail)
@@ -369,7 +531,8 @@ def state_hash_of(workflow: BpmnWorkflow, form: int) -> str:
         raise ValueError(f"unknown state hash form {form}")
     kept = workflow.__dict__.get(_DIGESTS) or []
     digests = [
-        kept[n] if n < len(kept) and kept[n][0] == piece else (piece, hashlib.sha256(piece).hexdigest())
+        kept[n] if n < len(kept) and (kept[n][0] is piece or kept[n][0] == piece)
+        else (piece, hashlib.sha256(piece).hexdigest())
         for n, piece in enumerate(pieces)
     ]
     workflow.__dict__[_DIGESTS] = digests

@@ -59,7 +59,7 @@ def store(instance: Instance, workflow) -> None:
     updates = [
         {"w_i": instance.id, "w_n": n, "v_text": piece.decode()}
         for n, piece in enumerate(pieces[: len(stored)])
-        if piece != stored[n]
+        if piece is not stored[n] and piece != stored[n]
     ]
     if updates:
         connection.execute(_UPDATE, updates)
