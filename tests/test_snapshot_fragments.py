@@ -8,7 +8,7 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 
 from tests.growth_case import complete_next, start_growth
-from webapp.engine import definitions, replay, serialization, snapshots, workflow_cache
+from webapp.engine import definitions, replay, runtime, serialization, snapshots, workflow_cache
 from webapp.extensions import db
 from webapp.models import Instance
 
@@ -73,3 +73,23 @@ def test_a_step_of_a_long_case_makes_only_the_changed_tasks_entries_again(app, u
     assert 0 < len(made) <= len(looked_at) <= 8, [task.task_spec.name for task in looked_at]
     assert snapshots.text_of(db.session.get(Instance, instance_id)) == serialization.dump(workflow)
     db.session.rollback()
+
+
+def test_a_restored_workflow_refers_to_its_tasks_by_the_table_s_own_ids(app, users):
+    """Another process restores the case from its snapshot: parent and child references are
+    the very UUID objects that key the task table (SpiffWorkflow's lookups then need no
+    Python-level comparison), and the restored state dumps to the stored text."""
+    instance_id = start_growth(12)
+    for _ in range(5):
+        complete_next(instance_id)
+    workflow_cache.clear()
+    instance = db.session.get(Instance, instance_id)
+    workflow = runtime.load_workflow(instance)
+    keys = {id(key) for key in workflow.tasks}
+    for task in workflow.tasks.values():
+        assert id(task.id) in keys
+        assert task._parent is None or id(task._parent) in keys
+        assert all(id(child) in keys for child in task._children)
+    assert serialization.dump_incremental(workflow) == serialization.dump(workflow) == snapshots.text_of(instance)
+    db.session.rollback()
+    complete_next(instance_id)
