@@ -8,8 +8,13 @@ documented recipe for pysqlite transactions).
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import threading
 import time
+import weakref
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -48,9 +53,29 @@ def _begin_immediate(driver) -> None:
         driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
+log = logging.getLogger("aftersales.sqlite")
+_checkpointers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+# Checkpoints (the WAL copied back into the database file, with two fsyncs: 10-30 ms on this
+# machine) are run by a thread of each process after every CHECKPOINT_EVERY commits, not by
+# whichever command's commit happens to cross SQLite's threshold: a command no longer waits
+# for one (measured in docs/benchmarks.md, engine). What a commit guarantees is unchanged:
+# WAL mode, synchronous=NORMAL. Each connection keeps SQLite's automatic checkpoint at
+# AUTOCHECKPOINT_PAGES as a backstop, so the WAL stays bounded should the thread fall behind.
+CHECKPOINT_EVERY = 100
+AUTOCHECKPOINT_PAGES = 10_000
+IDLE_SECONDS = 10.0  # the thread ends after this long without work; the next commits start it again
+
+
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
+    database = engine.url.database
+    in_memory = not database or database == ":memory:" or "mode=memory" in str(engine.url)
+    checkpointer = None if in_memory else Checkpointer(Path(database).resolve())
+    if checkpointer is not None:
+        _checkpointers[engine] = checkpointer
+        event.listen(engine, "commit", lambda connection: checkpointer.committed())
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, record):
@@ -60,6 +85,8 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if checkpointer is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -76,3 +103,53 @@ def configure_engine(engine: Engine) -> None:
 # An execution option for a transaction that only reads (a bulk verification): its BEGIN does
 # not take the write lock, so it neither waits for commands nor makes them wait.
 READ_ONLY = "aftersales_read_only"
+
+
+def checkpointer_of(engine: Engine) -> Checkpointer | None:
+    return _checkpointers.get(engine)
+
+
+class Checkpointer:
+    """Runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection from a daemon thread,
+    woken after every CHECKPOINT_EVERY commits of this process. PASSIVE never waits for
+    readers or writers (it copies what it can; the next round copies the rest)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.commits = 0
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self.rounds = 0  # checkpoints run (tests read it)
+
+    def committed(self) -> None:
+        self.commits += 1  # approximate under threads: only paces the checkpoints
+        if self.commits < CHECKPOINT_EVERY:
+            return
+        self.commits = 0
+        thread = self._thread
+        if thread is None or not thread.is_alive() or self._pid != os.getpid():  # ended, or a forked child
+            self._pid = os.getpid()
+            self._wake = threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self._wake,), name="sqlite-checkpoint", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def _run(self, wake: threading.Event) -> None:
+        while wake.wait(IDLE_SECONDS):
+            wake.clear()
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        try:
+            # mode=rw: never create a database file that has gone (a test's temporary one)
+            connection = sqlite3.connect(f"{self.path.as_uri()}?mode=rw", uri=True, timeout=5, isolation_level=None)
+        except sqlite3.Error:
+            return
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self.rounds += 1
+        except sqlite3.Error as err:  # busy: another checkpoint runs; the next round copies the rest
+            log.debug("checkpoint skipped", extra={"error": str(err)})
+        finally:
+            connection.close()
