@@ -65,7 +65,6 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
     from webapp.accounts import create_user
     from webapp.engine import clock, definitions, runtime
     from webapp.extensions import db
-    from webapp.long_running import settle
     from webapp.models import HistoryEvent, InboxTask, Instance
     from workers import registry
     from workers.loop import WorkerSettings, fetch_job, run_job
@@ -90,7 +89,6 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
         open_tasks = db.select(InboxTask.id, InboxTask.bpmn_id).where(
             InboxTask.instance_id == db.bindparam("instance_id"), InboxTask.state == "open")
         started_ids = []
-        settle()  # as the worker does once started (webapp/long_running.py)
         started = time.perf_counter()
         for _ in range(n):
             instance = runtime.start_instance("eight_steps", {}, actor="bench")

@@ -279,9 +279,6 @@ def drain(worker_id: str = "test-worker", settings: WorkerSettings | None = None
 
 
 def run_forever(worker_id: str, settings: WorkerSettings) -> None:
-    from webapp.long_running import settle
-
-    settle()
     log.info("worker started", extra={"worker": worker_id})
     next_checkpoint_check = 0.0
     while True:
