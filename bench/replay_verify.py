@@ -1,7 +1,8 @@
 """Replay and verification speed, in history events per second, over many cases; and the cost
 of replaying a long case (1,000 events) against a short one. SQLite, one process, one run.
 
-    .venv/bin/python -m bench.replay_verify [CASES]      # default 10,000
+    .venv/bin/python -m bench.replay_verify [CASES] [--short]   # default 10,000 cases
+    (--short: 1,000 cases, for development; the figures in docs/benchmarks.md are the full run)
 
 The cases are the 8-step process of bench/engine_throughput.py (tests/fixtures/eight_steps.bpmn).
 One is driven through the engine (every input a command); the others are copies of its events
@@ -211,7 +212,8 @@ def best_seconds(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    cases = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    args = [arg for arg in sys.argv[1:] if arg != "--short"]
+    cases = int(args[0]) if args else (1_000 if "--short" in sys.argv[1:] else 10_000)
     load_before = f"{os.getloadavg()[0]:.2f}"
     from flask_migrate import upgrade
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import namedtuple
 from dataclasses import dataclass
 
 from ..extensions import db
@@ -105,16 +106,24 @@ def events_of(instance_id: int, upto: int | None = None) -> list[HistoryEvent]:
 
 
 _TABLE = HistoryEvent.__table__
-_ROWS = db.select(*_TABLE.c).where(_TABLE.c.instance_id == db.bindparam("instance_id")).order_by(_TABLE.c.seq, _TABLE.c.id)
-_ROWS_UPTO = _ROWS.where(_TABLE.c.seq <= db.bindparam("upto"))
+_ROW_COLUMNS = tuple(column.key for column in _TABLE.c)
+EventRow = namedtuple("EventRow", _ROW_COLUMNS)
+EventRow.__doc__ = "One stored history event, read-only (history_events' columns by name)."
+_ROWS_QUERY = db.select(*_TABLE.c).where(_TABLE.c.instance_id == db.bindparam("instance_id")).order_by(_TABLE.c.seq,
+                                                                                                     _TABLE.c.id)
+_ROWS = plain_sql.Statement(_ROWS_QUERY)
+_ROWS_UPTO = plain_sql.Statement(_ROWS_QUERY.where(_TABLE.c.seq <= db.bindparam("upto")))
 
 
-def event_rows(instance_id: int, upto: int | None = None) -> list:
-    """The same events read-only, as plain rows with the same attribute names, in one Core
-    query on the session's connection: replay and verification read thousands of events a
-    second, and building ORM objects for them cost more than the query (pending ORM changes
-    are flushed first, so a caller sees what the session holds)."""
+def event_rows(instance_id: int, upto: int | None = None) -> list[EventRow]:
+    """The same events read-only, as plain rows with the same attribute names, in one query
+    on the driver cursor of the session's connection (plain_sql): replay and verification
+    read thousands of events a second, and building ORM objects, or SQLAlchemy's own rows,
+    for them cost more than the query (pending ORM changes are flushed first, so a caller
+    sees what the session holds)."""
     db.session.flush()
     if upto is None:
-        return db.session.connection().execute(_ROWS, {"instance_id": instance_id}).all()
-    return db.session.connection().execute(_ROWS_UPTO, {"instance_id": instance_id, "upto": upto}).all()
+        rows = plain_sql.fetch_all(db.session, _ROWS, {"instance_id": instance_id})
+    else:
+        rows = plain_sql.fetch_all(db.session, _ROWS_UPTO, {"instance_id": instance_id, "upto": upto})
+    return [EventRow._make(row) for row in rows]

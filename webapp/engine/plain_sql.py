@@ -139,6 +139,24 @@ def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) ->
     return tuple(value if fn is None or value is None else fn(value) for fn, value in zip(processors, row, strict=True))
 
 
+def fetch_all(session: Session, statement: Statement, values: dict[str, Any]) -> list[tuple]:
+    """Every row of a SELECT, converted by the columns' types as the ORM would."""
+    raw, dialect = cursor(session)
+    _run(raw, dialect, *statement.params(dialect, values))
+    rows = raw.fetchall()
+    processors = [(n, fn) for n, fn in enumerate(statement.result_processors(dialect)) if fn is not None]
+    if not processors:
+        return rows
+    converted = []
+    for row in rows:
+        row = list(row)
+        for n, fn in processors:
+            if row[n] is not None:
+                row[n] = fn(row[n])
+        converted.append(tuple(row))
+    return converted
+
+
 class Loader:
     """A mapped row read with one plain SELECT by primary key (or with other rows in a
     join: `columns` and `take`), handed to the session as the ORM's own load would be:

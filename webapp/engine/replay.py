@@ -9,11 +9,12 @@ first event that does not hold.
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from ..extensions import db
 from ..models import Definition, Instance
-from . import attachments, clock, definitions, history, serialization, snapshots, steps
+from . import attachments, clock, definitions, history, plain_sql, serialization, snapshots, steps
 from .determinism import engine_moment
 from .errors import EngineError, NotFound
 from .projection import case_data
@@ -33,18 +34,21 @@ class ReplayState:
 _INSTANCES = Instance.__table__
 _CASE_COLUMNS = (_INSTANCES.c.id, _INSTANCES.c.definition_id, _INSTANCES.c.started_at, _INSTANCES.c.last_seq,
                  _INSTANCES.c.last_hash, _INSTANCES.c.state_hash_form, _INSTANCES.c.snapshot_pieces)
-_CASE = db.select(*_CASE_COLUMNS).where(_INSTANCES.c.id == db.bindparam("id"))
-_CASE_WITH_SNAPSHOT = db.select(*_CASE_COLUMNS, _INSTANCES.c.snapshot).where(_INSTANCES.c.id == db.bindparam("id"))
+_CASE_QUERY = db.select(*_CASE_COLUMNS).where(_INSTANCES.c.id == db.bindparam("id"))
+_CASE = plain_sql.Statement(_CASE_QUERY)
+_CASE_WITH_SNAPSHOT = plain_sql.Statement(_CASE_QUERY.add_columns(_INSTANCES.c.snapshot))
+CaseRow = namedtuple("CaseRow", [column.key for column in _CASE_COLUMNS] + ["snapshot"], defaults=[None])
 
 
-def _instance(instance_id: int, *, snapshot: bool = False):
-    """The instance's columns replay reads, as a plain row (one Core query: replay and verify
-    run for thousands of cases a second, and the ORM object cost more than the work on it)."""
+def _instance(instance_id: int, *, snapshot: bool = False) -> CaseRow:
+    """The instance's columns replay reads, as a plain row (one query on the session's
+    driver cursor, plain_sql: replay and verify run for thousands of cases a second, and the
+    ORM object, or SQLAlchemy's own execution, cost more than the work on it)."""
     db.session.flush()  # what the session holds is what is verified
-    row = db.session.connection().execute(_CASE_WITH_SNAPSHOT if snapshot else _CASE, {"id": instance_id}).first()
+    row = plain_sql.fetch_one(db.session, _CASE_WITH_SNAPSHOT if snapshot else _CASE, {"id": instance_id})
     if row is None:
         raise NotFound(f"no instance {instance_id}")
-    return row
+    return CaseRow._make(row) if snapshot else CaseRow(*row)
 
 
 def started_definition_id(instance, events: list) -> int:
