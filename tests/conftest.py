@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from config import TestConfig
 from webapp import create_app
 from webapp.accounts import create_user, issue_token
-from webapp.engine import clock, serialization, tree
+from webapp.engine import clock, replay, serialization, tree
 from webapp.engine.translations import diagram_table_name, form_table_name
 from webapp.extensions import db
 from workers import registry
@@ -28,6 +28,9 @@ serialization.CHECK_FRAGMENTS = True
 # ... and the engine's flat walks (active tasks, completion, the skipped second engine pass)
 # with SpiffWorkflow's own tree walks.
 tree.CHECK = True
+# ... and the spec replay and verify share between the cases of a version (engine/replay.py)
+# with the bytes it was made from, after every case that ran on it.
+replay.CHECK_SHARED_SPECS = True
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

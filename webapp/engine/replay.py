@@ -9,12 +9,16 @@ first event that does not hold.
 from __future__ import annotations
 
 import json
+import pickle
+import threading
 from collections import namedtuple
 from dataclasses import dataclass, field
 
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
 from ..extensions import db
 from ..models import Definition, Instance
-from . import attachments, clock, definitions, history, plain_sql, serialization, snapshots, steps
+from . import attachments, clock, definitions, history, plain_sql, runtime, serialization, snapshots, steps
 from .determinism import engine_moment
 from .errors import EngineError, NotFound
 from .projection import case_data
@@ -61,12 +65,89 @@ def started_definition_id(instance, events: list) -> int:
     return instance.definition_id
 
 
-def _fresh(instance, events: list):
-    """The workflow as it was created, before the first event; returns (workflow, id_counter)."""
+def _fresh(instance, events: list, *, shared: bool = False):
+    """The workflow as it was created, before the first event; returns (workflow, id_counter).
+    `shared`: on this thread's shared spec of the version where that is safe (_shared_specs)."""
     at = clock.from_iso(events[0].at) if events else instance.started_at
+    definition = definitions.info(started_definition_id(instance, events))
+    specs = _shared_specs(definition) if shared else None
     with engine_moment(at, instance.id, 0) as moment:
-        workflow = new_workflow(definitions.info(started_definition_id(instance, events)))
+        if specs is None:
+            workflow = new_workflow(definition)
+        else:
+            workflow = BpmnWorkflow(*specs, script_engine=runtime._script_engine)
+            workflow.__dict__[_ON_SHARED] = True
     return workflow, moment.id_counter
+
+
+# A replay's own copy of the spec cost a third of setting up a case (unpickling 6 KB of spec
+# objects for the 8-step process: ~0.4 ms against ~1.2 ms for its five events). SpiffWorkflow
+# 3.2 writes a spec while it runs only to connect what was left unconnected (found by reading
+# its spec methods that write the spec, then by the check below over the whole suite): an event
+# subprocess or a collaboration's participant when it fires (BpmnStartTask.trigger_wf; a
+# restored spec keeps them as task specs without inputs), an ad hoc process's conditional path
+# (BpmnProcessSpec.add_path), a loop or multi-instance task's merge callback. A version with
+# none of those (_shareable) is not written by running it, so replay and verify run every case
+# of it on one spec per thread (not across threads: a gunicorn worker may verify on several).
+# With CHECK_SHARED_SPECS (the tests) every case that ran on a shared spec checks that it still
+# pickles as a fresh copy does; and a verification that fails on a shared spec is done again
+# on a copy of its own before anything is reported, so sharing can never name a bad event.
+_shared = threading.local()
+_ON_SHARED = "_replay_on_shared_spec"  # on a workflow made on a shared spec
+CHECK_SHARED_SPECS = False
+
+
+class SharedSpecChanged(AssertionError):
+    pass
+
+
+def _shared_specs(definition) -> tuple | None:
+    """This thread's (spec, subprocess_specs) of the version, None where it is not shareable."""
+    cache = _shared.__dict__.setdefault("specs", {})
+    key = (definition.id, definition.content_hash)
+    frozen = definitions._spec_cache.get(key)
+    found = cache.get(key)
+    if found is not None and frozen is not None and found[0] is frozen:
+        return found[1]
+    specs = definitions.spec_for(definition)  # a copy of our own (parsed first if it was not)
+    if len(cache) >= 64:
+        cache.clear()
+    cache[key] = (definitions._spec_cache.get(key), specs if _shareable(*specs) else None)
+    return cache[key][1]
+
+
+def _shareable(spec, subprocess_specs: dict) -> bool:
+    """No part of the version that running it may connect: an unconnected task spec (an
+    event subprocess waits so until it fires; a restored start task no longer lists it in
+    trigger_specs), an ad hoc process's conditional paths, a loop or multi-instance task."""
+    for process in (spec, *subprocess_specs.values()):
+        if getattr(process.start, "trigger_specs", None) or getattr(process, "conditional_paths", None):
+            return False
+        for task_spec in process.task_specs.values():
+            if hasattr(task_spec, "merge_child") or (not task_spec._inputs and task_spec is not process.start):
+                return False
+    return True
+
+
+def _may_share(events: list) -> bool:
+    """A case that moved to another version runs on that version's spec from then on
+    (steps._migrated): it keeps copies of its own."""
+    return not any(event.type == "instance_migrated" for event in events)
+
+
+def _check_shared(instance, events: list, workflow) -> None:
+    """Tests: the shared spec a case ran on is still what it was made from (pickled again, as a
+    copy just unpickled from those bytes pickles: a pickle of restored objects is not byte for
+    byte the pickle of their copy)."""
+    if not workflow.__dict__.get(_ON_SHARED):
+        return
+    definition = definitions.info(started_definition_id(instance, events))
+    frozen = definitions._spec_cache.get((definition.id, definition.content_hash))
+    if frozen is None:
+        return
+    as_made = pickle.dumps(pickle.loads(frozen), protocol=pickle.HIGHEST_PROTOCOL)  # noqa: S301 - our own bytes
+    if pickle.dumps((workflow.spec, workflow.subprocess_specs), protocol=pickle.HIGHEST_PROTOCOL) != as_made:
+        raise SharedSpecChanged(f"running a case changed the shared spec of definition {definition.id}")
 
 
 def _apply_event(instance, workflow, event, id_counter: int) -> int:
@@ -79,9 +160,12 @@ def replay(instance_id: int, upto: int | None = None) -> ReplayState:
     """The workflow as it stood after event `upto` (all events when None)."""
     instance = _instance(instance_id)
     events = history.event_rows(instance.id, upto)
-    workflow, counter = _fresh(instance, events)
+    shared = _may_share(events)
+    workflow, counter = _fresh(instance, events, shared=shared)
     for event in events:
         counter = _apply_event(instance, workflow, event, counter)
+    if shared and CHECK_SHARED_SPECS:
+        _check_shared(instance, events, workflow)
     snapshot = serialization.dump(workflow)
     return ReplayState(events[-1].seq if events else 0, workflow, snapshot, counter, events, instance.state_hash_form)
 
@@ -127,14 +211,16 @@ def recorded_versions(events: list) -> list[dict]:
 
 
 _DEFINITIONS = Definition.__table__
-_DEFINITION_HEAD = db.select(_DEFINITIONS.c.id, _DEFINITIONS.c.key, _DEFINITIONS.c.version, _DEFINITIONS.c.content_hash,
-                             _DEFINITIONS.c.meta_hash).where(_DEFINITIONS.c.id == db.bindparam("id"))
+_HEAD_COLUMNS = (_DEFINITIONS.c.id, _DEFINITIONS.c.key, _DEFINITIONS.c.version, _DEFINITIONS.c.content_hash,
+                 _DEFINITIONS.c.meta_hash)
+_DEFINITION_HEAD = plain_sql.Statement(db.select(*_HEAD_COLUMNS).where(_DEFINITIONS.c.id == db.bindparam("id")))
+DefinitionHead = namedtuple("DefinitionHead", [column.key for column in _HEAD_COLUMNS])
 _DEFINITION_CONTENT = db.select(_DEFINITIONS.c.files, _DEFINITIONS.c.forms, _DEFINITIONS.c.meta, _DEFINITIONS.c.content_hash,
                                 _DEFINITIONS.c.meta_hash).where(_DEFINITIONS.c.id == db.bindparam("id"))
 # The same columns as the database holds them, as text (no JSON parsing): the key of _OWN_VERDICTS.
-_DEFINITION_TEXT = db.select(db.cast(_DEFINITIONS.c.files, db.Text), db.cast(_DEFINITIONS.c.forms, db.Text),
-                             db.cast(_DEFINITIONS.c.meta, db.Text), _DEFINITIONS.c.content_hash,
-                             _DEFINITIONS.c.meta_hash).where(_DEFINITIONS.c.id == db.bindparam("id"))
+_DEFINITION_TEXT = plain_sql.Statement(db.select(
+    db.cast(_DEFINITIONS.c.files, db.Text), db.cast(_DEFINITIONS.c.forms, db.Text), db.cast(_DEFINITIONS.c.meta, db.Text),
+    _DEFINITIONS.c.content_hash, _DEFINITIONS.c.meta_hash).where(_DEFINITIONS.c.id == db.bindparam("id")))
 # What a stored version's own hashes said of it, keyed by everything the verdict depends on:
 # the row's stored text, its hashes, its key and version. A verdict is a pure function of that
 # key, so it holds in any process and for any database; an edited row has another key and is
@@ -156,19 +242,19 @@ class DefinitionChecks:
     def head(self, definition_id: int):
         """(id, key, version, content_hash, meta_hash) of the stored version, None if missing."""
         if definition_id not in self.heads:
-            self.heads[definition_id] = db.session.connection().execute(_DEFINITION_HEAD, {"id": definition_id}).first()
+            row = plain_sql.fetch_one(db.session, _DEFINITION_HEAD, {"id": definition_id})
+            self.heads[definition_id] = None if row is None else DefinitionHead._make(row)
         return self.heads[definition_id]
 
     def own_problem(self, head) -> str | None:
         """The stored version against its own content and metadata hashes."""
         if head.id not in self.own_problems:
-            connection = db.session.connection()
-            stored = connection.execute(_DEFINITION_TEXT, {"id": head.id}).first()
+            stored = plain_sql.fetch_one(db.session, _DEFINITION_TEXT, {"id": head.id})
             verdict_key = (head.key, head.version, *stored) if stored is not None else None
             if verdict_key is not None and verdict_key in _OWN_VERDICTS:
                 problem = _OWN_VERDICTS[verdict_key]
             else:
-                row = connection.execute(_DEFINITION_CONTENT, {"id": head.id}).first()
+                row = db.session.connection().execute(_DEFINITION_CONTENT, {"id": head.id}).first()
                 problem = None
                 if definitions.stored_content_hash(row) != row.content_hash:
                     problem = f"definition {head.key} v{head.version} does not match its content hash"
@@ -215,8 +301,26 @@ def verify(instance_id: int, checks: DefinitionChecks | None = None) -> dict:
     events = history.event_rows(instance.id)
     if problem := definition_problem(instance, events, checks):
         return _bad(0, problem)
+    if not _may_share(events):
+        return _verify_events(instance, events, shared=False)
+    result = _verify_events(instance, events, shared=True)
+    if not result["verified"]:
+        # named only if a copy of the spec of its own finds it too: sharing never raises an alarm
+        result = _verify_events(instance, events, shared=False)
+    return result
+
+
+def _verify_events(instance, events: list, *, shared: bool) -> dict:
+    workflow, counter = _fresh(instance, events, shared=shared)
+    try:
+        return _verify_on(instance, events, workflow, counter)
+    finally:
+        if shared and CHECK_SHARED_SPECS:
+            _check_shared(instance, events, workflow)
+
+
+def _verify_on(instance, events: list, workflow, counter: int) -> dict:
     prev_hash = history.GENESIS
-    workflow, counter = _fresh(instance, events)
     replayed = False
     current_state_hash = None
     for expected_seq, event in enumerate(events, start=1):
