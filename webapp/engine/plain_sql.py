@@ -12,10 +12,12 @@ per-execution work is skipped.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, Pool, bindparam, select
+from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached, scoped_session
@@ -23,6 +25,14 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql import ClauseElement
 
 _CURSOR = "plain_sql_cursor"
+_PIPELINE = "plain_sql_pipeline"  # on the pool connection's info: the open psycopg pipeline
+try:
+    import psycopg
+
+    _PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
+except ImportError:  # SQLite only
+    _PIPELINE_SUPPORTED = False
+_SQLITE_CURSOR = sqlite3.Cursor
 
 
 class Statement:
@@ -77,25 +87,88 @@ class Statement:
 
 def cursor(session: Session):
     """A driver cursor on the session's connection (which begins the transaction if it has
-    not begun: on SQLite that is our BEGIN IMMEDIATE), and the dialect."""
+    not begun: on SQLite that is our BEGIN IMMEDIATE), and the dialect.
+
+    On PostgreSQL the connection is put in pipeline mode for the rest of the transaction
+    (psycopg's `Connection.pipeline()`): a statement whose answer nobody reads (the history
+    event, inbox rows, jobs, snapshot pieces) goes out without waiting for the server, and
+    the BEGIN travels with the first statement. A statement that is read (`fetchone`) waits
+    only for what was sent before it; `sync` collects everything, errors included, before
+    anything depends on it (the versioned UPDATE's rowcount, the commit, SQLAlchemy's own
+    statements: see `_leave_pipeline`). Still one transaction: the statements run in order
+    between the BEGIN and the COMMIT, only the waiting is gone."""
     if isinstance(session, scoped_session):
         session = session()
     cached = session.info.get(_CURSOR)
-    if cached is not None and cached[0] is session.get_transaction():
-        return cached[1], cached[2]
-    connection = session.connection()
-    raw = connection.connection.driver_connection.cursor()
-    # one cursor per transaction (asking the session for its connection costs more than
-    # most of these statements)
-    session.info[_CURSOR] = (session.get_transaction(), raw, connection.dialect)
-    return raw, connection.dialect
+    if cached is None or cached[0] is not session.get_transaction():
+        connection = session.connection()
+        driver = connection.connection.driver_connection
+        pipelined = connection.dialect.name == "postgresql" and _PIPELINE_SUPPORTED
+        # asking the session for its connection costs more than most of these statements
+        cached = session.info[_CURSOR] = (
+            session.get_transaction(), None if pipelined else driver.cursor(), connection.dialect, driver,
+            connection.info,
+        )
+    transaction, raw, dialect, driver, info = cached
+    if raw is not None:  # SQLite: one cursor per transaction
+        return raw, dialect
+    if _PIPELINE not in info:
+        pipeline = driver.pipeline()
+        pipeline.__enter__()
+        info[_PIPELINE] = pipeline
+    return driver.cursor(), dialect  # PostgreSQL: a cursor per statement, each holds its own answer
+
+
+def sync(session: Session) -> None:
+    """Wait for every statement sent so far (PostgreSQL's pipeline): their errors are raised
+    here, as SQLAlchemy's exceptions, and the cursors' rowcounts are known afterwards."""
+    if isinstance(session, scoped_session):
+        session = session()
+    cached = session.info.get(_CURSOR)
+    if cached is not None and cached[0] is session.get_transaction() and cached[1] is None:
+        _leave_pipeline(cached[4], cached[2], raise_errors=True)
+
+
+def _leave_pipeline(info: dict, dialect, *, raise_errors: bool) -> None:
+    pipeline = info.pop(_PIPELINE, None)
+    if pipeline is None:
+        return
+    try:
+        pipeline.__exit__(None, None, None)
+    except dialect.loaded_dbapi.Error as err:
+        if raise_errors:
+            raise _wrapped(err, "(pipeline)", None, dialect) from err
 
 
 def execute(session: Session, statement: Statement, values: dict[str, Any]) -> Any:
     """Run one statement; returns the driver's cursor (rowcount, fetchone...)."""
     raw, dialect = cursor(session)
-    _run(raw, dialect, *statement.params(dialect, values))
+    sql, params = statement.params(dialect, values)
+    _run(raw, dialect, sql, params)
+    if raw.__class__ is not _SQLITE_CURSOR and raw.connection.pgconn.pipeline_status:
+        return _Pipelined(session, raw, dialect, sql)
     return raw
+
+
+class _Pipelined:
+    """A statement's answer still on its way (PostgreSQL's pipeline): `fetchone` waits for
+    it, `rowcount` for everything sent so far; the driver's errors come out as SQLAlchemy's."""
+
+    __slots__ = ("_session", "_raw", "_dialect", "_sql")
+
+    def __init__(self, session: Session, raw, dialect, sql: str) -> None:
+        self._session, self._raw, self._dialect, self._sql = session, raw, dialect, sql
+
+    def fetchone(self) -> tuple | None:
+        try:
+            return self._raw.fetchone()
+        except self._dialect.loaded_dbapi.Error as err:
+            raise _wrapped(err, self._sql, None, self._dialect) from err
+
+    @property
+    def rowcount(self) -> int:
+        sync(self._session)
+        return self._raw.rowcount
 
 
 def _run(raw, dialect, sql: str, params: Any) -> None:
@@ -131,8 +204,12 @@ def execute_many(session: Session, statement: Statement, rows: list[dict[str, An
 def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) -> tuple | None:
     """One row of a SELECT, converted by the columns' types as the ORM would."""
     raw, dialect = cursor(session)
-    _run(raw, dialect, *statement.params(dialect, values))
-    row = raw.fetchone()
+    sql, params = statement.params(dialect, values)
+    _run(raw, dialect, sql, params)
+    try:
+        row = raw.fetchone()  # on PostgreSQL's pipeline: where an earlier statement's error shows
+    except dialect.loaded_dbapi.Error as err:
+        raise _wrapped(err, sql, params, dialect) from err
     if row is None:
         return None
     processors = statement.result_processors(dialect)
@@ -208,3 +285,34 @@ def adopt(session: Session, mapper: Mapper, values: dict[str, Any]) -> Any:
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+# The pipeline ends before anything that needs every answer: SQLAlchemy's own statements
+# (the ORM reads a rowcount right after an UPDATE), the commit and the rollback; and when the
+# connection goes back to the pool.
+@sa_event.listens_for(Engine, "before_cursor_execute")
+def _before_sqlalchemy_statement(conn, cursor, statement, parameters, context, executemany) -> None:
+    if _PIPELINE in conn.info:
+        _leave_pipeline(conn.info, conn.dialect, raise_errors=True)
+
+
+@sa_event.listens_for(Engine, "commit")
+def _before_commit(conn) -> None:
+    if _PIPELINE in conn.info:
+        _leave_pipeline(conn.info, conn.dialect, raise_errors=True)
+
+
+@sa_event.listens_for(Engine, "rollback")
+def _before_rollback(conn) -> None:
+    if _PIPELINE in conn.info:
+        _leave_pipeline(conn.info, conn.dialect, raise_errors=False)  # rolled back anyway
+
+
+@sa_event.listens_for(Pool, "reset")
+def _on_reset(dbapi_connection, connection_record, reset_state) -> None:
+    pipeline = connection_record.info.pop(_PIPELINE, None)
+    if pipeline is not None:
+        try:
+            pipeline.__exit__(None, None, None)
+        except Exception:  # noqa: BLE001 - the pool rolls back and resets the connection next
+            pass

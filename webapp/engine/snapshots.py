@@ -15,16 +15,22 @@ from sqlalchemy import bindparam
 
 from ..extensions import db
 from ..models import Instance, SnapshotPiece
-from . import serialization
+from . import plain_sql, serialization
 
 _PIECES = SnapshotPiece.__table__
 _SELECT = (
     db.select(_PIECES.c.text).where(_PIECES.c.instance_id == bindparam("i")).order_by(_PIECES.c.n)
 )
-_INSERT = _PIECES.insert()
-_UPDATE = _PIECES.update().where(_PIECES.c.instance_id == bindparam("w_i"), _PIECES.c.n == bindparam("w_n")).values(
-    text=bindparam("v_text"))
-_DELETE_FROM = _PIECES.delete().where(_PIECES.c.instance_id == bindparam("i"), _PIECES.c.n >= bindparam("n"))
+# the writes of every command: on the driver (plain_sql), so on PostgreSQL they go out in the
+# command's pipeline without waiting for an answer
+_INSERT = plain_sql.Statement(_PIECES.insert(), ("instance_id", "n", "text"))
+_UPDATE = plain_sql.Statement(
+    _PIECES.update().where(_PIECES.c.instance_id == bindparam("w_i"), _PIECES.c.n == bindparam("w_n"))
+    .values(text=bindparam("v_text"))
+)
+_DELETE_FROM = plain_sql.Statement(
+    _PIECES.delete().where(_PIECES.c.instance_id == bindparam("i"), _PIECES.c.n >= bindparam("n"))
+)
 _STORED = "_stored_pieces"  # on the live workflow: the pieces as the database holds them
 
 
@@ -55,18 +61,17 @@ def store(instance: Instance, workflow) -> None:
     stored = workflow.__dict__.get(_STORED)
     if stored is None:
         stored = [p.encode() for p in pieces_of(instance)] if instance.snapshot_pieces else []
-    connection = db.session.connection()
     updates = [
         {"w_i": instance.id, "w_n": n, "v_text": piece.decode()}
         for n, piece in enumerate(pieces[: len(stored)])
         if piece is not stored[n] and piece != stored[n]
     ]
-    if updates:
-        connection.execute(_UPDATE, updates)
+    plain_sql.execute_many(db.session, _UPDATE, updates)
     if len(stored) > len(pieces):
-        connection.execute(_DELETE_FROM, {"i": instance.id, "n": len(pieces)})
+        plain_sql.execute(db.session, _DELETE_FROM, {"i": instance.id, "n": len(pieces)})
     elif len(pieces) > len(stored):
-        connection.execute(
+        plain_sql.execute_many(
+            db.session,
             _INSERT,
             [{"instance_id": instance.id, "n": n, "text": pieces[n].decode()} for n in range(len(stored), len(pieces))],
         )
