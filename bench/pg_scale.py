@@ -10,6 +10,11 @@ jobs/s: W processes of the real worker loop drain the same number of waiting job
 handler + completion + next step in one transaction).
 instances/s: W processes each run whole instances of the 8-step benchmark process
 (start, three user tasks, the service job) through the engine, every input one transaction.
+
+Where the time goes, per instance (when the server runs on this machine): the benchmark
+processes' own CPU (each measures itself between the start signal and its end), the
+PostgreSQL server's CPU (the postmaster with every backend, live or exited) and the rest of
+the machine's busy time in the same window (script sandboxes, anything else running).
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ def _child(mode: str, url: str, worker_id: str, count: int, gate: str) -> None:
         Path(gate, f"ready-{worker_id}").touch()
         while not Path(gate, "go").exists():
             time.sleep(0.01)
+        cpu_start = time.process_time()
         if mode == "instances":
             for _ in range(count):
                 instance_id = runtime.start_instance("eight_steps", {}, actor=worker_id).id
@@ -101,9 +107,48 @@ def _child(mode: str, url: str, worker_id: str, count: int, gate: str) -> None:
                     run_job(job.id, worker_id, settings)
         while (job := fetch_job(worker_id, settings)) is not None:
             run_job(job.id, worker_id, settings)
+        Path(gate, f"cpu-{worker_id}").write_text(str(time.process_time() - cpu_start))
 
 
-def _run_processes(mode: str, url: str, processes: int, per_process: int) -> float:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _postmaster(url: str) -> int | None:
+    """The PostgreSQL server's main process, if it runs on this machine (its /proc is readable)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    engine.dispose()
+    try:
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def _server_cpu(postmaster: int | None) -> float | None:
+    """Seconds of CPU of the server: the postmaster's own and its exited children's (reaped
+    backends), plus what its live children used so far."""
+    if postmaster is None:
+        return None
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(v) for v in fields[11:15])
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def _machine_busy() -> float:
+    """Seconds of busy CPU on all cores so far (/proc/stat: everything but idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / _TICK
+
+
+def _run_processes(mode: str, url: str, processes: int, per_process: int, postmaster: int | None = None) -> tuple:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as gate:
         children = [
@@ -114,11 +159,16 @@ def _run_processes(mode: str, url: str, processes: int, per_process: int) -> flo
         ]
         while len(list(Path(gate).glob("ready-*"))) < processes:
             time.sleep(0.01)
+        server, busy = _server_cpu(postmaster), _machine_busy()
         started = time.perf_counter()
         Path(gate, "go").touch()
         for child in children:
             assert child.wait() == 0
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        time.sleep(0.2)  # the backends exit and are reaped
+        clients = sum(float(p.read_text()) for p in Path(gate).glob("cpu-*"))
+        server = None if server is None else _server_cpu(postmaster) - server
+        return elapsed, clients, server, _machine_busy() - busy
 
 
 def _count_done(url: str) -> tuple[int, int]:
@@ -137,20 +187,22 @@ def main() -> None:
     from bench.engine_throughput import _load
 
     print(f"before: {_load()}")
-    rows = []
+    rows, cpu_rows = [], []
+    postmaster = _postmaster(url)
     for processes in (1, 2, 4):
         _reset(url)
         _create_jobs(url, jobs)
-        elapsed = _run_processes("jobs", url, processes, 0)
+        elapsed, *_ = _run_processes("jobs", url, processes, 0)
         done, _ = _count_done(url)
         assert done == jobs, (done, jobs)
         job_rate = jobs / elapsed
 
         _reset(url)
-        elapsed = _run_processes("instances", url, processes, instances // processes)
+        elapsed, clients, server, busy = _run_processes("instances", url, processes, instances // processes, postmaster)
         _, completed = _count_done(url)
         assert completed == instances // processes * processes
         rows.append((processes, job_rate, completed / elapsed))
+        cpu_rows.append((processes, clients / completed, None if server is None else server / completed, busy / completed))
     from bench.engine_throughput import plain_spiff
 
     memory = plain_spiff(instances)  # the in-memory SpiffWorkflow baseline, same run
@@ -165,6 +217,11 @@ def main() -> None:
             f"{instance_rate / memory:>11.3f}"
         )
     print(f"(machine: {os.cpu_count()} cores; more processes than cores cannot scale further)")
+    print("CPU per instance (ms): benchmark processes, PostgreSQL server, rest of the machine's busy time")
+    for processes, clients, server, busy in cpu_rows:
+        server_text = "n/a" if server is None else f"{server * 1000:.2f}"
+        rest = "n/a" if server is None else f"{(busy - clients - server) * 1000:.2f}"
+        print(f"{processes:>10} processes: clients {clients * 1000:.2f}, server {server_text}, rest {rest}")
     print(f"after: {_load()}")
 
 
