@@ -63,9 +63,10 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-# The worker's two statements of every job, on the driver (engine/plain_sql.py): which job
-# is next (SKIP LOCKED on PostgreSQL, so workers pass each other), then its lease.
-_NEXT_JOB = plain_sql.Statement(
+# The worker's statement of every job, on the driver (engine/plain_sql.py): the next due job
+# (SKIP LOCKED on PostgreSQL, so workers pass each other) leased to this worker, in one
+# UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING id.
+_NEXT_JOB = (
     select(Job.id)
     .where(
         Job.status == "ready",
@@ -76,9 +77,10 @@ _NEXT_JOB = plain_sql.Statement(
     .limit(1)
     .with_for_update(skip_locked=True)
 )
-_LEASE = plain_sql.Statement(
-    update(Job).where(Job.id == bindparam("w_id"))
+_LEASE_NEXT = plain_sql.Statement(
+    update(Job).where(Job.id == _NEXT_JOB.scalar_subquery())
     .values(locked_by=bindparam("v_by"), lock_expires_at=bindparam("v_until"), attempts=Job.attempts + 1)
+    .returning(Job.id)
 )
 _JOB_ROW = plain_sql.Loader(Job)
 _LOCKED_BY = plain_sql.Statement(select(Job.locked_by).where(Job.id == bindparam("w_id")).with_for_update())
@@ -88,12 +90,11 @@ def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
     """Lock the next due job for this worker (its own short transaction). The job comes
     back unloaded: its row is read when the job runs, in that transaction."""
     now = clock.now()
-    found = plain_sql.execute(db.session, _NEXT_JOB, {"now": now}).fetchone()
+    until = now + timedelta(seconds=settings.lease_seconds)
+    found = plain_sql.execute(db.session, _LEASE_NEXT, {"now": now, "v_by": worker_id, "v_until": until}).fetchone()
     if found is None:
         db.session.rollback()
         return None
-    until = now + timedelta(seconds=settings.lease_seconds)
-    plain_sql.execute(db.session, _LEASE, {"w_id": found[0], "v_by": worker_id, "v_until": until})
     db.session.commit()
     return _unloaded(Job, found[0])
 
