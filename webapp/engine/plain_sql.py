@@ -165,6 +165,12 @@ class _Pipelined:
         except self._dialect.loaded_dbapi.Error as err:
             raise _wrapped(err, self._sql, None, self._dialect) from err
 
+    def fetchall(self) -> list[tuple]:
+        try:
+            return self._raw.fetchall()
+        except self._dialect.loaded_dbapi.Error as err:
+            raise _wrapped(err, self._sql, None, self._dialect) from err
+
     @property
     def rowcount(self) -> int:
         sync(self._session)
