@@ -225,8 +225,12 @@ def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) ->
 def fetch_all(session: Session, statement: Statement, values: dict[str, Any]) -> list[tuple]:
     """Every row of a SELECT, converted by the columns' types as the ORM would."""
     raw, dialect = cursor(session)
-    _run(raw, dialect, *statement.params(dialect, values))
-    rows = raw.fetchall()
+    sql, params = statement.params(dialect, values)
+    _run(raw, dialect, sql, params)
+    try:
+        rows = raw.fetchall()  # on PostgreSQL's pipeline: where an earlier statement's error shows
+    except dialect.loaded_dbapi.Error as err:
+        raise _wrapped(err, sql, params, dialect) from err
     processors = [(n, fn) for n, fn in enumerate(statement.result_processors(dialect)) if fn is not None]
     if not processors:
         return rows
