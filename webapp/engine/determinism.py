@@ -26,6 +26,9 @@ class EngineMoment:
     id_namespace: uuid.UUID
     id_counter: int
 
+    def __post_init__(self) -> None:
+        self.stamp = self.now.timestamp()  # SpiffWorkflow reads the clock on every state change
+
     def next_id(self) -> uuid.UUID:
         self.id_counter += 1
         return uuid.uuid5(self.id_namespace, str(self.id_counter))
@@ -54,7 +57,7 @@ class _ClockedTime:
     @staticmethod
     def time() -> float:
         moment = _moment.get()
-        return moment.now.timestamp() if moment else _time.time()
+        return moment.stamp if moment else _time.time()
 
 
 def _task_uuid4() -> uuid.UUID:

@@ -705,8 +705,10 @@ def _finish(instance: Instance, commit: bool) -> Instance:
         instance_id = instance.id
         _commit()
         # The commit expires the object; its id cannot change, so the caller reading it
-        # (every caller does) costs no SELECT of the whole row.
+        # (every caller does) costs no SELECT of the whole row. The object stays expired:
+        # the next session.get() still reads the row afresh.
         set_committed_value(instance, "id", instance_id)
+        sa_inspect(instance).expired = True
     return instance
 
 
