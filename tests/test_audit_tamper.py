@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from tests import test_audit_support as support
+from tests.forgery import rechain
 from tests.test_ui_support import compiled_translations, text_of  # noqa: F401
-from webapp.engine import history
 from webapp.engine.serialization import canonical_json
 from webapp.extensions import db
 from webapp.models import HistoryEvent, SystemLogEvent
@@ -100,11 +100,7 @@ def rehashed_forgery(instance_id: int) -> tuple[int, str]:
     payload = json.loads(target.payload)
     payload["data"]["customer_agrees"] = False
     target.payload = canonical_json(payload)
-    prev = history.GENESIS
-    for event in events:
-        event.prev_hash = prev
-        event.hash = history.chain_hash(prev, event)
-        prev = event.hash
+    prev = rechain(events)
     db.session.commit()
     _sql("UPDATE instances SET last_hash = :h WHERE id = :id", h=prev, id=instance_id)
     return target.seq, "replay"

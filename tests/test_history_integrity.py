@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.complaint_driver import ComplaintDriver
-from webapp.engine import history
+from tests.forgery import rechain
 from webapp.engine.serialization import canonical_json
 from webapp.extensions import db
 from webapp.models import HistoryEvent
@@ -71,11 +71,7 @@ def test_rehashed_forgery_is_caught_by_replay(finished):
     payload = json.loads(target.payload)
     payload["data"]["customer_agrees"] = False
     target.payload = canonical_json(payload)
-    prev = history.GENESIS
-    for event in events:
-        event.prev_hash = prev
-        event.hash = history.chain_hash(prev, event)
-        prev = event.hash
+    prev = rechain(events)
     _sql("UPDATE instances SET last_hash = :h WHERE id = :id", h=prev, id=finished.instance_id)
     db.session.commit()
     result = _verify(finished)

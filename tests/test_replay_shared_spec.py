@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import FIXTURES, deploy_files
-from webapp.engine import history, replay, runtime
+from tests.forgery import rechain
+from webapp.engine import replay, runtime
 from webapp.engine.serialization import canonical_json
 from webapp.extensions import db
 from webapp.models import HistoryEvent, InboxTask
@@ -55,11 +56,7 @@ def test_a_rehashed_forgery_is_named_on_a_shared_spec(two_cases):
     payload = json.loads(target.payload)
     payload["data"]["round"] = 7
     target.payload = canonical_json(payload)
-    prev = history.GENESIS
-    for event in events:
-        event.prev_hash = prev
-        event.hash = history.chain_hash(prev, event)
-        prev = event.hash
+    prev = rechain(events)
     db.session.execute(text("UPDATE instances SET last_hash = :h WHERE id = :i"), {"h": prev, "i": second})
     db.session.commit()
     result = replay.verify(second)

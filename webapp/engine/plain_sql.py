@@ -207,15 +207,20 @@ def execute_many(session: Session, statement: Statement, rows: list[dict[str, An
         raise _wrapped(err, sql, prepared, dialect) from err
 
 
-def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) -> tuple | None:
-    """One row of a SELECT, converted by the columns' types as the ORM would."""
+def _run_and_fetch(session: Session, statement: Statement, values: dict[str, Any], fetch: str) -> tuple[Any, Any]:
+    """Run a SELECT and take its rows with the cursor's `fetch` method: (rows, dialect)."""
     raw, dialect = cursor(session)
     sql, params = statement.params(dialect, values)
     _run(raw, dialect, sql, params)
     try:
-        row = raw.fetchone()  # on PostgreSQL's pipeline: where an earlier statement's error shows
+        return getattr(raw, fetch)(), dialect  # on PostgreSQL's pipeline: where an earlier statement's error shows
     except dialect.loaded_dbapi.Error as err:
         raise _wrapped(err, sql, params, dialect) from err
+
+
+def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) -> tuple | None:
+    """One row of a SELECT, converted by the columns' types as the ORM would."""
+    row, dialect = _run_and_fetch(session, statement, values, "fetchone")
     if row is None:
         return None
     processors = statement.result_processors(dialect)
@@ -224,13 +229,7 @@ def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) ->
 
 def fetch_all(session: Session, statement: Statement, values: dict[str, Any]) -> list[tuple]:
     """Every row of a SELECT, converted by the columns' types as the ORM would."""
-    raw, dialect = cursor(session)
-    sql, params = statement.params(dialect, values)
-    _run(raw, dialect, sql, params)
-    try:
-        rows = raw.fetchall()  # on PostgreSQL's pipeline: where an earlier statement's error shows
-    except dialect.loaded_dbapi.Error as err:
-        raise _wrapped(err, sql, params, dialect) from err
+    rows, dialect = _run_and_fetch(session, statement, values, "fetchall")
     processors = [(n, fn) for n, fn in enumerate(statement.result_processors(dialect)) if fn is not None]
     if not processors:
         return rows
