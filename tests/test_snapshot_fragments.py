@@ -93,3 +93,42 @@ def test_a_restored_workflow_refers_to_its_tasks_by_the_table_s_own_ids(app, use
     assert serialization.dump_incremental(workflow) == serialization.dump(workflow) == snapshots.text_of(instance)
     db.session.rollback()
     complete_next(instance_id)
+
+
+def _eight_steps_workflow():
+    from pathlib import Path
+
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(Path(__file__).parent / "fixtures" / "eight_steps.bpmn"))
+    return BpmnWorkflow(parser.get_spec("eight_steps"), parser.get_subprocess_specs("eight_steps"))
+
+
+def test_state_changes_in_a_command_skip_the_log_extras_only_while_the_logger_is_off(caplog):
+    """Issue 17: inside an engine moment, with the 'spiff.task' logger off, a state change
+    does what SpiffWorkflow's does (state, the moment's time) without building the log
+    record's extras; with the logger on, or outside a moment, SpiffWorkflow's own path runs
+    and logs as before."""
+    import logging
+    from datetime import UTC, datetime
+
+    from webapp.engine.determinism import engine_moment
+
+    now = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
+    workflow = _eight_steps_workflow()
+    with caplog.at_level(logging.WARNING, logger="spiff.task"), engine_moment(now, 1, 0):
+        workflow.do_engine_steps()
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    assert ready and not [r for r in caplog.records if r.name == "spiff.task"]
+    assert {task.last_state_change for task in ready} == {now.timestamp()}
+    with caplog.at_level(logging.INFO, logger="spiff.task"), engine_moment(now, 1, 100):
+        ready[0].run()
+    changed = [r for r in caplog.records if r.name == "spiff.task" and r.getMessage().startswith("State changed")]
+    assert changed and changed[0].task_spec == ready[0].task_spec.name
+    caplog.clear()
+    plain = _eight_steps_workflow()
+    with caplog.at_level(logging.INFO, logger="spiff.task"):
+        plain.do_engine_steps()
+    assert [r for r in caplog.records if r.name == "spiff.task" and r.getMessage().startswith("State changed")]

@@ -37,6 +37,9 @@ class EngineMoment:
 _moment: contextvars.ContextVar[EngineMoment | None] = contextvars.ContextVar(
     "engine_moment", default=None
 )
+# The moment of the command running now, None outside one (a bound method: called on
+# every SpiffWorkflow state change by serialization's hook).
+current_moment = _moment.get
 
 
 class _ClockedDatetime(datetime):

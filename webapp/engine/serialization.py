@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from contextvars import ContextVar
 from functools import partial
 from itertools import islice
@@ -21,7 +22,11 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
+from .determinism import current_moment
 from .parser import DeferredServiceTask, PayloadMessageEventDefinition
+
+_task_logger = logging.getLogger("spiff.task")  # SpiffWorkflow.task's module logger
+_INFO, _DEBUG = logging.INFO, logging.DEBUG
 
 
 def _workflow_dict(converter, workflow) -> dict:
@@ -366,14 +371,31 @@ def _install_change_hooks() -> None:
     if getattr(Task, "_snapshot_hooks", False):
         return
     set_state, child_added, remove_task = Task._set_state, Task._child_added_notify, Workflow._remove_task
+    moment_of, enabled = current_moment, _task_logger.isEnabledFor
 
     def _set_state(self, value):
-        set_state(self, value)
-        _note(self)
+        # Inside one of our commands (an engine moment is set: runtime, replay, what-if,
+        # migration) and with the 'spiff.task' logger off for the level SpiffWorkflow would
+        # log at, do what Task._set_state does without building its log record's extras
+        # (a dict of eight fields and a state name per state change, ~35 a case, thrown
+        # away by the disabled logger). Anywhere else, plain SpiffWorkflow runs unchanged.
+        moment = moment_of()
+        if moment is not None and not enabled(_INFO if value != self._state else _DEBUG):
+            if value != self._state:
+                self.last_state_change = moment.stamp  # what time.time() reads in a moment
+                self._state = value
+        else:
+            set_state(self, value)
+        # _note, inlined: this runs on every state change, the baseline's too
+        layout = self.workflow.__dict__.get(_LAYOUT)
+        if layout is not None:
+            layout.noted.add(self)
 
     def _child_added_notify(self, child):
         child_added(self, child)
-        _note(self)
+        layout = self.workflow.__dict__.get(_LAYOUT)
+        if layout is not None:
+            layout.noted.add(self)
 
     def _remove_task(self, task_id):
         layout = self.__dict__.get(_LAYOUT)
