@@ -132,3 +132,19 @@ def test_state_changes_in_a_command_skip_the_log_extras_only_while_the_logger_is
     with caplog.at_level(logging.INFO, logger="spiff.task"):
         plain.do_engine_steps()
     assert [r for r in caplog.records if r.name == "spiff.task" and r.getMessage().startswith("State changed")]
+
+
+def test_an_ended_case_leaves_the_workflow_cache_and_still_verifies(app, users):
+    """Issue 17: a running case's live workflow is kept for its next command; once the case
+    ended no command runs on it, so it is not kept (kept, the cached workflows of ended cases
+    only lengthened the cycle collector's full walks)."""
+    instance_id = start_growth(2)
+    complete_next(instance_id)
+    scope = definitions.database_scope()
+    version = db.session.get(Instance, instance_id).version
+    assert workflow_cache.take(scope, instance_id, version) is not None
+    complete_next(instance_id)
+    instance = db.session.get(Instance, instance_id)
+    assert instance.status == "completed"
+    assert workflow_cache.take(scope, instance_id, instance.version) is None
+    assert replay.verify(instance_id)["verified"]

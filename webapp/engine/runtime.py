@@ -690,6 +690,9 @@ def _write_instance(instance: Instance) -> None:
     state._commit_all(state.dict, db.session.identity_map)
 
 
+_ENDED = frozenset({"completed", "cancelled"})
+
+
 def _finish(instance: Instance, commit: bool) -> Instance:
     try:
         touched_workflows = db.session.info.get("touched_workflows", {})
@@ -697,6 +700,8 @@ def _finish(instance: Instance, commit: bool) -> Instance:
             _write_instance(touched)
         db.session.flush()
         for touched, workflow in db.session.info.pop("touched_workflows", {}).values():
+            if touched.status in _ENDED:
+                continue  # no command runs on it again: kept, it would only lengthen the collector's walks
             workflow_cache.stage(db.session, definitions.database_scope(), touched.id, touched.version, workflow)
     except (StaleDataError, IntegrityError):
         db.session.rollback()
