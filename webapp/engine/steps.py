@@ -14,7 +14,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from . import tree, waits
+from . import task_walk, tree, waits  # noqa: F401  (task_walk: installs the fast walk)
 from .errors import Conflict, EngineError
 from .parser import DeferredServiceTask
 

@@ -1,0 +1,93 @@
+"""engine/task_walk.py walks a task tree as SpiffWorkflow's own iterators do: every
+conformance diagram run with the fast walk and with SpiffWorkflow's, the same inputs, ends
+in the same state after every step, and the walks over each step's tree list the same tasks."""
+
+from __future__ import annotations
+
+import pytest
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+from tests.conformance import harness, test_data, test_events, test_loops, test_messages, test_more_events
+from tests.conftest import START
+from webapp.engine import serialization, task_walk
+from webapp.engine.determinism import engine_moment
+
+_ENGINE_STEPS = harness._engine_steps
+CASES = [*test_data.CASES, *test_events.CASES, *test_loops.CASES, *test_messages.CASES, *test_more_events.CASES]
+
+# walks the engine and SpiffWorkflow make: by state (with and without `manual`), and the
+# filters the fast walk hands to SpiffWorkflow's own matching (spec name, end at a spec)
+WALKS = [
+    {},
+    {"state": TaskState.READY},
+    {"state": TaskState.READY, "manual": True},
+    {"state": TaskState.WAITING},
+    {"state": TaskState.NOT_FINISHED_MASK},
+    {"state": TaskState.COMPLETED},
+    {"state": TaskState.PREDICTED_MASK},
+    {"skip_subprocesses": True},
+    {"max_depth": 3},
+]
+
+
+def _walks(workflow) -> list:
+    seen = []
+    with engine_moment(START, 0, 10_000):
+        for kwargs in WALKS:
+            seen.append([str(task.id) for task in workflow.get_tasks(**kwargs)])
+        ends = {task.task_spec.name for task in workflow.get_tasks()}
+        for name in sorted(ends):
+            seen.append([str(t.id) for t in TaskIterator(workflow.task_tree, end_at_spec=name)])
+            seen.append([str(t.id) for t in workflow.get_tasks(spec_name=name)])
+    return seen
+
+
+def _run(case: harness.Case, monkeypatch) -> list:
+    """What plain_run makes of the case: the dump and the walks after every engine pass."""
+    record = []
+    engine_steps = _ENGINE_STEPS
+
+    def recording(workflow):
+        engine_steps(workflow)
+        record.append((serialization.dump(workflow), _walks(workflow)))
+
+    monkeypatch.setattr(harness, "_engine_steps", recording)
+    try:
+        record.append(harness.plain_run(case, START).as_dict())
+    except Exception as err:  # a case may stop SpiffWorkflow: it must stop both walks alike
+        record.append(f"{type(err).__name__}: {err}")
+    return record
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_fast_walk_is_spiffworkflows_walk(case, monkeypatch):
+    fast = _run(case, monkeypatch)
+    with task_walk.plain_walks():
+        plain = _run(case, monkeypatch)
+    assert len(fast) == len(plain) > 1
+    for n, (mine, theirs) in enumerate(zip(fast, plain, strict=True)):
+        assert mine == theirs, f"{case.name}: differs after engine pass {n}"
+
+
+def test_fast_walk_only_inside_a_command():
+    """Plain SpiffWorkflow (no engine moment: the benchmarks' baseline) keeps its own classes."""
+    from tests.conformance.test_loops import CASES as loops
+
+    case = loops[0]
+    workflow = harness.BpmnWorkflow(*_spec(case))
+    assert type(workflow.get_tasks_iterator()) is not task_walk.FastBpmnTaskIterator
+    with engine_moment(START, 0, 0):
+        assert type(workflow.get_tasks_iterator()) is task_walk.FastBpmnTaskIterator
+        assert type(TaskIterator(workflow.task_tree)) is task_walk.FastTaskIterator
+        with task_walk.plain_walks():
+            assert type(TaskIterator(workflow.task_tree)) is TaskIterator
+
+
+def _spec(case: harness.Case):
+    from lxml import etree
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    parser = SpiffBpmnParser()
+    for filename, xml in case.files.items():
+        parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename=filename)
+    return parser.get_spec(case.process), parser.get_subprocess_specs(case.process)

@@ -1,0 +1,169 @@
+"""SpiffWorkflow's depth-first task walk (TaskIterator, BpmnTaskIterator), the same walk in
+fewer Python calls, for our own workflows.
+
+SpiffWorkflow walks a workflow's task tree many times per step (the ready tasks of each engine
+pass, the waiting tasks after each completion, a parallel gateway's threshold): over a third
+of a replay's CPU was in the iterator's own frames (`__next__`, `_next`, the filter's
+`matches`, `has_state`, the `parent`/`children`/`state` properties, the depth bookkeeping),
+not in the work it finds. The classes below do exactly what SpiffWorkflow 3.2's code does,
+step for step and in the same order, at the same moments (the walk stays lazy: a task the
+caller changes between two steps is seen as SpiffWorkflow would see it), with those calls
+inlined. tests/test_task_walk.py runs diagrams both ways and compares every step's tasks.
+
+Only iterators made inside one of our commands (an engine moment is set: runtime, replay,
+verify, what-if) switch to them: plain SpiffWorkflow in the same process, the benchmarks'
+in-memory baseline, runs SpiffWorkflow's own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter, BpmnTaskIterator
+from SpiffWorkflow.util.task import TaskFilter, TaskIterator, TaskState
+
+from .determinism import _moment
+
+_FINISHED_MASK = TaskState.FINISHED_MASK
+
+
+def _simple_filter(task_filter) -> bool:
+    """A filter on state, update time and `manual` only (what the fast walk tests inline)."""
+    kind = type(task_filter)
+    if kind is BpmnTaskFilter:
+        if task_filter.catches_event is not None or task_filter.lane is not None:
+            return False
+    elif kind is not TaskFilter:
+        return False
+    return task_filter.spec_name is None and task_filter.spec_class is None
+
+
+class FastTaskIterator(TaskIterator):
+    """TaskIterator.__next__ + _next + _update_depth + _handle_leaf_depth (depth first)."""
+
+    _simple = False
+
+    def __next__(self):
+        task_filter = self.task_filter
+        simple = self._simple
+        while True:
+            task_list = self.task_list
+            if not task_list:
+                raise StopIteration()
+            task = task_list.pop(0)
+            children = task._children
+            if (
+                children
+                and task._state >= self.min_state
+                and self.depth < self.max_depth
+                and task.task_spec.name != self.end_at_spec
+            ):
+                get = task.workflow.tasks.get
+                self.task_list = [get(child) for child in children] + task_list
+                self.depth += 1
+            elif task_list:
+                _leaf_depth(self, task, task_list)
+            if simple:
+                if (
+                    task._state & task_filter.state
+                    and task.last_state_change >= task_filter.updated_ts
+                    and (task_filter.manual is None or task.task_spec.manual == task_filter.manual)
+                ):
+                    return task
+            elif task_filter.matches(task):
+                return task
+
+
+class FastBpmnTaskIterator(BpmnTaskIterator):
+    """BpmnTaskIterator's walk (it also descends into a task's running subprocess)."""
+
+    _simple = False
+
+    def __next__(self):
+        task_filter = self.task_filter
+        simple = self._simple
+        while True:
+            task_list = self.task_list
+            if not task_list:
+                raise StopIteration()
+            task = task_list.pop(0)
+            workflow = task.workflow
+            subprocesses = workflow.top_workflow.subprocesses
+            subprocess = subprocesses.get(task.id) if subprocesses else None
+            children = task._children
+            state = task._state
+            if (
+                (children or subprocess is not None)
+                and (state >= self.min_state or subprocess is not None)
+                and self.depth < self.max_depth
+                and task.task_spec.name != self.end_at_spec
+            ):
+                get = workflow.tasks.get
+                if (
+                    subprocess is None
+                    or self.skip_subprocesses
+                    or (state >= _FINISHED_MASK and task_filter.state <= _FINISHED_MASK)
+                ):
+                    self.task_list = [get(child) for child in children] + task_list
+                else:
+                    self.task_list = [subprocess.task_tree] + [get(child) for child in children] + task_list
+                self.depth += 1
+            elif task_list:
+                _leaf_depth(self, task, task_list)
+            if simple:
+                if (
+                    task._state & task_filter.state
+                    and task.last_state_change >= task_filter.updated_ts
+                    and (task_filter.manual is None or task.task_spec.manual == task_filter.manual)
+                ):
+                    return task
+            elif task_filter.matches(task):
+                return task
+
+
+def _leaf_depth(iterator, task, task_list: list) -> None:
+    """TaskIterator._handle_leaf_depth, with Task.parent inlined (Task has no __eq__: `!=`
+    there is identity)."""
+    first = task_list[0]
+    ancestor = first.workflow.tasks.get(first._parent)
+    current = task.workflow.tasks.get(task._parent)
+    while current is not None and current is not ancestor:
+        current = current.workflow.tasks.get(current._parent)
+        iterator.depth -= 1
+
+
+_FAST = {TaskIterator: FastTaskIterator, BpmnTaskIterator: FastBpmnTaskIterator}
+_OFF: dict = {}
+_switch = _FAST
+
+
+@contextmanager
+def plain_walks() -> Iterator[None]:
+    """SpiffWorkflow's own iterators everywhere meanwhile (tests compare the two walks)."""
+    global _switch
+    previous, _switch = _switch, _OFF
+    try:
+        yield
+    finally:
+        _switch = previous
+
+
+def install() -> None:
+    if getattr(TaskIterator, "_fast_walk_installed", False):
+        return
+    plain_init = TaskIterator.__init__
+
+    def __init__(self, *args, **kwargs):
+        plain_init(self, *args, **kwargs)
+        fast = _switch.get(type(self))
+        if fast is not None and self.depth_first and _moment.get() is not None:
+            self.__class__ = fast
+            self._simple = _simple_filter(self.task_filter)
+
+    TaskIterator.__init__ = __init__
+    TaskIterator._fast_walk_installed = True
+
+
+install()
+
