@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import make_transient_to_detached
 
 from webapp import webhooks
 from webapp.engine import clock, plain_sql, runtime
@@ -65,7 +63,8 @@ def default_worker_id() -> str:
 
 # The worker's statement of every job, on the driver (engine/plain_sql.py): the next due job
 # (SKIP LOCKED on PostgreSQL, so workers pass each other) leased to this worker, in one
-# UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING id.
+# UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING the job's row, so the
+# job's own transaction does not read it again.
 _NEXT_JOB = (
     select(Job.id)
     .where(
@@ -77,40 +76,37 @@ _NEXT_JOB = (
     .limit(1)
     .with_for_update(skip_locked=True)
 )
+_JOB_ROW = plain_sql.Loader(Job)
 _LEASE_NEXT = plain_sql.Statement(
     update(Job).where(Job.id == _NEXT_JOB.scalar_subquery())
     .values(locked_by=bindparam("v_by"), lock_expires_at=bindparam("v_until"), attempts=Job.attempts + 1)
-    .returning(Job.id)
+    .returning(*_JOB_ROW.columns)
 )
-_JOB_ROW = plain_sql.Loader(Job)
-_LOCKED_BY = plain_sql.Statement(select(Job.locked_by).where(Job.id == bindparam("w_id")).with_for_update())
+# After the handler: the job row locked (is the lease still ours?) and the instance the
+# service task completes on, read in one statement (runtime.load_instance then finds it held).
+_INSTANCE_ROW = plain_sql.Loader(Instance)
+_LOCKED_BY_AND_INSTANCE = plain_sql.Statement(
+    select(Job.locked_by, *_INSTANCE_ROW.columns)
+    .select_from(Job.__table__.join(Instance.__table__, Instance.id == Job.instance_id))
+    .where(Job.id == bindparam("w_id"))
+    .with_for_update(of=Job.__table__)
+)
 
 
 def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
     """Lock the next due job for this worker (its own short transaction). The job comes
-    back unloaded: its row is read when the job runs, in that transaction."""
+    back holding the row as the lease wrote it (nobody else may change it while the lease
+    runs; `run_job` checks the lease again under a row lock before it completes the task)."""
     now = clock.now()
     until = now + timedelta(seconds=settings.lease_seconds)
-    found = plain_sql.execute(db.session, _LEASE_NEXT, {"now": now, "v_by": worker_id, "v_until": until}).fetchone()
-    if found is None:
-        db.session.rollback()
-        return None
+    found = plain_sql.fetch_one(db.session, _LEASE_NEXT, {"now": now, "v_by": worker_id, "v_until": until})
+    # commit even when nothing was found: a rollback makes psycopg drop every prepared
+    # statement of the connection (DEALLOCATE ALL), and the next commands would prepare
+    # them all again; the UPDATE changed nothing, so both end the same
     db.session.commit()
-    return _unloaded(Job, found[0])
-
-
-def _unloaded(model, row_id: int):
-    """The session's object for a row whose columns load on first use (the one held
-    already is expired: the row was changed past the ORM)."""
-    key = sa_inspect(model).identity_key_from_primary_key((row_id,))
-    held = db.session.identity_map.get(key)
-    if held is not None:
-        db.session.expire(held)
-        return held
-    row = model(id=row_id)
-    make_transient_to_detached(row)
-    db.session.add(row)
-    return row
+    if found is None:
+        return None
+    return _JOB_ROW.take(db.session, found)  # the session's job (expired by the commit) gets the row
 
 
 class Heartbeat:
@@ -169,11 +165,13 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
             result = handler(db.session, dict(job.parameters))
         # Lock the job row: if our lease ran out and another worker took the job, its
         # result wins and everything this handler wrote is rolled back.
-        still_ours = plain_sql.execute(db.session, _LOCKED_BY, {"w_id": job_id}).fetchone()
+        still_ours = plain_sql.fetch_one(db.session, _LOCKED_BY_AND_INSTANCE, {"w_id": job_id})
         if still_ours is None or still_ours[0] != worker_id:
             db.session.rollback()
             log.warning("lease lost", extra=context)
             return "lost"
+        # held here: the session's identity map keeps only what something refers to
+        instance = _INSTANCE_ROW.take(db.session, still_ours[1:])  # noqa: F841 - see above
         runtime.complete_service_task(job, result, actor=actor, commit=False)
         db.session.commit()
         log.info("job done", extra=context)

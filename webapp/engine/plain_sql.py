@@ -68,8 +68,8 @@ class Statement:
         found = self._compiled.get(("result", dialect.name))
         if found is None:
             found = self._compiled[("result", dialect.name)] = [
-                column.type._cached_result_processor(dialect, None) for column in self.statement.selected_columns
-            ]
+                column.type._cached_result_processor(dialect, None) for column in self.statement.exported_columns
+            ]  # a SELECT's columns, or what an INSERT / UPDATE ... RETURNING gives back
         return found
 
     def params(self, dialect, values: dict[str, Any]) -> tuple[str, Any]:
@@ -230,7 +230,33 @@ def fetch_one(session: Session, statement: Statement, values: dict[str, Any]) ->
 def fetch_all(session: Session, statement: Statement, values: dict[str, Any]) -> list[tuple]:
     """Every row of a SELECT, converted by the columns' types as the ORM would."""
     rows, dialect = _run_and_fetch(session, statement, values, "fetchall")
-    processors = [(n, fn) for n, fn in enumerate(statement.result_processors(dialect)) if fn is not None]
+    return _converted(rows, statement.result_processors(dialect))
+
+
+class Later:
+    """A SELECT sent now whose rows are read later (`rows()`): on PostgreSQL's pipeline the
+    statement goes out without waiting, and its answer is usually there already when it is
+    read (after the command's sync); SQLite answers at once (its one cursor per transaction
+    is reused by the next statement, so the rows are taken now)."""
+
+    __slots__ = ("_rows", "_pending", "_statement")
+
+    def __init__(self, session: Session, statement: Statement, values: dict[str, Any]) -> None:
+        self._statement = statement
+        result = execute(session, statement, values)
+        self._pending, self._rows = (result, None) if result.__class__ is _Pipelined else (None, result.fetchall())
+        if self._pending is None:
+            self._rows = _converted(self._rows, statement.result_processors(cursor(session)[1]))
+
+    def rows(self) -> list[tuple]:
+        if self._rows is None:
+            pending, self._pending = self._pending, None
+            self._rows = _converted(pending.fetchall(), self._statement.result_processors(pending._dialect))
+        return self._rows
+
+
+def _converted(rows: list, processors: list) -> list[tuple]:
+    processors = [(n, fn) for n, fn in enumerate(processors) if fn is not None]
     if not processors:
         return rows
     converted = []
@@ -264,8 +290,8 @@ class Loader:
 
     def get(self, session: Session, pk: Any) -> Any:
         held = session.identity_map.get(self.mapper.identity_key_from_primary_key((pk,)))
-        if held is not None and not sa_inspect(held).expired_attributes:
-            return held  # as session.get: nothing to read
+        if held is not None and not sa_inspect(held).expired_attributes.intersection(self.keys):
+            return held  # as session.get: nothing to read (an expired deferred column loads on first use)
         row = fetch_one(session, self.by_id, {"pk": pk})
         return None if row is None else self.take(session, row)
 

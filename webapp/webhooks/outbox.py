@@ -6,7 +6,8 @@ are announcements themselves (instance_started, task_completed, incident_raised,
 instance_cancelled), plus what the command changed in the projection (open tasks that were
 not open before: task.created; a case that stopped running: case.ended). For each subscriber
 that wants an event a delivery row and a job row are inserted; the worker sends them.
-Nothing is noted when no active subscriber exists (one small query per transaction).
+Nothing is enqueued when no active subscriber exists (one small query per instance and
+transaction, sent without waiting for its answer).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import secrets
 from datetime import datetime
 
 from flask import current_app, has_app_context
+from sqlalchemy import bindparam, null, select, union_all
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..engine import clock, plain_sql
@@ -25,9 +26,16 @@ from ..models import InboxTask, Instance, Job, WebhookDelivery, WebhookSubscript
 from . import OPERATOR
 
 _KEY = "webhook_outbox"
-# asked once per transaction, on the driver (the hot path of every command: a statement
-# through the ORM cost more than the whole answer)
-_ANY_ACTIVE = plain_sql.Statement(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1))
+# Asked once per instance and transaction, on the driver, with the command's first history
+# event: the open tasks before the command changed anything, only if an active subscriber
+# exists (a row of NULL says one does). On PostgreSQL it travels in the command's pipeline
+# and is read at commit, so no command waits for it; with no subscriber the server skips
+# the task scan (the EXISTS is a one-time filter).
+_ANY_ACTIVE = select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).exists()
+_OPEN_IF_WANTED = plain_sql.Statement(union_all(
+    select(null().label("id")).where(_ANY_ACTIVE),
+    select(InboxTask.id).where(InboxTask.instance_id == bindparam("instance_id"), InboxTask.state == "open", _ANY_ACTIVE),
+))
 _DIRECT = {"instance_started": "case.started", "task_completed": "task.completed", "incident_raised": "incident.opened"}
 
 
@@ -36,19 +44,24 @@ def recorded(session: Session, instance: Instance, *, type: str, seq: int, at: s
     """Note one history event of this transaction (called once per appended event)."""
     notes = session.info.get(_KEY)
     if notes is None:
-        wanted = plain_sql.execute(session, _ANY_ACTIVE, {}).fetchone()
-        notes = session.info[_KEY] = {} if wanted is not None else False
-    if notes is False:
-        return
+        notes = session.info[_KEY] = {}
     entry = notes.get(instance.id)
     if entry is None:
-        with session.no_autoflush:
-            open_before = set(session.scalars(select(InboxTask.id).where(
-                InboxTask.instance_id == instance.id, InboxTask.state == "open")))
-        entry = notes[instance.id] = {"open_before": open_before, "running_before": instance.status == "running",
-                                      "events": []}
+        entry = notes[instance.id] = {"open_before": plain_sql.Later(session, _OPEN_IF_WANTED, {"instance_id": instance.id}),
+                                      "running_before": instance.status == "running", "events": []}
     entry["events"].append({"type": type, "seq": seq, "at": at, "actor": actor, "bpmn_id": bpmn_id,
                             "task_id": task_id, "error": payload.get("error") if type == "incident_raised" else None})
+
+
+def _wanted(notes: dict) -> dict:
+    """The notes of the instances an active subscriber was there for (each entry's open
+    tasks before the command, read now)."""
+    wanted = {}
+    for instance_id, entry in notes.items():
+        rows = entry["open_before"].rows()
+        if any(row[0] is None for row in rows):
+            wanted[instance_id] = {**entry, "open_before": {row[0] for row in rows if row[0] is not None}}
+    return wanted
 
 
 def _announcements(session: Session, instance_id: int, entry: dict) -> list[tuple[str, dict]]:
@@ -118,8 +131,8 @@ def _enqueue(session: Session, notes: dict) -> None:
 @sa_event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     notes = session.info.pop(_KEY, None)
-    if notes:
-        _enqueue(session, notes)
+    if notes and (wanted := _wanted(notes)):
+        _enqueue(session, wanted)
 
 
 @sa_event.listens_for(Session, "after_rollback")
