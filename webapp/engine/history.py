@@ -90,7 +90,7 @@ def append(
     instance.last_seq = row["seq"]
     instance.last_hash = row["hash"]
     # on the driver, in the session's transaction: no autoflush, no per-statement ORM work
-    plain_sql.execute(db.session, _INSERT, row)
+    plain_sql.send(db.session, _INSERT, row)
     # Webhooks (issue 18): the one call; deliveries are enqueued in this same transaction.
     webhook_outbox.recorded(db.session, instance, type=type, seq=row["seq"], at=at, actor=actor,
                             bpmn_id=bpmn_id, task_id=task_id, payload=payload)

@@ -160,7 +160,7 @@ def _inbox(
 ) -> None:
     gone = set(before.ready_user) - set(after.ready_user)
     if completed_task_id in gone:
-        plain_sql.execute(db.session, _INBOX_COMPLETED, {"w_id": completed_task_id, "v_at": now, "v_by": actor})
+        plain_sql.send(db.session, _INBOX_COMPLETED, {"w_id": completed_task_id, "v_at": now, "v_by": actor})
         gone.discard(completed_task_id)
         _expire_loaded(InboxTask, [completed_task_id])
     if gone:

@@ -331,7 +331,7 @@ def _job_done(job: Job, now: datetime) -> None:
     if not state.persistent or state.modified:  # changed through the ORM too: let its flush write all of it
         job.status, job.finished_at, job.locked_by, job.lock_expires_at = "done", now, None, None
         return
-    plain_sql.execute(db.session, _JOB_DONE, {"w_id": job.id, "v_at": now})
+    plain_sql.send(db.session, _JOB_DONE, {"w_id": job.id, "v_at": now})
     for key, value in (("status", "done"), ("finished_at", now), ("locked_by", None), ("lock_expires_at", None)):
         set_committed_value(job, key, value)
 

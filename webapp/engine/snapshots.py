@@ -68,7 +68,7 @@ def store(instance: Instance, workflow) -> None:
     ]
     plain_sql.execute_many(db.session, _UPDATE, updates)
     if len(stored) > len(pieces):
-        plain_sql.execute(db.session, _DELETE_FROM, {"i": instance.id, "n": len(pieces)})
+        plain_sql.send(db.session, _DELETE_FROM, {"i": instance.id, "n": len(pieces)})
     elif len(pieces) > len(stored):
         plain_sql.execute_many(
             db.session,
