@@ -117,13 +117,14 @@ _TICK = os.sysconf("SC_CLK_TCK")
 def _postmaster(url: str) -> int | None:
     """The PostgreSQL server's main process, if it runs on this machine (its /proc is readable)."""
     engine = create_engine(url)
-    with engine.connect() as conn:
-        backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-    engine.dispose()
     try:
-        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        with engine.connect() as conn:  # read while the backend lives (it exits with the connection)
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except OSError:
         return None
+    finally:
+        engine.dispose()
 
 
 def _server_cpu(postmaster: int | None) -> float | None:
