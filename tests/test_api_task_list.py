@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import current_app, request
+from sqlalchemy import event
 from sqlalchemy.orm import joinedload
 
 from tests.complaint_driver import ComplaintDriver
 from webapp import params
 from webapp.api import listing
 from webapp.api.schemas import TaskOut, schema
-from webapp.engine import clock
+from webapp.engine import clock, plain_sql
 from webapp.extensions import db
 from webapp.models import InboxTask
 
@@ -85,3 +87,31 @@ def test_a_bad_paging_parameter_is_a_400_naming_it(users):
     assert answer.status_code == 400 and "limit" in answer.get_json()["errors"]
     answer = users["admin"].get("/api/tasks?instance_id=abc")
     assert answer.status_code == 400 and "instance_id" in answer.get_json()["errors"]
+
+
+def test_a_list_on_postgresql_hands_its_connection_back_in_transactions(users, monkeypatch):
+    """PostgreSQL's lists read in autocommit (reads_only): the connection must go back to the
+    pool in transaction mode, or the next command on it would commit statement by statement."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL's lists read in autocommit")
+    during, returned = [], []
+
+    def _checkin(dbapi_connection, record):
+        returned.append(dbapi_connection.autocommit)
+
+    execute = plain_sql.execute
+
+    def _execute(session, *args, **kwargs):  # the token check and the list run on the driver
+        during.append(session.connection().connection.driver_connection.autocommit)
+        return execute(session, *args, **kwargs)
+
+    monkeypatch.setattr(plain_sql, "execute", _execute)
+    db.session.remove()
+    event.listen(db.engine, "checkin", _checkin)
+    try:
+        assert users["admin"].get("/api/tasks").status_code == 200
+        db.session.remove()
+    finally:
+        event.remove(db.engine, "checkin", _checkin)
+    assert during and all(during)  # the list itself: no BEGIN, no ROLLBACK
+    assert returned and not any(returned)
