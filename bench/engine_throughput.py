@@ -65,9 +65,10 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
 
     from webapp import create_app
     from webapp.accounts import create_user
+    from webapp.api import task_list
     from webapp.engine import clock, definitions, runtime
     from webapp.extensions import db
-    from webapp.models import HistoryEvent, InboxTask, Instance
+    from webapp.models import HistoryEvent, Instance
     from workers import registry
     from workers.loop import WorkerSettings, fetch_job, run_job
 
@@ -86,10 +87,9 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
         )
         db.session.commit()
         roles = {"admin"}
-        # the bench's own reads: a person's open tasks of the case, as the task list gives them
-        # (one statement object, built once); whether every case ended is checked after the clock
-        open_tasks = db.select(InboxTask.id, InboxTask.bpmn_id).where(
-            InboxTask.instance_id == db.bindparam("instance_id"), InboxTask.state == "open")
+        # the bench's own reads: a person's open tasks of the case, read with the task list's
+        # own code (GET /api/tasks?instance_id=... as an admin calls it, every field of its
+        # answer); whether every case ended is checked after the clock
         started_ids = []
         started = time.perf_counter()
         for _ in range(n):
@@ -97,10 +97,11 @@ def persisted(n: int, database_url: str) -> tuple[float, int]:
             instance_id = instance.id
             started_ids.append(instance_id)
             while True:
-                tasks = db.session.execute(open_tasks, {"instance_id": instance_id}).all()
+                tasks, _ = task_list.open_tasks(instance_id=instance_id, me="bench", who="all", roles=roles,
+                                                limit=None, offset=0)
                 if not tasks:
                     break
-                for task_id, bpmn_id in tasks:
+                for task_id, bpmn_id in ((task["id"], task["bpmn_id"]) for task in tasks):
                     data = {"amount": 500} if bpmn_id == "intake" else {}
                     runtime.complete_user_task(task_id, data, actor="bench", roles=roles)
             job = fetch_job("bench", settings)
