@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -144,6 +145,9 @@ def worker(once: bool, worker_id: str | None) -> None:
     if once:
         click.echo(f"work done: {drain(worker_id, settings)}")
         return
+    # As in gunicorn.conf.py's post_worker_init: the ~170,000 objects of the loaded app live as
+    # long as the process, and the cycle collector's full walks over them cost ~1 ms a command.
+    gc.freeze()
     run_forever(worker_id, settings)
 
 
