@@ -91,3 +91,19 @@ def _spec(case: harness.Case):
     for filename, xml in case.files.items():
         parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename=filename)
     return parser.get_spec(case.process), parser.get_subprocess_specs(case.process)
+
+
+def test_workflow_log_extras_walk_only_when_logged(caplog):
+    """SpiffWorkflow lists every task in a workflow's log extras; inside our commands that
+    walk is left out while its 'spiff.workflow' INFO records are not written, and done again
+    as soon as they are."""
+    from tests.conformance.test_loops import CASES as loops
+
+    workflow = harness.BpmnWorkflow(*_spec(loops[0]))
+    with engine_moment(START, 0, 0):
+        extras = workflow.collect_log_extras()
+        assert "tasks" not in extras
+        assert extras["workflow_spec"] == workflow.spec.name and extras["root"] == workflow.task_tree.id
+        with caplog.at_level("DEBUG", logger="spiff.workflow"):
+            assert len(workflow.collect_log_extras()["tasks"]) == len(workflow.get_tasks())
+    assert "tasks" in workflow.collect_log_extras()  # plain SpiffWorkflow, as it was

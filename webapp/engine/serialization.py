@@ -102,6 +102,7 @@ _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 # by about a quarter (0.45 ms a step at 1,000 tasks, measured: docs/benchmarks.md growth).
 _ENTRIES = "_snapshot_entries"  # task -> its finished JSON entry and what it was made from
 _CHILD_TEXTS = "_snapshot_child_texts"  # task -> str() of its children ids (a long list)
+_ID_TEXTS = "_snapshot_id_texts"  # task id (UUID) -> str() of it
 
 
 def _table(workflow, name: str) -> dict:
@@ -167,12 +168,26 @@ def _plain(value):
     return _serializer.registry.convert(value)
 
 
+def _id_text(texts: dict, task_id) -> str:
+    """str() of a task id, kept in `texts` (the workflow's _ID_TEXTS): uuid.UUID.__str__ is
+    Python code that formats the number again on every call, and a dump names each task,
+    its parent and its children (about a twentieth of a replay's verification)."""
+    text = texts[task_id] = str(task_id)
+    return text
+
+
+def _id_bytes(task: Task) -> bytes:
+    texts = _table(task.workflow, _ID_TEXTS)
+    return (texts.get(task.id) or _id_text(texts, task.id)).encode()
+
+
 def _child_ids(task: Task) -> list[str]:
     """str() of the task's children ids, kept on the task while its children only grow
     (a multi-instance task gains one child per step)."""
     children = task._children
     if len(children) <= 8:
-        return [str(child) for child in children]
+        texts = _table(task.workflow, _ID_TEXTS)
+        return [texts.get(child) or _id_text(texts, child) for child in children]
     table = _table(task.workflow, _CHILD_TEXTS)
     kept = table.get(task)
     if kept is not None:
@@ -201,9 +216,10 @@ def _task_dict(task: Task) -> dict:
             "updates": _sorted(DeepMerge.get_updated_keys(parent.data, task.data) or {}),
             "deletions": sorted(DeepMerge.get_deleted_keys(parent.data, task.data) or []),
         }
+    texts = _table(task.workflow, _ID_TEXTS)
     return {
-        "id": str(task.id),
-        "parent": str(task._parent) if parent is not None else None,
+        "id": texts.get(task.id) or _id_text(texts, task.id),
+        "parent": (texts.get(task._parent) or _id_text(texts, task._parent)) if parent is not None else None,
         "children": _child_ids(task),
         "last_state_change": task.last_state_change,
         "state": task._state,
@@ -280,7 +296,7 @@ def _entry_of(task: Task, token: _Assembly, kept_entries: dict, layout: _Layout)
                 layout.live.discard(task)
                 layout.watched[parent] = parent_json
                 return kept[6]
-        entry = b'"' + str(task.id).encode() + b'":' + orjson.dumps(_task_dict(task))
+        entry = b'"' + _id_bytes(task) + b'":' + orjson.dumps(_task_dict(task))
         parent = task.parent
         if parent is None or parent._state & _FINISHED:
             kept_entries[task] = (state, task.last_state_change, task.triggered, list(task._children), None, None, entry)
@@ -294,7 +310,7 @@ def _entry_of(task: Task, token: _Assembly, kept_entries: dict, layout: _Layout)
             layout.live.add(task)
         return entry
     layout.live.add(task)
-    return b'"' + str(task.id).encode() + b'":' + orjson.dumps(_task_dict(task))
+    return b'"' + _id_bytes(task) + b'":' + orjson.dumps(_task_dict(task))
 
 
 def _all_entries(workflow, token: _Assembly) -> list[bytes]:
@@ -426,7 +442,7 @@ def forget(workflow) -> None:
     """Drop what the dumps kept for this workflow (after a change the hooks do not see: a
     migration to another version's spec)."""
     for wf in (workflow, *workflow.subprocesses.values()):
-        for name in (_LAYOUT, _ENTRIES, _CHILD_TEXTS):
+        for name in (_LAYOUT, _ENTRIES, _CHILD_TEXTS, _ID_TEXTS):
             wf.__dict__.pop(name, None)
 
 

@@ -10,6 +10,9 @@ step for step and in the same order, at the same moments (the walk stays lazy: a
 caller changes between two steps is seen as SpiffWorkflow would see it), with those calls
 inlined. tests/test_task_walk.py runs diagrams both ways and compares every step's tasks.
 
+Also here: a workflow's log extras without the walk over all its tasks while nothing would
+log them (collect_log_extras below).
+
 Only iterators made inside one of our commands (an engine moment is set: runtime, replay,
 verify, what-if) switch to them: plain SpiffWorkflow in the same process, the benchmarks'
 in-memory baseline, runs SpiffWorkflow's own code.
@@ -17,15 +20,18 @@ in-memory baseline, runs SpiffWorkflow's own code.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter, BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskFilter, TaskIterator, TaskState
+from SpiffWorkflow.workflow import Workflow
 
 from .determinism import _moment
 
 _FINISHED_MASK = TaskState.FINISHED_MASK
+_workflow_logger = logging.getLogger("spiff.workflow")  # SpiffWorkflow.workflow's module logger
 
 
 def _simple_filter(task_filter) -> bool:
@@ -163,6 +169,27 @@ def install() -> None:
 
     TaskIterator.__init__ = __init__
     TaskIterator._fast_walk_installed = True
+
+    plain_extras = Workflow.collect_log_extras
+
+    def collect_log_extras(self, dct=None):
+        # SpiffWorkflow builds these extras for its INFO records 'Initialized workflow',
+        # 'Workflow completed' and 'Workflow cancelled' (their only users), and adds a list
+        # of every task id, a whole walk of the tree, whenever its logger's own level is
+        # unset (`logger.level < 20`), even with the record never written. In our commands,
+        # with that logger off for INFO, the walk is left out; the rest is as SpiffWorkflow's.
+        if _moment.get() is None or _workflow_logger.isEnabledFor(logging.INFO):
+            return plain_extras(self, dct)
+        extra = dct or {}
+        extra.update({
+            "workflow_spec": self.spec.name,
+            "success": self.success,
+            "completed": self.completed,
+            "root": self.task_tree.id,
+        })
+        return extra
+
+    Workflow.collect_log_extras = collect_log_extras
 
 
 install()
