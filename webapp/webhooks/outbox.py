@@ -36,6 +36,12 @@ _OPEN_IF_WANTED = plain_sql.Statement(union_all(
     select(null().label("id")).where(_ANY_ACTIVE),
     select(InboxTask.id).where(InboxTask.instance_id == bindparam("instance_id"), InboxTask.state == "open", _ANY_ACTIVE),
 ))
+# SQLite answers each statement at once, and there the union costs its task scan even with no
+# subscriber (47-65 us a command in the bench, against ~2 us for the EXISTS alone): the same
+# two reads, the tasks only when a subscriber exists, in the same transaction at the same point.
+_ANY_ACTIVE_ROW = plain_sql.Statement(select(null().label("id")).where(_ANY_ACTIVE))
+_OPEN_NOW = plain_sql.Statement(
+    select(InboxTask.id).where(InboxTask.instance_id == bindparam("instance_id"), InboxTask.state == "open"))
 _DIRECT = {"instance_started": "case.started", "task_completed": "task.completed", "incident_raised": "incident.opened"}
 
 
@@ -47,10 +53,33 @@ def recorded(session: Session, instance: Instance, *, type: str, seq: int, at: s
         notes = session.info[_KEY] = {}
     entry = notes.get(instance.id)
     if entry is None:
-        entry = notes[instance.id] = {"open_before": plain_sql.Later(session, _OPEN_IF_WANTED, {"instance_id": instance.id}),
+        entry = notes[instance.id] = {"open_before": _open_before(session, instance.id),
                                       "running_before": instance.status == "running", "events": []}
     entry["events"].append({"type": type, "seq": seq, "at": at, "actor": actor, "bpmn_id": bpmn_id,
                             "task_id": task_id, "error": payload.get("error") if type == "incident_raised" else None})
+
+
+class _Read:
+    """Rows already read (SQLite), with Later's `rows()`."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self._rows = rows
+
+    def rows(self) -> list[tuple]:
+        return self._rows
+
+
+def _open_before(session: Session, instance_id: int) -> plain_sql.Later | _Read:
+    """What _OPEN_IF_WANTED answers: a row of NULL if an active subscriber exists, then the
+    instance's open tasks (only then)."""
+    if plain_sql.cursor(session)[1].name != "sqlite":
+        return plain_sql.Later(session, _OPEN_IF_WANTED, {"instance_id": instance_id})
+    rows = plain_sql.fetch_all(session, _ANY_ACTIVE_ROW, {})
+    if rows:
+        rows = [*rows, *plain_sql.fetch_all(session, _OPEN_NOW, {"instance_id": instance_id})]
+    return _Read(rows)
 
 
 def _wanted(notes: dict) -> dict:
