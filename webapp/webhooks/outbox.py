@@ -74,7 +74,7 @@ class _Read:
 def _open_before(session: Session, instance_id: int) -> plain_sql.Later | _Read:
     """What _OPEN_IF_WANTED answers: a row of NULL if an active subscriber exists, then the
     instance's open tasks (only then)."""
-    if plain_sql.cursor(session)[1].name != "sqlite":
+    if plain_sql.cursor(session, "unread")[1].name != "sqlite":  # "unread": no new psycopg cursor just to ask
         return plain_sql.Later(session, _OPEN_IF_WANTED, {"instance_id": instance_id})
     rows = plain_sql.fetch_all(session, _ANY_ACTIVE_ROW, {})
     if rows:
