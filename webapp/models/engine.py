@@ -225,8 +225,7 @@ class ScriptOutput(db.Model):
 
     __tablename__ = "script_outputs"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    # no index of its own: uq_history_instance_seq leads with it (one index fewer per event)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)  # the history event whose command printed it
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     bpmn_id: Mapped[str] = mapped_column(String(100))
