@@ -6,13 +6,15 @@ from alembic.migration import MigrationContext
 
 from webapp.extensions import db
 
-# The dashboard's indexes (migration e8_kpi_indexes) serve only the KPI queries and are
-# declared there alone, not on the models.
+# Indexes declared in a migration alone, not on the models: the dashboard's (migration
+# e8_kpi_indexes) serve only the KPI queries.
 _MIGRATION_ONLY_INDEXES = {
     "ix_complaint_cases_received_at", "ix_corrective_actions_opened_at", "ix_escalations_at",
     "ix_history_events_element", "ix_history_events_type_at", "ix_inbox_tasks_state_completed_at",
     "ix_instances_status_ended_at", "ix_parts_returns_created_at", "ix_repair_orders_received_at",
     "ix_satisfaction_surveys_surveyed_at",
+    # case search's trigram indexes (migration g5_inbox_search, PostgreSQL only)
+    "ix_instances_business_key_trgm", "ix_instances_customer_name_trgm",
 }
 _STRUCTURAL = {"add_table", "remove_table", "add_column", "remove_column", "add_index", "remove_index"}
 
