@@ -25,8 +25,15 @@ WALKS = [
     {"state": TaskState.NOT_FINISHED_MASK},
     {"state": TaskState.COMPLETED},
     {"state": TaskState.PREDICTED_MASK},
+    {"state": TaskState.READY, "manual": False},
+    {"state": TaskState.NOT_FINISHED_MASK, "manual": True},
+    {"state": TaskState.DEFINITE_MASK},
+    {"state": TaskState.FINISHED_MASK},
+    {"state": TaskState.STARTED | TaskState.MAYBE},
+    {"updated_ts": START.timestamp()},
     {"skip_subprocesses": True},
     {"max_depth": 3},
+    {"max_depth": 5, "state": TaskState.NOT_FINISHED_MASK},
 ]
 
 
@@ -39,6 +46,13 @@ def _walks(workflow) -> list:
         for name in sorted(ends):
             seen.append([str(t.id) for t in TaskIterator(workflow.task_tree, end_at_spec=name)])
             seen.append([str(t.id) for t in workflow.get_tasks(spec_name=name)])
+            seen.append([str(t.id) for t in workflow.get_tasks(spec_name=name, state=TaskState.NOT_FINISHED_MASK)])
+        # from inside the tree (a gateway's branch) and in each subprocess (a walk from there)
+        for wf in (workflow, *workflow.subprocesses.values()):
+            for first in list(wf.tasks.values())[1:4]:
+                seen.append([str(t.id) for t in wf.get_tasks(first, state=TaskState.ANY_MASK)])
+                seen.append([str(t.id) for t in wf.get_tasks(first_task=first, state=TaskState.READY)])
+            seen.append([str(t.id) for t in wf.get_tasks(state=TaskState.READY)])
     return seen
 
 
@@ -81,6 +95,27 @@ def test_fast_walk_only_inside_a_command():
         assert type(TaskIterator(workflow.task_tree)) is task_walk.FastTaskIterator
         with task_walk.plain_walks():
             assert type(TaskIterator(workflow.task_tree)) is TaskIterator
+
+
+def test_task_lists_in_a_command_are_the_fast_list(monkeypatch):
+    """get_tasks in a command makes its list in one loop (task_walk.bpmn_task_list) for the
+    filters the engine passes, and hands anything else to SpiffWorkflow's iterator."""
+    from tests.conformance.test_loops import CASES as loops
+
+    workflow = harness.BpmnWorkflow(*_spec(loops[0]))
+    made = []
+    plain = task_walk.bpmn_task_list
+    monkeypatch.setattr(task_walk, "bpmn_task_list", lambda *a, **k: made.append(k) or plain(*a, **k))
+    workflow.get_tasks(state=TaskState.READY)
+    assert made == []  # plain SpiffWorkflow: no moment
+    with engine_moment(START, 0, 0):
+        workflow.get_tasks(state=TaskState.READY)
+        workflow.get_tasks(spec_name="x", manual=True)
+        workflow.get_tasks(lane="x")
+        workflow.get_tasks(skip_subprocesses=True)
+        with task_walk.plain_walks():
+            workflow.get_tasks(state=TaskState.READY)
+    assert made == [{"state": TaskState.READY}, {"spec_name": "x", "manual": True}]
 
 
 def _spec(case: harness.Case):

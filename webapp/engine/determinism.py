@@ -9,6 +9,7 @@ SpiffWorkflow use (the in-memory benchmark) is unaffected.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import time as _time
 import uuid
 from collections.abc import Iterator
@@ -28,10 +29,31 @@ class EngineMoment:
 
     def __post_init__(self) -> None:
         self.stamp = self.now.timestamp()  # SpiffWorkflow reads the clock on every state change
+        self._hashed = _namespace_hash(self.id_namespace)
 
     def next_id(self) -> uuid.UUID:
+        """uuid.uuid5(id_namespace, str(id_counter)), the same UUID, made without uuid5's
+        per-call import, byte concatenation and UUID.__init__'s checks: the SHA-1 of the
+        namespace's bytes is taken once per moment and copied (every new task of a case
+        draws one; tests/test_determinism.py compares the two)."""
         self.id_counter += 1
-        return uuid.uuid5(self.id_namespace, str(self.id_counter))
+        digest = self._hashed.copy()
+        digest.update(str(self.id_counter).encode())
+        made = _new_uuid(uuid.UUID)
+        _set_field(made, "int", (int.from_bytes(digest.digest()[:16], "big") & _VERSION_MASK) | _VERSION_5)
+        _set_field(made, "is_safe", _SAFE_UNKNOWN)
+        return made
+
+
+# What UUID(bytes=..., version=5) does to the number: the variant (RFC 4122) and version bits.
+_VERSION_MASK = ~(0xC000 << 48) & ~(0xF000 << 64)
+_VERSION_5 = (0x8000 << 48) | (5 << 76)
+_SAFE_UNKNOWN = uuid.SafeUUID.unknown
+_new_uuid, _set_field = object.__new__, object.__setattr__  # UUID is immutable: its own __init__ sets so
+
+
+def _namespace_hash(namespace: uuid.UUID):
+    return hashlib.sha1(namespace.bytes)  # noqa: S324 - uuid5's hash, not a security use
 
 
 _moment: contextvars.ContextVar[EngineMoment | None] = contextvars.ContextVar(
@@ -79,8 +101,17 @@ install()
 INSTANCE_NAMESPACE = uuid.UUID("6f1c1d2e-58a4-4d5e-9a43-7f0b2d6c9e10")
 
 
+_NAMESPACES: dict[int, uuid.UUID] = {}
+
+
 def instance_namespace(instance_id: int) -> uuid.UUID:
-    return uuid.uuid5(INSTANCE_NAMESPACE, f"instance:{instance_id}")
+    """The namespace of the instance's task ids (kept: every command of a case asks)."""
+    namespace = _NAMESPACES.get(instance_id)
+    if namespace is None:
+        if len(_NAMESPACES) >= 10_000:
+            _NAMESPACES.clear()
+        namespace = _NAMESPACES[instance_id] = uuid.uuid5(INSTANCE_NAMESPACE, f"instance:{instance_id}")
+    return namespace
 
 
 @contextmanager

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter, BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskFilter, TaskIterator, TaskState
 from SpiffWorkflow.workflow import Workflow
@@ -139,7 +140,68 @@ def _leaf_depth(iterator, task, task_list: list) -> None:
         iterator.depth -= 1
 
 
-_FAST = {TaskIterator: FastTaskIterator, BpmnTaskIterator: FastBpmnTaskIterator}
+_MAYBE, _FUTURE, _COMPLETED = TaskState.MAYBE, TaskState.FUTURE, TaskState.COMPLETED
+_PREDICTED_MASK, _DEFINITE_MASK, _ANY_MASK = TaskState.PREDICTED_MASK, TaskState.DEFINITE_MASK, TaskState.ANY_MASK
+_LIST_FILTERS = frozenset(("state", "manual", "spec_name", "updated_ts", "max_depth"))
+_PLAIN_ITERATOR = BpmnBaseWorkflow.get_tasks_iterator
+
+
+def bpmn_task_list(first, state=_ANY_MASK, updated_ts=0, manual=None, spec_name=None, max_depth=1000) -> list:
+    """list(BpmnTaskIterator(first, state=..., updated_ts=..., manual=..., spec_name=...,
+    max_depth=...)) with its other arguments at their defaults (no end spec, depth first, into
+    subprocesses): FastBpmnTaskIterator's loop, run to its end in one call. The whole list is
+    made before the caller sees any of it (what `get_tasks` does with the iterator), so there
+    is no caller between two steps; the filter only reads. The list SpiffWorkflow walks from
+    its front (popped at 0, children put before the rest) is kept here reversed, as a stack
+    (popped at its end, children pushed after it): the same order, without moving the rest."""
+    if state & _PREDICTED_MASK:  # TaskIterator.__init__'s min_state
+        min_state = _MAYBE
+    elif state & _DEFINITE_MASK:
+        min_state = _FUTURE
+    else:
+        min_state = _COMPLETED
+    into_finished = state <= _FINISHED_MASK
+    found = []
+    stack = [first]
+    depth = 0
+    while stack:
+        task = stack.pop()
+        workflow = task.workflow
+        subprocesses = workflow.top_workflow.subprocesses
+        subprocess = subprocesses.get(task.id) if subprocesses else None
+        children = task._children
+        task_state = task._state
+        spec = task.task_spec
+        if (
+            (children or subprocess is not None)
+            and (task_state >= min_state or subprocess is not None)
+            and depth < max_depth
+            and spec.name is not None  # `!= end_at_spec` (None); names are strings
+        ):
+            get = workflow.tasks.get
+            stack.extend([get(child) for child in reversed(children)])
+            if subprocess is not None and not (task_state >= _FINISHED_MASK and into_finished):
+                stack.append(subprocess.task_tree)
+            depth += 1
+        elif stack:
+            # TaskIterator._handle_leaf_depth (as _leaf_depth), the next task at the top
+            following = stack[-1]
+            ancestor = following.workflow.tasks.get(following._parent)
+            current = workflow.tasks.get(task._parent)
+            while current is not None and current is not ancestor:
+                current = current.workflow.tasks.get(current._parent)
+                depth -= 1
+        if (
+            task._state & state
+            and task.last_state_change >= updated_ts
+            and (manual is None or spec.manual == manual)
+            and (spec_name is None or spec.name == spec_name)
+        ):
+            found.append(task)
+    return found
+
+
+_FAST = {TaskIterator: FastTaskIterator, BpmnTaskIterator: FastBpmnTaskIterator, "lists": True}
 _OFF: dict = {}
 _switch = _FAST
 
@@ -169,6 +231,24 @@ def install() -> None:
 
     TaskIterator.__init__ = __init__
     TaskIterator._fast_walk_installed = True
+
+    plain_get_tasks = BpmnBaseWorkflow.get_tasks
+
+    def get_tasks(self, first_task=None, **kwargs):
+        # Workflow.get_tasks is list(self.get_tasks_iterator(first_task, **kwargs)): in our
+        # commands, for the filters the engine passes (a state, `manual`, a spec name: each
+        # engine pass's ready tasks, a parallel gateway's siblings), the same list in one loop
+        # without an iterator object and a call per task (bpmn_task_list).
+        if (
+            _moment.get() is not None
+            and "lists" in _switch
+            and _LIST_FILTERS.issuperset(kwargs)
+            and type(self).get_tasks_iterator is _PLAIN_ITERATOR
+        ):
+            return bpmn_task_list(first_task or self.task_tree, **kwargs)
+        return plain_get_tasks(self, first_task, **kwargs)
+
+    BpmnBaseWorkflow.get_tasks = get_tasks
 
     plain_extras = Workflow.collect_log_extras
 
