@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import bindparam, create_engine, select, text
+from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -78,9 +78,9 @@ def _create_jobs(url: str, n: int) -> None:
 def _child(mode: str, url: str, worker_id: str, count: int, gate: str) -> None:
     """One benchmark process: drain jobs until none is left, or run `count` instances.
     It imports and connects first, then waits at the gate, so start-up is not timed."""
+    from webapp.api import task_list
     from webapp.engine import runtime
     from webapp.extensions import db
-    from webapp.models import InboxTask
     from workers import registry
     from workers.loop import WorkerSettings, fetch_job, run_job
 
@@ -93,15 +93,17 @@ def _child(mode: str, url: str, worker_id: str, count: int, gate: str) -> None:
         Path(gate, f"ready-{worker_id}").touch()
         while not Path(gate, "go").exists():
             time.sleep(0.01)
-        # the client's question "which tasks are open?", built once as bench/engine_throughput.py does
-        open_tasks = select(InboxTask.id, InboxTask.bpmn_id).where(
-            InboxTask.instance_id == bindparam("instance_id"), InboxTask.state == "open")
+        # the client's question "which tasks of this case are open?", read with the task list's
+        # own code (GET /api/tasks?instance_id=... as an admin calls it, every field of its
+        # answer), as bench/engine_throughput.py does
+        roles = {"admin"}
         cpu_start = time.process_time()
         if mode == "instances":
             for _ in range(count):
                 instance_id = runtime.start_instance("eight_steps", {}, actor=worker_id).id
-                while tasks := db.session.execute(open_tasks, {"instance_id": instance_id}).all():
-                    for task_id, bpmn_id in tasks:
+                while tasks := task_list.open_tasks(instance_id=instance_id, me=worker_id, who="all", roles=roles,
+                                                    limit=None, offset=0)[0]:
+                    for task_id, bpmn_id in ((task["id"], task["bpmn_id"]) for task in tasks):
                         data = {"amount": 500} if bpmn_id == "intake" else {}
                         runtime.complete_user_task(task_id, data, actor=worker_id, roles={"admin"})
                 if (job := fetch_job(worker_id, settings)) is not None:  # any waiting job, maybe another process's
