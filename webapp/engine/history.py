@@ -24,6 +24,9 @@ GENESIS = "0" * 64
 _COLUMNS = ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id", "payload", "state_hash", "prev_hash",
             "hash")
 _INSERT = plain_sql.Statement(HistoryEvent.__table__.insert().inline(), _COLUMNS)
+# PostgreSQL, an instance's first event in the transaction: the same INSERT, also answering the
+# webhook outbox's question (is there a subscriber, which tasks were open) in one statement
+_INSERT_ASKING = webhook_outbox.asking(HistoryEvent.__table__.insert().inline(), _COLUMNS)
 _BODY = ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id", "state_hash")  # and the payload
 
 
@@ -90,10 +93,14 @@ def append(
     instance.last_seq = row["seq"]
     instance.last_hash = row["hash"]
     # on the driver, in the session's transaction: no autoflush, no per-statement ORM work
-    plain_sql.send(db.session, _INSERT, row)
     # Webhooks (issue 18): the one call; deliveries are enqueued in this same transaction.
+    asked = None
+    if webhook_outbox.asks_first(db.session, instance.id):
+        asked = plain_sql.Later(db.session, _INSERT_ASKING, {**row, "open_of": instance.id})
+    else:
+        plain_sql.send(db.session, _INSERT, row)
     webhook_outbox.recorded(db.session, instance, type=type, seq=row["seq"], at=at, actor=actor,
-                            bpmn_id=bpmn_id, task_id=task_id, payload=payload)
+                            bpmn_id=bpmn_id, task_id=task_id, payload=payload, asked=asked)
     return Appended(row["seq"], row["hash"])
 
 

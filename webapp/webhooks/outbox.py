@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, null, select, union_all
+from sqlalchemy import Insert, Integer, bindparam, func, null, select, union_all
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -45,15 +45,36 @@ _OPEN_NOW = plain_sql.Statement(
 _DIRECT = {"instance_started": "case.started", "task_completed": "task.completed", "incident_raised": "incident.opened"}
 
 
+def asking(insert: Insert, column_keys: tuple[str, ...]) -> plain_sql.Statement:
+    """The history INSERT that also answers _OPEN_IF_WANTED in its RETURNING (PostgreSQL: one
+    statement fewer per command): whether an active subscriber exists, and then the open task
+    ids of the instance given as `open_of`, both as the statement's snapshot saw them, which is
+    where the separate SELECT would have looked (right after the command's first event)."""
+    open_ids = select(func.array_agg(InboxTask.id)).where(
+        InboxTask.instance_id == bindparam("open_of", type_=Integer()), InboxTask.state == "open", _ANY_ACTIVE,
+    ).scalar_subquery()
+    return plain_sql.Statement(insert.returning(_ANY_ACTIVE.label("wanted"), open_ids.label("open_ids")),
+                               column_keys)
+
+
+def asks_first(session: Session, instance_id: int) -> bool:
+    """Whether this instance's next event is its first of the transaction on PostgreSQL: then
+    the history INSERT carries the question (`asking`) and hands its answer to `recorded`."""
+    notes = session.info.get(_KEY)
+    return (notes is None or instance_id not in notes) and plain_sql.cursor(session, "unread")[1].name != "sqlite"
+
+
 def recorded(session: Session, instance: Instance, *, type: str, seq: int, at: str, actor: str,
-             bpmn_id: str | None, task_id: str | None, payload: dict) -> None:
-    """Note one history event of this transaction (called once per appended event)."""
+             bpmn_id: str | None, task_id: str | None, payload: dict, asked: plain_sql.Later | None = None) -> None:
+    """Note one history event of this transaction (called once per appended event); `asked`:
+    the answer of the `asking` INSERT that wrote it, if it was that one."""
     notes = session.info.get(_KEY)
     if notes is None:
         notes = session.info[_KEY] = {}
     entry = notes.get(instance.id)
     if entry is None:
-        entry = notes[instance.id] = {"open_before": _open_before(session, instance.id),
+        open_before = _Asked(asked) if asked is not None else _open_before(session, instance.id)
+        entry = notes[instance.id] = {"open_before": open_before,
                                       "running_before": instance.status == "running", "events": []}
     entry["events"].append({"type": type, "seq": seq, "at": at, "actor": actor, "bpmn_id": bpmn_id,
                             "task_id": task_id, "error": payload.get("error") if type == "incident_raised" else None})
@@ -69,6 +90,20 @@ class _Read:
 
     def rows(self) -> list[tuple]:
         return self._rows
+
+
+class _Asked:
+    """The `asking` INSERT's answer in _OPEN_IF_WANTED's rows: a row of NULL if an active
+    subscriber exists, then the open tasks' ids."""
+
+    __slots__ = ("_later",)
+
+    def __init__(self, later: plain_sql.Later) -> None:
+        self._later = later
+
+    def rows(self) -> list[tuple]:
+        ((wanted, open_ids),) = self._later.rows()
+        return [(None,), *((task_id,) for task_id in open_ids or ())] if wanted else []
 
 
 def _open_before(session: Session, instance_id: int) -> plain_sql.Later | _Read:
