@@ -11,7 +11,9 @@ needs to know how a snapshot is stored.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam
+from functools import lru_cache
+
+from sqlalchemy import Integer, bindparam, column, values
 
 from ..extensions import db
 from ..models import Instance, SnapshotPiece
@@ -32,6 +34,43 @@ _DELETE_FROM = plain_sql.Statement(
     _PIECES.delete().where(_PIECES.c.instance_id == bindparam("i"), _PIECES.c.n >= bindparam("n"))
 )
 _STORED = "_stored_pieces"  # on the live workflow: the pieces as the database holds them
+
+
+# PostgreSQL: several pieces of one command in one statement (a multi-row VALUES), not one
+# statement per piece: each statement is a message to build, send and bind on both sides.
+# SQLite keeps executemany (one prepared statement, no network).
+@lru_cache(maxsize=16)
+def _update_rows(count: int) -> plain_sql.Statement:
+    rows = values(column("n", Integer), column("text", _PIECES.c.text.type), name="v").data(
+        [(bindparam(f"n{k}", type_=Integer), bindparam(f"t{k}", type_=_PIECES.c.text.type)) for k in range(count)])
+    return plain_sql.Statement(
+        _PIECES.update().where(_PIECES.c.instance_id == bindparam("w_i"), _PIECES.c.n == rows.c.n).values(text=rows.c.text))
+
+
+@lru_cache(maxsize=16)
+def _insert_rows(count: int) -> plain_sql.Statement:
+    return plain_sql.Statement(_PIECES.insert().values([
+        {"instance_id": bindparam("i", type_=Integer), "n": bindparam(f"n{k}", type_=Integer),
+         "text": bindparam(f"t{k}", type_=_PIECES.c.text.type)} for k in range(count)]))
+
+
+def _write(instance_id: int, numbered: list[tuple[int, str]], *, insert: bool) -> None:
+    """Pieces (n, text) of the instance: rewritten in place, or new (`insert`)."""
+    if not numbered:
+        return
+    if len(numbered) > 1 and plain_sql.cursor(db.session, "unread")[1].name == "postgresql":
+        params = {f"n{k}": n for k, (n, _) in enumerate(numbered)}
+        params.update({f"t{k}": text for k, (_, text) in enumerate(numbered)})
+        if insert:
+            plain_sql.send(db.session, _insert_rows(len(numbered)), {"i": instance_id, **params})
+        else:
+            plain_sql.send(db.session, _update_rows(len(numbered)), {"w_i": instance_id, **params})
+    elif insert:
+        plain_sql.execute_many(db.session, _INSERT, [{"instance_id": instance_id, "n": n, "text": text}
+                                                     for n, text in numbered])
+    else:
+        plain_sql.execute_many(db.session, _UPDATE, [{"w_i": instance_id, "w_n": n, "v_text": text}
+                                                     for n, text in numbered])
 
 
 def pieces_of(instance: Instance) -> list[str]:
@@ -61,20 +100,15 @@ def store(instance: Instance, workflow) -> None:
     stored = workflow.__dict__.get(_STORED)
     if stored is None:
         stored = [p.encode() for p in pieces_of(instance)] if instance.snapshot_pieces else []
-    updates = [
-        {"w_i": instance.id, "w_n": n, "v_text": piece.decode()}
+    _write(instance.id, [
+        (n, piece.decode())
         for n, piece in enumerate(pieces[: len(stored)])
         if piece is not stored[n] and piece != stored[n]
-    ]
-    plain_sql.execute_many(db.session, _UPDATE, updates)
+    ], insert=False)
     if len(stored) > len(pieces):
         plain_sql.send(db.session, _DELETE_FROM, {"i": instance.id, "n": len(pieces)})
     elif len(pieces) > len(stored):
-        plain_sql.execute_many(
-            db.session,
-            _INSERT,
-            [{"instance_id": instance.id, "n": n, "text": pieces[n].decode()} for n in range(len(stored), len(pieces))],
-        )
+        _write(instance.id, [(n, pieces[n].decode()) for n in range(len(stored), len(pieces))], insert=True)
     workflow.__dict__[_STORED] = list(pieces)
     was = instance.snapshot_pieces
     if was != len(pieces):
