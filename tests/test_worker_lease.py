@@ -3,6 +3,9 @@ whose lease another worker took while the handler ran is not completed by the fi
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import FIXTURES, deploy_files
@@ -63,3 +66,39 @@ def test_a_leased_job_runs_once_and_completes_its_task(app, users):
     assert db.session.scalar(select(Instance.status).where(Instance.id == instance_id)) == "completed"
     assert db.session.scalars(select(Escalation.case_number)).all() == ["LEASE-1"]
     assert fetch_job("other", settings) is None
+
+
+def test_a_long_handler_keeps_its_lease_alive_and_a_short_one_is_not_beaten(app, users):
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("the heartbeat runs on PostgreSQL only (SQLite's one writer is the job's own transaction)")
+    instance_id = _one_job(users)
+    settings = WorkerSettings(lease_seconds=1)  # a beat every 0.33 s
+    job = fetch_job("slow", settings)
+    seen = []
+
+    def slow_handler(session, params):
+        # as another connection sees the job row while this handler runs
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not seen:
+            with db.engine.connect() as other:
+                beat = other.execute(select(Job.heartbeat_at, Job.locked_by).where(Job.id == job.id)).one()
+            if beat.heartbeat_at is not None:
+                seen.append(beat)
+            time.sleep(0.05)
+        return {"by": "slow"}
+
+    previous = registry.override("test/record", slow_handler)
+    try:
+        assert run_job(job.id, "slow", settings) == "done"
+    finally:
+        registry.override("test/record", previous)
+    assert seen and seen[0].locked_by == "slow"  # the lease was extended while the handler ran
+    db.session.rollback()
+    assert _completions(instance_id) == ["worker:slow"]
+    # a job done before its first beat is never beaten
+    second = runtime.start_instance("one_service", {}, actor="test", business_key="LEASE-2")
+    quick = fetch_job("quick", settings)
+    assert quick.instance_id == second.id and run_job(quick.id, "quick", settings) == "done"
+    time.sleep(0.5)
+    db.session.rollback()
+    assert db.session.scalar(select(Job.heartbeat_at).where(Job.id == quick.id)) is None
