@@ -14,6 +14,7 @@ import urllib.request
 from urllib.error import HTTPError
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from tests.complaint_driver import ComplaintDriver
@@ -165,3 +166,44 @@ def test_parallel_starts_get_distinct_case_numbers(users, deployed_complaints, l
 
     numbers = db.session.scalars(db.select(Instance.business_key)).all()
     assert sorted(numbers) == [f"TS-20260302-{n:04d}" for n in range(1, 21)]
+
+
+def test_a_twin_event_reported_late_by_the_database_is_a_conflict(app, users, deployed_complaints, run_worker, monkeypatch):
+    """Another command took the next sequence number after this one read the case: its history
+    INSERT fails. On PostgreSQL that INSERT goes out unread in the pipeline, so the error
+    arrives with a later statement of the command (here the projection's, which is slowed down
+    so the answer is surely there): still a 409 that keeps nothing, never a 500."""
+    from webapp.engine import projection, runtime
+    from webapp.engine.errors import Conflict
+    from webapp.models import InboxTask, Instance
+
+    c = ComplaintDriver(users, run_worker=run_worker)
+    c.start()
+    task = c.open_tasks("handler")["verify_complaint"]
+    db.session.commit()
+    last = db.session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == c.instance_id)
+                              .order_by(HistoryEvent.seq.desc()).limit(1)).one()
+    twin = {column.key: getattr(last, column.key) for column in HistoryEvent.__table__.columns if column.key != "id"}
+    twin["seq"] = last.seq + 1
+    db.session.rollback()  # SQLite: the read's transaction holds the one writer's lock
+    with db.engine.begin() as other:  # the other command's event, committed first
+        other.execute(HistoryEvent.__table__.insert().values(twin))
+    real_project = projection.project
+
+    def slow_project(*args, **kwargs):
+        time.sleep(0.3)
+        return real_project(*args, **kwargs)
+
+    monkeypatch.setattr(projection, "project", slow_project)
+    data = {"category": "parts", "severity": "normal", "verified": True, "reply_to_customer": "已收到"}
+    try:
+        with pytest.raises(Conflict):
+            runtime.complete_user_task(task["id"], data, actor="handler", roles={"complaint_handler"})
+    finally:
+        with db.engine.begin() as other:
+            other.execute(HistoryEvent.__table__.delete().where(HistoryEvent.instance_id == c.instance_id,
+                                                                 HistoryEvent.seq == twin["seq"]))
+    db.session.rollback()
+    assert db.session.get(InboxTask, task["id"]).state == "open"
+    assert db.session.get(Instance, c.instance_id).last_seq == twin["seq"] - 1
+

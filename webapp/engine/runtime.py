@@ -553,6 +553,19 @@ def _running(instance_id: int) -> Instance:
 def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *, actor: str, now: datetime) -> None:
     """Apply inputs in order; each gets its event. Buffered messages that the new state
     waits for are delivered in the same transaction, each as its own event."""
+    try:
+        _apply(instance, workflow, inputs, actor=actor, now=now)
+    except IntegrityError:
+        # Another command took this sequence number first (PostgreSQL waits on the unique index
+        # until that one commits): the caller must reload. On PostgreSQL's pipeline the INSERT's
+        # error arrives with whichever statement of the command the driver processes next
+        # (its own, the projection's, the pieces'), so the whole command is covered, not the
+        # INSERT alone.
+        db.session.rollback()
+        raise Conflict(_CONFLICT) from None
+
+
+def _apply(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *, actor: str, now: datetime) -> None:
     pending = list(inputs)
     thrown: list[dict] = []
     at = clock.to_iso(now)
@@ -567,22 +580,16 @@ def _execute(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *,
                 thrown += steps.apply(workflow, entry.type, entry.task_id, entry.payload)
             instance.id_counter = moment.id_counter
             current_state_hash = serialization.state_hash_of(workflow, instance.state_hash_form)
-            try:
-                event = history.append(
-                    instance,
-                    at=at,
-                    actor=actor,
-                    type=entry.type,
-                    payload=entry.payload,
-                    state_hash=current_state_hash,
-                    bpmn_id=entry.bpmn_id,
-                    task_id=entry.task_id,
-                )
-            except IntegrityError:
-                # Another command took this sequence number first (PostgreSQL waits on the
-                # unique index until that one commits): the caller must reload.
-                db.session.rollback()
-                raise Conflict(_CONFLICT) from None
+            event = history.append(
+                instance,
+                at=at,
+                actor=actor,
+                type=entry.type,
+                payload=entry.payload,
+                state_hash=current_state_hash,
+                bpmn_id=entry.bpmn_id,
+                task_id=entry.task_id,
+            )
             log.debug(entry.type, extra={"instance": instance.id, "seq": event.seq, "task": entry.task_id, "actor": actor})
             if printed:
                 _keep_printed(instance, event.seq, now, printed)
