@@ -112,6 +112,24 @@ def test_security_headers_on_pages_and_the_api(app, users):
         assert "Strict-Transport-Security" not in headers
 
 
+
+def test_a_views_own_security_header_wins_and_none_is_doubled():
+    from webapp.security.headers import init_headers
+
+    app = Flask("headers")
+    app.config["CONTENT_SECURITY_POLICY"] = "default-src 'self'"
+    init_headers(app)
+
+    @app.get("/framed")
+    def framed():
+        return "ok", 200, {"x-frame-options": "SAMEORIGIN"}
+
+    response = app.test_client().get("/framed")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'self'"]
+    assert response.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    assert response.headers.getlist("Referrer-Policy") == ["same-origin"]
+
 def test_secure_cookie_flag_when_served_over_https(tmp_path):
     from flask_migrate import upgrade
 
