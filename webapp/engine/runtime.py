@@ -75,10 +75,27 @@ def new_workflow(definition: definitions.DefinitionInfo) -> BpmnWorkflow:
     return BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine)
 
 
+_ON_SHARED_SPEC = "_runtime_on_shared_spec"  # on a live workflow made on a shared spec
+
+
+def _specs_of(definition: definitions.DefinitionInfo) -> tuple[object, dict]:
+    """The version's spec for a live workflow: the one this thread's replays and verifies
+    share (engine/replay.py, _shared_specs) where the version is one that running a case
+    never writes (no event subprocess, participant, ad hoc path, loop or multi-instance:
+    the rule and its check are replay's), else a copy of its own. A copy was a third of a
+    start's own work (unpickling ~240 spec objects); the tests check after every command
+    that a shared spec still pickles as a fresh copy does (_check_shared_spec)."""
+    from .replay import _shared_specs  # replay imports this module
+
+    shared = _shared_specs(definition)
+    return shared if shared is not None else definitions.spec_for(definition)
+
+
 def fresh_workflow(instance: Instance, now: datetime) -> BpmnWorkflow:
     """A new workflow for the instance; its first task ids come from the instance's sequence."""
+    spec, subprocess_specs = _specs_of(definitions.info(instance.definition_id))
     with engine_moment(now, instance.id, 0) as moment:
-        workflow = new_workflow(definitions.info(instance.definition_id))
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine)
     instance.id_counter = moment.id_counter
     return workflow
 
@@ -87,7 +104,7 @@ def load_workflow(instance: Instance) -> BpmnWorkflow:
     cached = workflow_cache.take(definitions.database_scope(), instance.id, instance.version)
     if cached is not None:
         return cached
-    spec, subprocess_specs = definitions.spec_for(definitions.info(instance.definition_id))
+    spec, subprocess_specs = _specs_of(definitions.info(instance.definition_id))
     pieces = snapshots.pieces_of(instance)
     workflow = serialization.load("".join(pieces), spec, subprocess_specs)
     snapshots.remember(workflow, instance, pieces)
@@ -609,8 +626,34 @@ def _apply(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *, a
                 pending.extend(_buffered_messages_for(instance))
     snapshots.store(instance, workflow)
     _touched_workflows()[instance.id] = (instance, workflow)
+    if CHECK_SHARED_SPECS:
+        _check_shared_spec(instance, workflow)
     if thrown:
         _send_thrown(instance, thrown, now=now)
+
+
+# The tests set this: after every command a workflow on a shared spec (_specs_of) checks
+# that the spec still pickles as a fresh copy of its version does.
+CHECK_SHARED_SPECS = False
+
+
+class SharedSpecChanged(AssertionError):
+    pass
+
+
+def _check_shared_spec(instance: Instance, workflow: BpmnWorkflow) -> None:
+    import pickle
+
+    from .replay import _shared_specs
+
+    definition = definitions.info(instance.definition_id)
+    shared = _shared_specs(definition)
+    if shared is None or workflow.spec is not shared[0]:
+        return  # a copy of its own (or a migrated case's new version)
+    frozen = definitions._spec_cache[(definition.id, definition.content_hash)]
+    as_made = pickle.dumps(pickle.loads(frozen), protocol=pickle.HIGHEST_PROTOCOL)  # noqa: S301 - our own bytes
+    if pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL) != as_made:
+        raise SharedSpecChanged(f"a command changed the shared spec of definition {definition.id}")
 
 
 def _keep_printed(instance: Instance, seq: int, now: datetime, printed: list) -> None:
