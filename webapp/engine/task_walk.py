@@ -140,13 +140,62 @@ def _leaf_depth(iterator, task, task_list: list) -> None:
         iterator.depth -= 1
 
 
-_MAYBE, _FUTURE, _COMPLETED = TaskState.MAYBE, TaskState.FUTURE, TaskState.COMPLETED
+_MAYBE, _FUTURE, _COMPLETED, _WAITING = TaskState.MAYBE, TaskState.FUTURE, TaskState.COMPLETED, TaskState.WAITING
 _PREDICTED_MASK, _DEFINITE_MASK, _ANY_MASK = TaskState.PREDICTED_MASK, TaskState.DEFINITE_MASK, TaskState.ANY_MASK
 _LIST_FILTERS = frozenset(("state", "manual", "spec_name", "updated_ts", "max_depth"))
 _PLAIN_ITERATOR = BpmnBaseWorkflow.get_tasks_iterator
 
 
 def bpmn_task_list(first, state=_ANY_MASK, updated_ts=0, manual=None, spec_name=None, max_depth=1000) -> list:
+    """list(BpmnTaskIterator(first, ...)) (see _exact_list), by its shortcut where that holds."""
+    found = _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
+    if found is None:
+        found = _exact_list(first, state, updated_ts, manual, spec_name, max_depth)
+    return found
+
+
+def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth) -> list | None:
+    """_exact_list's walk for a workflow without subprocesses, without its depth bookkeeping.
+    The iterator's depth goes up by one at each task it descends into and down at some leaves;
+    it only ever decides `depth < max_depth`. Here only the descents are counted: the depth is
+    never above that count, so while the count is below max_depth every descent the iterator
+    makes is made here too, and the leaves' ancestor walks (a task table lookup per level) can
+    be left out. Once the count reaches max_depth (a tree that deep) it gives up: None, and
+    the caller makes the list the exact way (nothing has been changed: the walk only reads)."""
+    workflow = first.workflow
+    if workflow.top_workflow.subprocesses:
+        return None
+    if state & _PREDICTED_MASK:
+        min_state = _MAYBE
+    elif state & _DEFINITE_MASK:
+        min_state = _FUTURE
+    else:
+        min_state = _COMPLETED
+    get = workflow.tasks.get
+    found = []
+    stack = [first]
+    pop, extend = stack.pop, stack.extend
+    descents = 0
+    while stack:
+        task = pop()
+        children = task._children
+        spec = task.task_spec
+        if children and task._state >= min_state and spec.name is not None:
+            if descents >= max_depth:
+                return None
+            extend(map(get, reversed(children)))
+            descents += 1
+        if (
+            task._state & state
+            and task.last_state_change >= updated_ts
+            and (manual is None or spec.manual == manual)
+            and (spec_name is None or spec.name == spec_name)
+        ):
+            found.append(task)
+    return found
+
+
+def _exact_list(first, state=_ANY_MASK, updated_ts=0, manual=None, spec_name=None, max_depth=1000) -> list:
     """list(BpmnTaskIterator(first, state=..., updated_ts=..., manual=..., spec_name=...,
     max_depth=...)) with its other arguments at their defaults (no end spec, depth first, into
     subprocesses): FastBpmnTaskIterator's loop, run to its end in one call. The whole list is
@@ -232,7 +281,7 @@ def install() -> None:
     TaskIterator.__init__ = __init__
     TaskIterator._fast_walk_installed = True
 
-    plain_get_tasks = BpmnBaseWorkflow.get_tasks
+    plain_get_tasks = Workflow.get_tasks  # BpmnBaseWorkflow's too (it also is called as Workflow.get_tasks)
 
     def get_tasks(self, first_task=None, **kwargs):
         # Workflow.get_tasks is list(self.get_tasks_iterator(first_task, **kwargs)): in our
@@ -248,7 +297,25 @@ def install() -> None:
             return bpmn_task_list(first_task or self.task_tree, **kwargs)
         return plain_get_tasks(self, first_task, **kwargs)
 
-    BpmnBaseWorkflow.get_tasks = get_tasks
+    Workflow.get_tasks = get_tasks
+
+    plain_update_waiting = Workflow.update_waiting_tasks
+
+    def update_waiting_tasks(self):
+        # After every task completion SpiffWorkflow walks the workflow's tree for WAITING
+        # tasks (a TaskIterator, lazily: each one's _update may change the tree). When no
+        # task of the workflow is WAITING that walk matches nothing and changes nothing (it
+        # only reaches tasks of this workflow's table): in our commands one flat pass over
+        # the table finds that out first.
+        if _moment.get() is not None and "lists" in _switch:
+            for task in self.tasks.values():
+                if task._state & _WAITING:
+                    break
+            else:
+                return
+        plain_update_waiting(self)
+
+    Workflow.update_waiting_tasks = update_waiting_tasks
 
     plain_extras = Workflow.collect_log_extras
 
