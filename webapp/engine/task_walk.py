@@ -171,6 +171,20 @@ def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
         min_state = _FUTURE
     else:
         min_state = _COMPLETED
+    # The walk reaches `first` and tasks of this workflow's table only (no subprocesses): when
+    # none of them passes the filter (each engine pass's last look for ready tasks), the list
+    # is empty, found by one flat pass instead of the walk.
+    for task in (first, *workflow.tasks.values()):
+        spec = task.task_spec
+        if (
+            task._state & state
+            and task.last_state_change >= updated_ts
+            and (manual is None or spec.manual == manual)
+            and (spec_name is None or spec.name == spec_name)
+        ):
+            break
+    else:
+        return []
     get = workflow.tasks.get
     found = []
     stack = [first]
