@@ -60,7 +60,14 @@ class Statement:
             # computes those per execution: so do we)
             defaults = [(column.key, column.default) for column in compiled.insert_prefetch]
             defaults += [(column.key, column.onupdate) for column in compiled.update_prefetch]
-            found = self._compiled[dialect.name] = (compiled.string, order, processors, fixed, defaults)
+            # positional (sqlite3): each parameter's way to its value in order, so that `params`
+            # makes the driver's tuple in one pass (no merged dicts per execution); a bind used
+            # twice keeps the general path (its default must be computed once)
+            plan = None
+            if order is not None and len(set(order)) == len(order):
+                by_key = dict(defaults)
+                plan = tuple((key, processors.get(key), by_key.get(key), key in fixed, fixed.get(key)) for key in order)
+            found = self._compiled[dialect.name] = (compiled.string, order, processors, fixed, defaults, plan)
         return found
 
     def result_processors(self, dialect) -> list:
@@ -74,7 +81,23 @@ class Statement:
         return found
 
     def params(self, dialect, values: dict[str, Any]) -> tuple[str, Any]:
-        sql, order, processors, fixed, defaults = self._for(dialect)
+        found = self._compiled.get(dialect.name) or self._for(dialect)
+        plan = found[5]
+        if plan is not None:  # what the general path below gives, made in one pass
+            out = []
+            for key, fn, default, has_fixed, fixed_value in plan:
+                if key in values:
+                    value = values[key]
+                elif default is not None:
+                    value = default.arg if default.is_scalar else default.arg(None)
+                elif has_fixed:
+                    out.append(fixed_value)  # processed when compiled
+                    continue
+                else:
+                    raise KeyError(key)
+                out.append(value if fn is None else fn(value))
+            return found[0], tuple(out)
+        sql, order, processors, fixed, defaults, _ = found
         for key, default in defaults:
             if key not in values:
                 values = {**values, key: default.arg if default.is_scalar else default.arg(None)}
