@@ -4,6 +4,7 @@ whose lease another worker took while the handler ran is not completed by the fi
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select, update
@@ -20,6 +21,16 @@ def _one_job(users) -> int:
     assert deploy_files(users["owner"], [FIXTURES / "one_service.bpmn"]).status_code == 201
     instance = runtime.start_instance("one_service", {}, actor="test", business_key="LEASE-1")
     return instance.id
+
+
+@contextmanager
+def _handler(handler):
+    """test/record answered by `handler` for the block's length."""
+    previous = registry.override("test/record", handler)
+    try:
+        yield
+    finally:
+        registry.override("test/record", previous)
 
 
 def _completions(instance_id: int) -> list[str]:
@@ -42,11 +53,8 @@ def test_a_job_whose_lease_was_taken_meanwhile_is_lost_and_keeps_nothing(app, us
         session.flush()
         return {"by": "first"}
 
-    previous = registry.override("test/record", slow_handler)
-    try:
+    with _handler(slow_handler):
         assert run_job(job.id, "first", settings) == "lost"
-    finally:
-        registry.override("test/record", previous)
     db.session.rollback()
     assert db.session.scalar(select(Job.locked_by).where(Job.id == job.id)) == "second"
     assert db.session.scalars(select(Escalation.case_number)).all() == []  # the handler's write rolled back
@@ -87,11 +95,8 @@ def test_a_long_handler_keeps_its_lease_alive_and_a_short_one_is_not_beaten(app,
             time.sleep(0.05)
         return {"by": "slow"}
 
-    previous = registry.override("test/record", slow_handler)
-    try:
+    with _handler(slow_handler):
         assert run_job(job.id, "slow", settings) == "done"
-    finally:
-        registry.override("test/record", previous)
     assert seen and seen[0].locked_by == "slow"  # the lease was extended while the handler ran
     db.session.rollback()
     assert _completions(instance_id) == ["worker:slow"]
