@@ -310,6 +310,43 @@ def test_the_api_is_rate_limited_per_address(tmp_path, users):
         db.engine.dispose()
 
 
+def test_api_answers_say_the_allowance_left_and_when_it_renews(tmp_path, users):
+    """X-RateLimit-Limit / -Remaining / -Reset and Retry-After on every API answer (refusals
+    included), each endpoint with its own allowance per address."""
+    import time
+
+    from flask_migrate import upgrade
+
+    from tests.conftest import ROOT
+
+    limited = create_app({**app_settings(f"sqlite:///{tmp_path / 'headers.db'}"), "RATELIMIT_API": "3 per minute"})
+    with limited.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        from webapp.accounts import create_user
+
+        token = issue_token(create_user("bot", "pw-bot-long", ["customer_service"]), "bot")
+        headers = {"Authorization": f"Bearer {token}"}
+        client = limited.test_client()
+        answers = [client.get("/api/tasks", headers=headers) for _ in range(2)]
+        answers.append(client.get("/api/tasks"))  # no token: refused, and counted
+        answers.append(client.get("/api/tasks", headers=headers))
+        assert [a.status_code for a in answers] == [200, 200, 401, 429]
+        assert [a.headers["X-RateLimit-Limit"] for a in answers] == ["3"] * 4
+        assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+        for answer in answers:
+            reset = int(answer.headers["X-RateLimit-Reset"])
+            assert time.time() < reset <= time.time() + 62
+            assert 0 <= int(answer.headers["Retry-After"]) <= 61
+        assert answers[-1].get_json()["errors"] == {"rate_limit": "3 per 1 minute"}
+        assert answers[-1].get_json()["code"] == "rate_limited"
+        # another endpoint has its own allowance; pages and unknown API paths carry no such headers
+        assert client.get("/api/process-instances", headers=headers).headers["X-RateLimit-Remaining"] == "2"
+        assert "X-RateLimit-Limit" not in client.get("/api/no-such-thing", headers=headers).headers
+        assert "X-RateLimit-Limit" not in client.get("/login").headers
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_several_processes_share_the_limit_through_the_database(tmp_path):
     """RATELIMIT_STORAGE_URI=database://: two apps (as two web processes) on one database count
     together, so an address gets the limit once, not once per process."""
