@@ -19,6 +19,7 @@ from ..engine import definitions, plain_sql
 from ..engine.clock import to_iso
 from ..extensions import db
 from ..models import InboxTask, Instance
+from ..models.engine import IS_OPEN
 
 _TASK_COLUMNS = [InboxTask.id, InboxTask.instance_id, InboxTask.bpmn_id, InboxTask.name, InboxTask.role,
                  InboxTask.lane_name, InboxTask.state, InboxTask.assignee, InboxTask.created_at, InboxTask.due_at,
@@ -33,7 +34,7 @@ def _statements_for(by_instance: bool, who: str, roles: int, limited: bool):
     key = (by_instance, who, roles, limited)
     found = _statements.get(key)
     if found is None:
-        where = [InboxTask.state == "open"]
+        where = [IS_OPEN]
         if by_instance:
             where.append(InboxTask.instance_id == bindparam("instance_id"))
         me = InboxTask.assignee == bindparam("me")

@@ -20,6 +20,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from ..extensions import db
 from ..models import InboxTask, Instance, Job, MessageWait
+from ..models.engine import IS_OPEN
 from . import definitions, plain_sql, tree, waits
 from .parser import DeferredServiceTask
 
@@ -34,10 +35,10 @@ _INBOX_KEYS = ("id", "instance_id", "bpmn_id", "name", "role", "lane_name", "for
                "created_at", "due_at", "task_metadata", "prefill")
 _INBOX_INSERT = plain_sql.Statement(_INBOX.insert().inline(), _INBOX_KEYS)
 _INBOX_COMPLETED = plain_sql.Statement(
-    _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), _INBOX.c.state == "open").values(
+    _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), IS_OPEN).values(
         state="completed", completed_at=bindparam("v_at"), completed_by=bindparam("v_by")))
 _INBOX_CANCELLED = plain_sql.Statement(
-    _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), _INBOX.c.state == "open").values(
+    _INBOX.update().where(_INBOX.c.id == bindparam("w_id"), IS_OPEN).values(
         state="cancelled", completed_at=bindparam("v_at")))
 _JOB_KEYS = ("instance_id", "task_id", "bpmn_id", "operator", "parameters", "status", "attempts", "max_attempts",
              "backoff_base_seconds", "run_at", "created_at")

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -136,6 +137,15 @@ class InboxTask(db.Model):
     # joined for the one task a command works on; lists of tasks ask for selectinload, so the
     # list query itself stays on inbox_tasks, where its indexes are
     instance: Mapped[Instance] = relationship(lazy="joined")
+
+
+# `state = 'open'` with the value written into the statement, for statements that run often:
+# SQLite matches a query's terms against the partial indexes' `WHERE state = 'open'` when it
+# plans, and a bound value there is read at planning time, which marks the statement to be
+# planned again whenever the value is bound (every execution: 8 us for a one-table SELECT,
+# ~40 us for the task list's join). PostgreSQL's generic plans of prepared statements can use
+# a partial index only with the literal, too.
+IS_OPEN = InboxTask.__table__.c.state == literal_column("'open'")
 
 
 class Job(db.Model):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..engine import clock, plain_sql
 from ..models import InboxTask, Instance, Job, WebhookDelivery, WebhookSubscription
+from ..models.engine import IS_OPEN
 from . import OPERATOR
 
 _KEY = "webhook_outbox"
@@ -34,14 +35,14 @@ _KEY = "webhook_outbox"
 _ANY_ACTIVE = select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).exists()
 _OPEN_IF_WANTED = plain_sql.Statement(union_all(
     select(null().label("id")).where(_ANY_ACTIVE),
-    select(InboxTask.id).where(InboxTask.instance_id == bindparam("instance_id"), InboxTask.state == "open", _ANY_ACTIVE),
+    select(InboxTask.id).where(InboxTask.instance_id == bindparam("instance_id"), IS_OPEN, _ANY_ACTIVE),
 ))
 # SQLite answers each statement at once, and there the union costs its task scan even with no
 # subscriber (47-65 us a command in the bench, against ~2 us for the EXISTS alone): the same
 # two reads, the tasks only when a subscriber exists, in the same transaction at the same point.
 _ANY_ACTIVE_ROW = plain_sql.Statement(select(null().label("id")).where(_ANY_ACTIVE))
 _OPEN_NOW = plain_sql.Statement(
-    select(InboxTask.id).where(InboxTask.instance_id == bindparam("instance_id"), InboxTask.state == "open"))
+    select(InboxTask.id).where(InboxTask.instance_id == bindparam("instance_id"), IS_OPEN))
 _DIRECT = {"instance_started": "case.started", "task_completed": "task.completed", "incident_raised": "incident.opened"}
 
 
@@ -51,7 +52,7 @@ def asking(insert: Insert, column_keys: tuple[str, ...]) -> plain_sql.Statement:
     ids of the instance given as `open_of`, both as the statement's snapshot saw them, which is
     where the separate SELECT would have looked (right after the command's first event)."""
     open_ids = select(func.array_agg(InboxTask.id)).where(
-        InboxTask.instance_id == bindparam("open_of", type_=Integer()), InboxTask.state == "open", _ANY_ACTIVE,
+        InboxTask.instance_id == bindparam("open_of", type_=Integer()), IS_OPEN, _ANY_ACTIVE,
     ).scalar_subquery()
     return plain_sql.Statement(insert.returning(_ANY_ACTIVE.label("wanted"), open_ids.label("open_ids")),
                                column_keys)
@@ -146,7 +147,7 @@ def _announcements(session: Session, instance_id: int, entry: dict) -> list[tupl
         if name == "incident.opened":
             body["incident"] = {"bpmn_id": noted["bpmn_id"], "task_id": noted["task_id"], "error": noted["error"]}
         found.append((name, body))
-    opened = session.scalars(select(InboxTask).where(InboxTask.instance_id == instance_id, InboxTask.state == "open")
+    opened = session.scalars(select(InboxTask).where(InboxTask.instance_id == instance_id, IS_OPEN)
                              .order_by(InboxTask.created_at, InboxTask.id)).all()
     for task in opened:
         if task.id not in entry["open_before"]:
