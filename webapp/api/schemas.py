@@ -128,10 +128,11 @@ class InstanceOut(Schema):
     def context_tasks(instance):
         from ..extensions import db
         from ..models import InboxTask
+        from ..models.engine import IS_OPEN
 
         return db.session.scalars(
             db.select(InboxTask)
-            .where(InboxTask.instance_id == instance.id, InboxTask.state == "open")
+            .where(InboxTask.instance_id == instance.id, IS_OPEN)
             .order_by(InboxTask.created_at)
         ).all()
 

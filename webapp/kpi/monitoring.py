@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from ..engine import clock
 from ..extensions import db
 from ..models import Definition, HistoryEvent, InboxTask, Instance, Job
+from ..models.engine import IS_OPEN
 from .sql import analytic, epoch_seconds
 
 COMPLETION_EVENTS = ("task_completed", "service_completed")
@@ -75,7 +76,7 @@ def heatmap(definition_id: int, start: datetime | None = None, end: datetime | N
     open_tasks = (
         select(InboxTask.bpmn_id, func.count())
         .join(i, i.id == InboxTask.instance_id)
-        .where(i.definition_id == definition_id, InboxTask.state == "open")
+        .where(i.definition_id == definition_id, IS_OPEN)
         .group_by(InboxTask.bpmn_id)
     )
     for bpmn_id, n in db.session.execute(open_tasks):

@@ -26,6 +26,7 @@ from ..forms_render import (
     validation_errors,
 )
 from ..models import Definition, HistoryEvent, InboxTask, Instance, Job, ScriptOutput
+from ..models.engine import IS_OPEN
 from ..paging import paginate
 from ..security import personal_data
 from . import bp
@@ -276,7 +277,7 @@ def case(instance_id: int) -> ResponseReturnValue:
     instance = _instance_or_404(instance_id)
     mark_seen(instance.id)
     tasks = db.session.scalars(
-        db.select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.state == "open").order_by(InboxTask.created_at)
+        db.select(InboxTask).where(InboxTask.instance_id == instance.id, IS_OPEN).order_by(InboxTask.created_at)
     ).all()
     incidents = db.session.scalars(
         db.select(Job).where(Job.instance_id == instance.id, Job.status == "incident").order_by(Job.id)

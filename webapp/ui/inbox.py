@@ -15,6 +15,7 @@ from ..engine import clock, runtime
 from ..engine.errors import EngineError, NotFound
 from ..extensions import db
 from ..models import Definition, InboxTask, Instance, User
+from ..models.engine import IS_OPEN
 from . import bp
 from .comments import target_url, unseen_mentions
 from .common import display_names, in_my_lanes, is_admin, is_manager, manager_required, may_work_on, role_name, roles, safe_next
@@ -39,7 +40,7 @@ def matching_instances(q: str, process: str = "") -> Select:
 
 def open_tasks_query(scope: str = "mine") -> Select:
     """Open tasks in the person's lanes or assigned to them; managers may look at every lane."""
-    query = db.select(InboxTask).options(selectinload(InboxTask.instance)).where(InboxTask.state == "open")
+    query = db.select(InboxTask).options(selectinload(InboxTask.instance)).where(IS_OPEN)
     if scope == "team" and is_manager():
         return query
     if not is_admin():

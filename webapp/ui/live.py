@@ -11,6 +11,7 @@ from sqlalchemy import func
 
 from ..extensions import db
 from ..models import InboxTask, Instance, Mention
+from ..models.engine import IS_OPEN
 from . import bp
 from .common import may_work_on, roles
 from .inbox import open_tasks_query
@@ -62,7 +63,7 @@ def case_state(instance_id: int) -> ResponseReturnValue:
     if instance is None:
         return jsonify({"error": "not found"}), 404
     rows = db.session.scalars(db.select(InboxTask).where(
-        InboxTask.instance_id == instance_id, InboxTask.state == "open").order_by(InboxTask.created_at)).all()
+        InboxTask.instance_id == instance_id, IS_OPEN).order_by(InboxTask.created_at)).all()
     mine = next((r for r in rows if may_work_on(r) and (r.role in roles() or r.assignee == current_user.username)), None)
     return jsonify({"seq": instance.last_seq, "status": instance.status,
                     "my_task": url_for("ui.task", task_id=mine.id) if mine else None})

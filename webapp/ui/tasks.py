@@ -24,6 +24,7 @@ from ..forms_render import (
 )
 from ..forms_render.instructions import render_instructions
 from ..models import InboxTask, Instance
+from ..models.engine import IS_OPEN
 from ..security import personal_data
 from . import bp
 from .attachments import with_uploads
@@ -50,7 +51,7 @@ def _forms_of(row: InboxTask) -> tuple[dict | None, dict | None]:
 def next_task_for_me(instance: Instance) -> InboxTask | None:
     rows = db.session.scalars(
         db.select(InboxTask)
-        .where(InboxTask.instance_id == instance.id, InboxTask.state == "open")
+        .where(InboxTask.instance_id == instance.id, IS_OPEN)
         .order_by(InboxTask.created_at, InboxTask.id)
     ).all()
     return next((r for r in rows if may_work_on(r) and (r.role in roles() or r.assignee == current_user.username)), None)
