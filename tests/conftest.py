@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from config import TestConfig
 from webapp import create_app
 from webapp.accounts import create_user, issue_token
-from webapp.engine import clock, replay, runtime, serialization, tree
+from webapp.engine import clock, replay, runtime, serialization, start_trees, tree
 from webapp.engine.translations import diagram_table_name, form_table_name
 from webapp.extensions import db
 from workers import registry
@@ -33,6 +33,8 @@ tree.CHECK = True
 replay.CHECK_SHARED_SPECS = True
 # ... and the live commands that run on it (runtime._specs_of).
 runtime.CHECK_SHARED_SPECS = True
+# ... and every start tree replay and verify copy for a case with the one built for it.
+start_trees.CHECK = True
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -34,7 +34,12 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def event_body(event: HistoryEvent) -> dict:
+_UNREAD = object()
+
+
+def event_body(event: HistoryEvent, payload: object = _UNREAD) -> dict:
+    """The hashed body; `payload`: the event's payload text already parsed (replay parses it
+    once for the chain and the workflow)."""
     return {
         "instance_id": event.instance_id,
         "seq": event.seq,
@@ -43,13 +48,13 @@ def event_body(event: HistoryEvent) -> dict:
         "type": event.type,
         "bpmn_id": event.bpmn_id,
         "task_id": event.task_id,
-        "payload": json.loads(event.payload),
+        "payload": json.loads(event.payload) if payload is _UNREAD else payload,
         "state_hash": event.state_hash,
     }
 
 
-def chain_hash(prev_hash: str, event: HistoryEvent) -> str:
-    return sha256_hex(prev_hash + canonical_json(event_body(event)))
+def chain_hash(prev_hash: str, event: HistoryEvent, payload: object = _UNREAD) -> str:
+    return sha256_hex(prev_hash + canonical_json(event_body(event, payload)))
 
 
 @dataclass(frozen=True)

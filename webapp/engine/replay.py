@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from ..extensions import db
 from ..models import Definition, Instance
-from . import attachments, clock, definitions, history, plain_sql, runtime, serialization, snapshots, steps
+from . import attachments, clock, definitions, history, plain_sql, runtime, serialization, snapshots, start_trees, steps
 from .determinism import engine_moment
 from .errors import EngineError, NotFound
 from .projection import case_data
@@ -71,13 +71,38 @@ def _fresh(instance, events: list, *, shared: bool = False):
     at = clock.from_iso(events[0].at) if events else instance.started_at
     definition = definitions.info(started_definition_id(instance, events))
     specs = _shared_specs(definition) if shared else None
-    with engine_moment(at, instance.id, 0) as moment:
-        if specs is None:
+    if specs is None:
+        with engine_moment(at, instance.id, 0) as moment:
             workflow = new_workflow(definition)
-        else:
+        return workflow, moment.id_counter
+    tree = _start_tree(definition, specs)
+    if tree is None or start_trees.CHECK:
+        with engine_moment(at, instance.id, 0) as moment:
             workflow = BpmnWorkflow(*specs, script_engine=runtime._script_engine)
-            workflow.__dict__[_ON_SHARED] = True
-    return workflow, moment.id_counter
+        counter = moment.id_counter
+    if tree is not None:
+        copied, copied_counter = start_trees.copy_of(tree, at, instance.id)
+        if start_trees.CHECK:
+            start_trees.check(copied, copied_counter, workflow, counter)
+        workflow, counter = copied, copied_counter
+    workflow.__dict__[_ON_SHARED] = True
+    return workflow, counter
+
+
+def _start_tree(definition, specs: tuple) -> start_trees.StartTree | None:
+    """This thread's start tree of the version on its shared spec (engine/start_trees.py),
+    made with the spec: a spec made again (the version redeployed, its cache dropped) gets
+    a tree of its own."""
+    cache = _shared.__dict__.setdefault("trees", {})
+    key = (definition.id, definition.content_hash)
+    found = cache.get(key)
+    if found is not None and found[0] is specs[0]:
+        return found[1]
+    if len(cache) >= 64:
+        cache.clear()
+    tree = start_trees.template(*specs, runtime._script_engine)
+    cache[key] = (specs[0], tree)
+    return tree
 
 
 # A replay's own copy of the spec cost a third of setting up a case (unpickling 6 KB of spec
@@ -150,9 +175,10 @@ def _check_shared(instance, events: list, workflow) -> None:
         raise SharedSpecChanged(f"running a case changed the shared spec of definition {definition.id}")
 
 
-def _apply_event(instance, workflow, event, id_counter: int) -> int:
+def _apply_event(instance, workflow, event, id_counter: int, payload: dict | None = None) -> int:
+    """`payload`: the event's payload parsed for this call alone (the workflow may keep parts of it)."""
     with engine_moment(clock.from_iso(event.at), instance.id, id_counter) as moment:
-        steps.apply(workflow, event.type, event.task_id, json.loads(event.payload))
+        steps.apply(workflow, event.type, event.task_id, json.loads(event.payload) if payload is None else payload)
     return moment.id_counter
 
 
@@ -330,7 +356,8 @@ def _verify_on(instance, events: list, workflow, counter: int) -> dict:
             return _bad(event.seq, "event belongs to another instance")
         if event.prev_hash != prev_hash:
             return _bad(event.seq, "prev_hash does not match the previous event's hash")
-        if history.chain_hash(prev_hash, event) != event.hash:
+        payload = json.loads(event.payload)  # for the chain, then the workflow (its only other reader)
+        if history.chain_hash(prev_hash, event, payload) != event.hash:
             return _bad(event.seq, "hash does not match the event's content")
         prev_hash = event.hash
         if problem := _attachment_problem(event):
@@ -342,7 +369,7 @@ def _verify_on(instance, events: list, workflow, counter: int) -> dict:
                 return _bad(event.seq, "replayed state differs from the state recorded with the event")
             continue
         try:
-            counter = _apply_event(instance, workflow, event, counter)
+            counter = _apply_event(instance, workflow, event, counter, payload)
         except EngineError as err:
             return _bad(event.seq, f"replay failed: {err.message}")
         except Exception as err:  # a tampered payload may break the workflow in any way

@@ -58,7 +58,7 @@ def _data_of(registry, data, token):
     both calls leave as they are) goes in as its sorted JSON text at once, without the
     registry's walk over it and _canonical_task_data's copy (orjson sorts str keys in
     code point order as sorted() does); the full dump keeps the converter's way."""
-    if token is not None and type(data) is dict and _FAST_DATA:
+    if token is not None and type(data) is dict:
         if _plain(data) is data:
             try:
                 return orjson.Fragment(orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
@@ -66,8 +66,6 @@ def _data_of(registry, data, token):
                 pass
     return registry.convert(registry.clean(data))
 
-
-_FAST_DATA = True
 
 
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
