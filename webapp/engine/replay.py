@@ -241,12 +241,19 @@ _HEAD_COLUMNS = (_DEFINITIONS.c.id, _DEFINITIONS.c.key, _DEFINITIONS.c.version, 
                  _DEFINITIONS.c.meta_hash)
 _DEFINITION_HEAD = plain_sql.Statement(db.select(*_HEAD_COLUMNS).where(_DEFINITIONS.c.id == db.bindparam("id")))
 DefinitionHead = namedtuple("DefinitionHead", [column.key for column in _HEAD_COLUMNS])
+_HEAD_WIDTH = len(_HEAD_COLUMNS)
 _DEFINITION_CONTENT = db.select(_DEFINITIONS.c.files, _DEFINITIONS.c.forms, _DEFINITIONS.c.meta, _DEFINITIONS.c.content_hash,
                                 _DEFINITIONS.c.meta_hash).where(_DEFINITIONS.c.id == db.bindparam("id"))
 # The same columns as the database holds them, as text (no JSON parsing): the key of _OWN_VERDICTS.
 _DEFINITION_TEXT = plain_sql.Statement(db.select(
     db.cast(_DEFINITIONS.c.files, db.Text), db.cast(_DEFINITIONS.c.forms, db.Text), db.cast(_DEFINITIONS.c.meta, db.Text),
     _DEFINITIONS.c.content_hash, _DEFINITIONS.c.meta_hash).where(_DEFINITIONS.c.id == db.bindparam("id")))
+# A version's head and its stored text in one statement: every head read is followed by the
+# own-hash check of the same row (definition_problem), so one query serves both.
+_DEFINITION_HEAD_AND_TEXT = plain_sql.Statement(db.select(
+    *_HEAD_COLUMNS, db.cast(_DEFINITIONS.c.files, db.Text), db.cast(_DEFINITIONS.c.forms, db.Text),
+    db.cast(_DEFINITIONS.c.meta, db.Text), _DEFINITIONS.c.content_hash, _DEFINITIONS.c.meta_hash,
+).where(_DEFINITIONS.c.id == db.bindparam("id")))
 # What a stored version's own hashes said of it, keyed by everything the verdict depends on:
 # the row's stored text, its hashes, its key and version. A verdict is a pure function of that
 # key, so it holds in any process and for any database; an edited row has another key and is
@@ -264,18 +271,22 @@ class DefinitionChecks:
 
     heads: dict[int, object] = field(default_factory=dict)
     own_problems: dict[int, str | None] = field(default_factory=dict)
+    texts: dict[int, tuple | None] = field(default_factory=dict)  # read with the head, for own_problem
 
     def head(self, definition_id: int):
         """(id, key, version, content_hash, meta_hash) of the stored version, None if missing."""
         if definition_id not in self.heads:
-            row = plain_sql.fetch_one(db.session, _DEFINITION_HEAD, {"id": definition_id})
-            self.heads[definition_id] = None if row is None else DefinitionHead._make(row)
+            row = plain_sql.fetch_one(db.session, _DEFINITION_HEAD_AND_TEXT, {"id": definition_id})
+            self.heads[definition_id] = None if row is None else DefinitionHead._make(row[:_HEAD_WIDTH])
+            self.texts[definition_id] = None if row is None else tuple(row[_HEAD_WIDTH:])
         return self.heads[definition_id]
 
     def own_problem(self, head) -> str | None:
         """The stored version against its own content and metadata hashes."""
         if head.id not in self.own_problems:
-            stored = plain_sql.fetch_one(db.session, _DEFINITION_TEXT, {"id": head.id})
+            stored = self.texts.pop(head.id, None)
+            if stored is None:  # a head not read by head() (callers may pass their own)
+                stored = plain_sql.fetch_one(db.session, _DEFINITION_TEXT, {"id": head.id})
             verdict_key = (head.key, head.version, *stored) if stored is not None else None
             if verdict_key is not None and verdict_key in _OWN_VERDICTS:
                 problem = _OWN_VERDICTS[verdict_key]
