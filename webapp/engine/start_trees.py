@@ -54,7 +54,9 @@ _TEMPLATE_AT = datetime(2000, 1, 1, tzinfo=UTC)
 class StartTree:
     """One version's tree as its constructor made it, in the form copies are made from:
     each task as (counter number of its id, its parent's, its children's, spec, state,
-    triggered, thread id), in the task table's order."""
+    triggered), in the task table's order. (Every task of a new tree has the thread id
+    SpiffWorkflow's class-wide counter had when it was made: a copy takes the counter's
+    value then, as a build would.)"""
 
     __slots__ = ("spec", "subprocess_specs", "script_engine", "data", "tasks", "root", "waiting", "id_counter")
 
@@ -64,7 +66,7 @@ class StartTree:
         self.data = copy.deepcopy(workflow.data)
         self.tasks = [
             (numbers[task.id], numbers.get(task._parent), [numbers[child] for child in task._children], task.task_spec,
-             task._state, task.triggered, task.thread_id)
+             task._state, task.triggered)
             for task in workflow.tasks.values()
         ]
         self.root = numbers[workflow.task_tree.id]
@@ -101,6 +103,7 @@ def template(spec, subprocess_specs: dict, script_engine) -> StartTree | None:
             or task.data != {}
             or task.internal_data != {}
             or task.last_state_change != stamp
+            or task.thread_id != Task.thread_id_pool
             or any(child not in numbers for child in task._children)
             or (task._parent is not None and task._parent not in numbers)
         ):
@@ -135,7 +138,8 @@ def copy_of(tree: StartTree, at: datetime, instance_id: int) -> tuple[BpmnWorkfl
     workflow.completed_event = Event()
     workflow.task_removed_event = Event()
     new_task = object.__new__
-    for number, parent, children, task_spec, task_state, triggered, thread_id in tree.tasks:
+    thread_id = Task.thread_id_pool
+    for number, parent, children, task_spec, task_state, triggered in tree.tasks:
         task = new_task(Task)
         task.id = task_id = ids[number]
         tasks[task_id] = task
@@ -166,6 +170,8 @@ def check(copied: BpmnWorkflow, counter: int, built: BpmnWorkflow, built_counter
         set(a.__dict__) != set(b.__dict__) for a, b in zip(copied.tasks.values(), built.tasks.values(), strict=True)
     ):
         raise StartTreeMismatch("a copied start tree's tasks differ from a built one's")
+    if [t.thread_id for t in copied.tasks.values()] != [t.thread_id for t in built.tasks.values()]:
+        raise StartTreeMismatch("a copied start tree's tasks have other thread ids than a built one's")
     if list(copied.event_manager.tasks) != list(built.event_manager.tasks):
         raise StartTreeMismatch("a copied start tree waits for other events than a built one")
     if serialization.dump(copied) != serialization.dump(built):
