@@ -14,7 +14,7 @@ import urllib.request
 from urllib.error import HTTPError
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from tests.complaint_driver import ComplaintDriver
@@ -207,3 +207,43 @@ def test_a_twin_event_reported_late_by_the_database_is_a_conflict(app, users, de
     assert db.session.get(InboxTask, task["id"]).state == "open"
     assert db.session.get(Instance, c.instance_id).last_seq == twin["seq"] - 1
 
+
+
+def test_a_case_changed_after_the_command_read_it_is_a_conflict_that_keeps_nothing(app, users, deployed_complaints,
+                                                                                   run_worker, monkeypatch):
+    """The versioned instance UPDATE finds the row at another version (another command
+    committed in between): a 409 and nothing of this command kept. On PostgreSQL a command
+    that commits sends that UPDATE unread and learns of the stale row from its COMMIT's sync
+    (the UPDATE fails by itself), so this covers that path as well as the row count read."""
+    from webapp.engine import plain_sql, projection, runtime
+    from webapp.engine.errors import Conflict
+    from webapp.models import InboxTask, Instance
+
+    c = ComplaintDriver(users, run_worker=run_worker)
+    c.start()
+    task = c.open_tasks("handler")["verify_complaint"]
+    db.session.commit()
+    before = db.session.get(Instance, c.instance_id)
+    version, last_seq = before.version, before.last_seq
+    db.session.rollback()
+    real_project = projection.project
+    bump = plain_sql.Statement(Instance.__table__.update().where(Instance.__table__.c.id == c.instance_id)
+                               .values(version=Instance.__table__.c.version + 1))
+
+    def project_after_another_write(*args, **kwargs):
+        # the other command's write, in the same transaction so that SQLite (one writer)
+        # can have it too: the row is no longer at the version this command read
+        plain_sql.send(db.session, bump, {})
+        return real_project(*args, **kwargs)
+
+    monkeypatch.setattr(projection, "project", project_after_another_write)
+    data = {"category": "parts", "severity": "normal", "verified": True, "reply_to_customer": "已收到"}
+    with pytest.raises(Conflict):
+        runtime.complete_user_task(task["id"], data, actor="handler", roles={"complaint_handler"})
+    monkeypatch.setattr(projection, "project", real_project)
+    db.session.rollback()
+    assert db.session.get(InboxTask, task["id"]).state == "open"
+    after = db.session.get(Instance, c.instance_id)
+    assert (after.version, after.last_seq) == (version, last_seq)
+    assert db.session.scalar(select(func.count()).select_from(HistoryEvent)
+                             .where(HistoryEvent.instance_id == c.instance_id)) == last_seq

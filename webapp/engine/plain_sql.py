@@ -155,6 +155,12 @@ def cursor(session: Session, kind: str = "own"):
     return shared[0 if kind == "read" else 1], dialect
 
 
+def pipelined(session: Session) -> bool:
+    """Whether the session's statements go out in PostgreSQL's pipeline (see `cursor`)."""
+    raw, _ = cursor(session, "unread")
+    return raw.__class__ is not _SQLITE_CURSOR
+
+
 def sync(session: Session) -> None:
     """Wait for every statement sent so far (PostgreSQL's pipeline): their errors are raised
     here, as SQLAlchemy's exceptions, and the cursors' rowcounts are known afterwards."""
@@ -289,7 +295,11 @@ class Later:
         self._statement = statement
         result = execute(session, statement, values)
         self._pending, self._rows = (result, None) if result.__class__ is _Pipelined else (None, result.fetchall())
-        if self._pending is None:
+        if self._pending is not None:
+            # The server holds a pipeline's answers until a Sync or a Flush: ask for this one
+            # now (no wait), so it is usually in when read and the read waits for nothing.
+            result._raw.connection.pgconn.send_flush_request()
+        else:
             self._rows = _converted(self._rows, statement.result_processors(cursor(session)[1]))
 
     def rows(self) -> list[tuple]:
@@ -377,7 +387,22 @@ def _before_sqlalchemy_statement(conn, cursor, statement, parameters, context, e
 
 @sa_event.listens_for(Engine, "commit")
 def _before_commit(conn) -> None:
+    # The COMMIT goes with the command's last writes in one sync: one wait fewer per command.
+    # After an error the server skips everything up to the sync, the COMMIT too, and the
+    # error is raised here; otherwise the transaction is over and psycopg's commit() that
+    # follows has nothing to do (it sends nothing on an idle connection).
     if _PIPELINE in conn.info:
+        shared = conn.info.get(_SHARED)
+        driver = conn.connection.driver_connection
+        if shared is not None and shared[1].connection is driver:
+            unread = shared[1]
+        else:
+            unread = driver.cursor()
+        try:
+            unread.execute("COMMIT", prepare=False)
+        except conn.dialect.loaded_dbapi.Error as err:  # an earlier statement's error, come back already
+            _leave_pipeline(conn.info, conn.dialect, raise_errors=False)
+            raise _wrapped(err, "COMMIT", None, conn.dialect) from err
         _leave_pipeline(conn.info, conn.dialect, raise_errors=True)
 
 

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.attributes import NO_VALUE, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -706,7 +706,25 @@ def _instance_update(keys: frozenset[str]):
     return plain_sql.Statement(_INSTANCES.update().where(*where).values(values))
 
 
-def _write_instance(instance: Instance) -> None:
+@lru_cache(maxsize=256)
+def _instance_update_checked(keys: frozenset[str]):
+    """The same UPDATE for PostgreSQL's pipeline, failing by itself when the row is stale:
+    its row count divides, so a row another command changed meanwhile (none updated) is a
+    division_by_zero error (`_stale`) instead of a count the client must wait for. The
+    command's COMMIT then travels in the same sync as its writes (`plain_sql`'s commit
+    hook), and the server, having met the error, runs nothing after it: the transaction
+    keeps nothing and the caller's commit raises."""
+    update = _instance_update(keys).statement.returning(_INSTANCES.c.id).cte("changed")
+    return plain_sql.Statement(select(literal_column("1") / func.count()).select_from(update))
+
+
+def _stale(err: DataError) -> bool:
+    """The checked instance UPDATE's error (division_by_zero, SQLSTATE 22012): no other
+    statement of a command divides."""
+    return getattr(err.orig, "sqlstate", None) == "22012"
+
+
+def _write_instance(instance: Instance, *, check_at_commit: bool = False) -> None:
     """The instance row's changes as one plain `UPDATE ... WHERE id = ? AND version = ?`
     (the ORM's unit of work costs several times the statement on every command). A row that
     another command changed meanwhile matches nothing: a conflict, never a lost update. The
@@ -731,9 +749,12 @@ def _write_instance(instance: Instance) -> None:
     params.update(w_id=instance.id, w_version=version, v_version=version + 1)
     # on the driver in the session's transaction, not session.execute: an autoflush would
     # first write the row through the ORM
-    result = plain_sql.execute(db.session, _instance_update(frozenset(changed)), params)
-    if result.rowcount != 1:
-        raise StaleDataError(f"instance {instance.id} is no longer at version {version}")
+    if check_at_commit and plain_sql.pipelined(db.session):
+        plain_sql.send(db.session, _instance_update_checked(frozenset(changed)), params)
+    else:
+        result = plain_sql.execute(db.session, _instance_update(frozenset(changed)), params)
+        if result.rowcount != 1:
+            raise StaleDataError(f"instance {instance.id} is no longer at version {version}")
     set_committed_value(instance, "version", version + 1)
     # Every column change is written: the object is clean again, as after the ORM's own
     # flush (its only other changes would be relationships, which commands do not change).
@@ -747,13 +768,20 @@ def _finish(instance: Instance, commit: bool) -> Instance:
     try:
         touched_workflows = db.session.info.get("touched_workflows", {})
         for touched in {id(instance): instance, **{id(t): t for t, _ in touched_workflows.values()}}.values():
-            _write_instance(touched)
+            # committed here: a stale row is found by the commit (one wait fewer on
+            # PostgreSQL); a caller committing later learns it now, before it reads anything
+            _write_instance(touched, check_at_commit=commit)
         db.session.flush()
         for touched, workflow in db.session.info.pop("touched_workflows", {}).values():
             if touched.status in _ENDED:
                 continue  # no command runs on it again: kept, it would only lengthen the collector's walks
             workflow_cache.stage(db.session, definitions.database_scope(), touched.id, touched.version, workflow)
     except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise Conflict(_CONFLICT) from None
+    except DataError as err:
+        if not _stale(err):
+            raise
         db.session.rollback()
         raise Conflict(_CONFLICT) from None
     if commit:
@@ -777,6 +805,11 @@ def _commit() -> None:
     try:
         db.session.commit()
     except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise Conflict(_CONFLICT) from None
+    except DataError as err:
+        if not _stale(err):
+            raise
         db.session.rollback()
         raise Conflict(_CONFLICT) from None
 
