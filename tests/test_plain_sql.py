@@ -98,3 +98,26 @@ def test_fixed_values_in_the_expression_are_sent(app):
     )
     assert plain_sql.fetch_one(db.session, running, {"key": "p"}) == ("P-4",)
     db.session.rollback()
+
+
+def test_rows_written_at_once_read_back_as_one_by_one(app):
+    """execute_many: one multi-row INSERT on PostgreSQL (a fork's new inbox rows), executemany
+    on SQLite; the same rows either way, JSON and aware datetimes converted per row as the
+    ORM would."""
+    from webapp.engine import projection
+    from webapp.models import InboxTask
+
+    instance_id = _insert(_definition(), "P-many")
+    assert projection._INBOX_INSERT.rows_at_once(3) is not None  # every column given or left to the database
+    moment = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+    rows = [{"id": f"t-{n}", "instance_id": instance_id, "bpmn_id": f"b{n}", "name": f"任务 {n}", "role": "agent",
+             "lane_name": None, "form_schema": None if n else "intake", "form_ui_schema": None, "state": "open",
+             "created_at": moment, "due_at": None if n == 0 else datetime(2026, 3, 4, n, tzinfo=UTC),
+             "task_metadata": {"n": n, "客户": "李四"}, "prefill": [] if n else {"a": 1}} for n in range(3)]
+    plain_sql.execute_many(db.session, projection._INBOX_INSERT, rows)
+    db.session.commit()
+    db.session.expunge_all()
+    found = db.session.scalars(select(InboxTask).where(InboxTask.instance_id == instance_id).order_by(InboxTask.id)).all()
+    assert [{key: getattr(task, key) for key in rows[0]} for task in found] == rows
+    db.session.execute(delete(InboxTask))
+    db.session.commit()

@@ -22,7 +22,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Insert
 
 _CURSOR = "plain_sql_cursor"
 _PIPELINE = "plain_sql_pipeline"  # on the pool connection's info: the open psycopg pipeline
@@ -69,6 +69,22 @@ class Statement:
                 plan = tuple((key, processors.get(key), by_key.get(key), key in fixed, fixed.get(key)) for key in order)
             found = self._compiled[dialect.name] = (compiled.string, order, processors, fixed, defaults, plan)
         return found
+
+    def rows_at_once(self, count: int) -> Statement | None:
+        """This INSERT for `count` rows in one statement (parameters `<key>_<row>`), if it
+        is an INSERT of its `column_keys` and every other column is left to the database
+        (no Python-side default computed per row)."""
+        key = ("rows", count)
+        if key not in self._compiled:
+            statement, keys = self.statement, self.column_keys
+            several = None
+            if isinstance(statement, Insert) and keys and all(
+                    column.key in keys or column.default is None for column in statement.table.columns):
+                table = statement.table
+                several = Statement(table.insert().values([
+                    {name: bindparam(f"{name}_{k}", type_=table.c[name].type) for name in keys} for k in range(count)]))
+            self._compiled[key] = several
+        return self._compiled[key]
 
     def result_processors(self, dialect) -> list:
         """Per selected column, the type's conversion of what the driver returns (JSON text,
@@ -243,6 +259,15 @@ def execute_many(session: Session, statement: Statement, rows: list[dict[str, An
     if not rows:
         return
     raw, dialect = cursor(session, "unread")
+    if len(rows) > 1 and raw.__class__ is not _SQLITE_CURSOR and (several := statement.rows_at_once(len(rows))):
+        # PostgreSQL: one multi-row INSERT, not one statement per row (each is a message to
+        # build, send, bind and execute on both sides); SQLite keeps executemany (no network)
+        keys = statement.column_keys
+        if all(len(row) == len(keys) for row in rows):  # each row gives exactly the statement's columns
+            values = {f"{key}_{k}": row[key] for k, row in enumerate(rows) for key in keys}
+            sql, params = several.params(dialect, values)
+            _run(raw, dialect, sql, params)
+            return
     sql = None
     prepared = []
     for values in rows:
