@@ -213,8 +213,8 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
         return webhook_delivery.run(job_id, worker_id)
     try:
         if job.operator in runtime.ENGINE_OPERATORS:
-            runtime.run_engine_job(job, actor=actor, commit=False)
-            db.session.commit()
+            # committed by the command itself: a stale case found by the commit is its 409
+            runtime.run_engine_job(job, actor=actor)
             log.info("engine job done", extra=context)
             return "done"
         handler = registry.get(job.operator)
@@ -229,8 +229,9 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
             return "lost"
         # held here: the session's identity map keeps only what something refers to
         instance = _INSTANCE_ROW.take(db.session, still_ours[1:])  # noqa: F841 - see above
-        runtime.complete_service_task(job, result, actor=actor, commit=False)
-        db.session.commit()
+        # committed by the command: on PostgreSQL the COMMIT then travels with its writes and
+        # a case changed meanwhile is found there (a 409, as when found before the commit)
+        runtime.complete_service_task(job, result, actor=actor)
         log.info("job done", extra=context)
         return "done"
     except WorkflowError as err:
