@@ -57,11 +57,13 @@ class Instance(db.Model):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
-    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    # no index of its own: uq_instances_business_key leads with it
+    process_key: Mapped[str] = mapped_column(String(100))
     business_key: Mapped[str] = mapped_column(String(100), index=True)
     # From the case data, for search (inbox, case lists) without reading JSON.
     customer_name: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)  # running|completed|cancelled
+    # no index of its own: ix_instances_timer_due (and the KPI (status, ended_at)) lead with it
+    status: Mapped[str] = mapped_column(String(20))  # running|completed|cancelled
     # Deferred: a command that finds the live workflow in the cache never reads it.
     snapshot: Mapped[str] = mapped_column(Text, deferred=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -105,7 +107,8 @@ class InboxTask(db.Model):
 
     __tablename__ = "inbox_tasks"
     __table_args__ = (
-        Index("ix_inbox_open_role", "state", "role"),
+        # open tasks by role: ix_inbox_open_by_role_due below (the queries write `state = 'open'`
+        # into the statement: IS_OPEN); by state alone: (state, completed_at), migration e8
         # the inbox: open tasks of some roles, earliest due first
         Index(
             "ix_inbox_open_by_role_due", "role", "due_at", "created_at",
