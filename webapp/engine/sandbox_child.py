@@ -52,11 +52,18 @@ def _cpu_used() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+_cpu_soft_limit = [-1]  # the soft limit set last (whole seconds)
+
+
 def _set_cpu_budget(seconds: float) -> None:
     # RLIMIT_CPU counts the whole life of the process, so each request moves the soft
     # limit to "now + budget"; the hard limit stays open so the next request can move it.
+    # Requests take microseconds, so the limit is mostly the one already set: the system
+    # call is made only when it moves.
     soft = int(_cpu_used() + max(seconds, 0.05)) + 1
-    _limit(resource.RLIMIT_CPU, soft, resource.RLIM_INFINITY)
+    if soft != _cpu_soft_limit[0]:
+        _limit(resource.RLIMIT_CPU, soft, resource.RLIM_INFINITY)
+        _cpu_soft_limit[0] = soft
 
 
 def _read_exactly(stream, size: int) -> bytes | None:
