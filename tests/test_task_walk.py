@@ -8,12 +8,41 @@ import pytest
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from tests.conformance import harness, test_data, test_events, test_loops, test_messages, test_more_events
+from tests.conformance.bpmn import definitions, end, flows, gateway, process, script, start, user
 from tests.conftest import START
 from webapp.engine import serialization, task_walk
 from webapp.engine.determinism import engine_moment
 
 _ENGINE_STEPS = harness._engine_steps
-CASES = [*test_data.CASES, *test_events.CASES, *test_loops.CASES, *test_messages.CASES, *test_more_events.CASES]
+
+
+def _parallel_in_a_loop(name: str, branches: list[str], steps: list) -> harness.Case:
+    """A fork and a join inside a loop made of exclusive gateways: the join's threshold
+    check (task_walk's fast one in commands) then meets its own earlier iterations, ancestors
+    of the task being checked, and later ones, descendants (the branches the conformance
+    diagrams leave out)."""
+    body = [start(), gateway("exclusive", "merge"), gateway("parallel", "fork"),
+            *(user(b) if b.startswith("u") else script(b, f"{b}_seen = n") for b in branches),
+            gateway("parallel", "join"), script("count", "n = n + 1"), gateway("exclusive", "again", default="f_again_end"),
+            end()]
+    links = flows("start", "merge", "fork") + flows("join", "count", "again", "end")
+    links += flows("again", "merge", cond={"again>merge": "n < 3"})
+    for branch in branches:
+        links += flows("fork", branch, "join")
+    xml = definitions(process(name, *body, links))
+    return harness.Case(name, "parallel gateway in a loop", {f"{name}.bpmn": xml}, name, steps, {"n": 0})
+
+
+T = "task"
+LOOPED_JOINS = [
+    _parallel_in_a_loop("par_loop_two_users", ["u_a", "u_b"],
+                        [(T, "u_a"), (T, "u_b"), (T, "u_b"), (T, "u_a"), (T, "u_a"), (T, "u_b")]),
+    _parallel_in_a_loop("par_loop_user_and_script", ["u_a", "s_b"], [(T, "u_a"), (T, "u_a"), (T, "u_a")]),
+    _parallel_in_a_loop("par_loop_three", ["u_a", "s_b", "u_c"],
+                        [(T, "u_c"), (T, "u_a"), (T, "u_a"), (T, "u_c"), (T, "u_c"), (T, "u_a")]),
+]
+CASES = [*test_data.CASES, *test_events.CASES, *test_loops.CASES, *test_messages.CASES, *test_more_events.CASES,
+         *LOOPED_JOINS]
 
 # walks the engine and SpiffWorkflow make: by state (with and without `manual`), and the
 # filters the fast walk hands to SpiffWorkflow's own matching (spec name, end at a spec)
