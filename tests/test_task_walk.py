@@ -76,6 +76,9 @@ def _walks(workflow) -> list:
             seen.append([str(t.id) for t in TaskIterator(workflow.task_tree, end_at_spec=name)])
             seen.append([str(t.id) for t in workflow.get_tasks(spec_name=name)])
             seen.append([str(t.id) for t in workflow.get_tasks(spec_name=name, state=TaskState.NOT_FINISHED_MASK)])
+            # one finished task of a spec under an unfinished parent (a multi-instance step):
+            # a list of one that the walk does not reach
+            seen.append([str(t.id) for t in workflow.get_tasks(spec_name=name, state=TaskState.COMPLETED)])
         # from inside the tree (a gateway's branch) and in each subprocess (a walk from there)
         for wf in (workflow, *workflow.subprocesses.values()):
             for first in list(wf.tasks.values())[1:4]:

@@ -174,8 +174,11 @@ def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
         min_state = _COMPLETED
     # The walk reaches `first` and tasks of this workflow's table only (no subprocesses): when
     # none of them passes the filter (each engine pass's last look for ready tasks), the list
-    # is empty, found by one flat pass instead of the walk.
-    for task in (first, *workflow.tasks.values()):
+    # is empty, found by one flat pass instead of the walk. When one of them passes (most
+    # engine passes: the one ready task) and the walk reaches it, the list is that task.
+    get = workflow.tasks.get
+    match = None
+    for task in (first, *workflow.tasks.values()) if get(first.id) is not first else workflow.tasks.values():
         spec = task.task_spec
         if (
             task._state & state
@@ -183,10 +186,14 @@ def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
             and (manual is None or spec.manual == manual)
             and (spec_name is None or spec.name == spec_name)
         ):
-            break
+            if match is not None:
+                break
+            match = task
     else:
-        return []
-    get = workflow.tasks.get
+        if match is None:
+            return []
+        if max_depth >= _MAX_WALK and _reached(match, first, min_state, get):
+            return [match]
     found = []
     stack = [first]
     pop, extend = stack.pop, stack.extend
@@ -208,6 +215,24 @@ def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
         ):
             found.append(task)
     return found
+
+
+def _reached(task, first, min_state: int, get) -> bool:
+    """Whether the walk from `first` reaches `task` (a task of the same table, no
+    subprocesses): every ancestor up to `first` is one the walk descends into (its state at
+    least min_state, a named spec) and lists it among its children; fewer than _MAX_WALK
+    levels, so neither the descent count nor the iterator's depth (below max_depth, which the
+    caller holds at _MAX_WALK or more) can stop the walk above it."""
+    for _ in range(_MAX_WALK):
+        if task is first:
+            return True
+        parent = get(task._parent)
+        if parent is None or parent._state < min_state or parent.task_spec.name is None:
+            return False
+        if task.id not in parent._children:
+            return False
+        task = parent
+    return False
 
 
 def _exact_list(first, state=_ANY_MASK, updated_ts=0, manual=None, spec_name=None, max_depth=1000) -> list:
