@@ -64,6 +64,13 @@ _checkpointers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # AUTOCHECKPOINT_PAGES as a backstop, so the WAL stays bounded should the thread fall behind.
 CHECKPOINT_EVERY = 100
 AUTOCHECKPOINT_PAGES = 10_000
+# The page size a new database file is made with (an existing file keeps its own). A command
+# dirties one leaf page in each index it touches, and the commit writes each dirty page whole
+# to the WAL: with 2 KB pages a command's commit writes about half the bytes it did with
+# SQLite's default of 4 KB, for rows and indexes that are mostly small (docs/benchmarks.md,
+# issue 17's fifth stop: `make bench` 3-7 % faster; 1 KB pages made the snapshot pieces
+# overflow into chains and gained less, 8 KB lost).
+PAGE_SIZE = 2048
 IDLE_SECONDS = 10.0  # the thread ends after this long without work; the next commits start it again
 
 
@@ -81,6 +88,7 @@ def configure_engine(engine: Engine) -> None:
     def _on_connect(dbapi_connection, record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: only a new, empty file takes it
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
