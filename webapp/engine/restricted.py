@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import operator
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -120,6 +121,11 @@ def compile_script(source: str):
     if result.errors or result.code is None:
         raise _refusal("script", source, result.errors or ("does not compile",))
     return result.code
+
+
+# repr() of a function, class or object names its memory address, which differs in every
+# process: data holding one could not be replayed (the sandbox process refuses such output).
+MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}>")
 
 
 def scope_for(context: dict, external_context: dict | None, log: PrintLog | None = None) -> dict:

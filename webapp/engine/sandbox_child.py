@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import resource
 import struct
 import sys
@@ -153,9 +152,7 @@ def _failure(err: BaseException, code: str, recycle: bool = False) -> dict:
     return {"ok": False, "type": type(err).__name__, "message": message[:2000], "line": line, "recycle": recycle}
 
 
-# repr() of a function, class or object names its memory address, which differs in every
-# process: data holding one could not be replayed.
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}>")
+_ADDRESS = restricted.MEMORY_ADDRESS
 
 
 def _holds_address(answer: dict, body: str) -> str | None:
