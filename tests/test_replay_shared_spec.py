@@ -11,27 +11,17 @@ from sqlalchemy import text
 
 from tests.conftest import FIXTURES, deploy_files
 from tests.forgery import rechain
-from webapp.engine import replay, runtime
+from tests.long_cases import run_loop
+from webapp.engine import replay
 from webapp.engine.serialization import canonical_json
 from webapp.extensions import db
-from webapp.models import HistoryEvent, InboxTask
-
-
-def _run_loop(rounds: int) -> int:
-    roles = {"admin"}
-    instance_id = runtime.start_instance("audit_long", {"rounds": rounds, "round": 0}, actor="tester").id
-    for n in range(1, rounds + 1):
-        task_id = db.session.scalar(db.select(InboxTask.id).where(InboxTask.instance_id == instance_id,
-                                                                   InboxTask.state == "open"))
-        runtime.claim_task(task_id, actor="tester", roles=roles)
-        runtime.complete_user_task(task_id, {"round": n}, actor="tester", roles=roles)
-    return instance_id
+from webapp.models import HistoryEvent
 
 
 @pytest.fixture
 def two_cases(users):
     assert deploy_files(users["owner"], [FIXTURES / "audit_long.bpmn"]).status_code == 201
-    return _run_loop(2), _run_loop(3)
+    return run_loop(2), run_loop(3)
 
 
 def test_cases_of_one_version_replay_on_one_spec_and_verify(two_cases):

@@ -6,6 +6,7 @@ per-address rate limits (issue 19)."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import timedelta
 
 from werkzeug.security import check_password_hash
@@ -287,27 +288,34 @@ def test_the_11th_failed_sign_in_from_one_address_in_a_minute_is_429(app, users)
     assert other.login("agent").status_code == 302
 
 
-def test_the_api_is_rate_limited_per_address(tmp_path, users):
+@contextmanager
+def _api_limited_to(path, limit: str):
+    """A fresh app on its own database with RATELIMIT_API = limit: a test client and the
+    headers of a token-holding bot; the database is let go afterwards."""
     from flask_migrate import upgrade
 
     from tests.conftest import ROOT
+    from webapp.accounts import create_user
 
-    limited = create_app({**app_settings(f"sqlite:///{tmp_path / 'limits.db'}"), "RATELIMIT_API": "5 per minute"})
+    limited = create_app({**app_settings(f"sqlite:///{path}"), "RATELIMIT_API": limit})
     with limited.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        from webapp.accounts import create_user
-
         token = issue_token(create_user("bot", "pw-bot-long", ["customer_service"]), "bot")
-        headers = {"Authorization": f"Bearer {token}"}
-        client = limited.test_client()
+        try:
+            yield limited.test_client(), {"Authorization": f"Bearer {token}"}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_api_is_rate_limited_per_address(tmp_path, users):
+    with _api_limited_to(tmp_path / "limits.db", "5 per minute") as (client, headers):
         codes = [client.get("/api/tasks", headers=headers).status_code for _ in range(6)]
         assert codes == [200] * 5 + [429]
         answer = client.get("/api/tasks", headers=headers)
         assert answer.status_code == 429 and "too many requests" in answer.get_json()["error"]
         other = client.get("/api/tasks", headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.5"})
         assert other.status_code == 200
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_api_answers_say_the_allowance_left_and_when_it_renews(tmp_path, users):
@@ -315,18 +323,7 @@ def test_api_answers_say_the_allowance_left_and_when_it_renews(tmp_path, users):
     included), each endpoint with its own allowance per address."""
     import time
 
-    from flask_migrate import upgrade
-
-    from tests.conftest import ROOT
-
-    limited = create_app({**app_settings(f"sqlite:///{tmp_path / 'headers.db'}"), "RATELIMIT_API": "3 per minute"})
-    with limited.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        from webapp.accounts import create_user
-
-        token = issue_token(create_user("bot", "pw-bot-long", ["customer_service"]), "bot")
-        headers = {"Authorization": f"Bearer {token}"}
-        client = limited.test_client()
+    with _api_limited_to(tmp_path / "headers.db", "3 per minute") as (client, headers):
         answers = [client.get("/api/tasks", headers=headers) for _ in range(2)]
         answers.append(client.get("/api/tasks"))  # no token: refused, and counted
         answers.append(client.get("/api/tasks", headers=headers))
@@ -343,8 +340,6 @@ def test_api_answers_say_the_allowance_left_and_when_it_renews(tmp_path, users):
         assert client.get("/api/process-instances", headers=headers).headers["X-RateLimit-Remaining"] == "2"
         assert "X-RateLimit-Limit" not in client.get("/api/no-such-thing", headers=headers).headers
         assert "X-RateLimit-Limit" not in client.get("/login").headers
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_several_processes_share_the_limit_through_the_database(tmp_path):

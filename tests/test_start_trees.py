@@ -13,28 +13,18 @@ from sqlalchemy import text
 
 from tests.conftest import FIXTURES, deploy_files
 from tests.forgery import rechain
+from tests.long_cases import run_loop
 from webapp.audit import bulk_verify
-from webapp.engine import clock, definitions, replay, runtime
+from webapp.engine import clock, definitions, replay
 from webapp.engine.serialization import canonical_json
 from webapp.extensions import db
-from webapp.models import HistoryEvent, InboxTask, Instance
-
-
-def _run_loop(rounds: int) -> int:
-    roles = {"admin"}
-    instance_id = runtime.start_instance("audit_long", {"rounds": rounds, "round": 0}, actor="tester").id
-    for n in range(1, rounds + 1):
-        task_id = db.session.scalar(db.select(InboxTask.id).where(InboxTask.instance_id == instance_id,
-                                                                   InboxTask.state == "open"))
-        runtime.claim_task(task_id, actor="tester", roles=roles)
-        runtime.complete_user_task(task_id, {"round": n}, actor="tester", roles=roles)
-    return instance_id
+from webapp.models import HistoryEvent, Instance
 
 
 @pytest.fixture
 def cases(users):
     assert deploy_files(users["owner"], [FIXTURES / "audit_long.bpmn"]).status_code == 201
-    return _run_loop(2), _run_loop(3), _run_loop(1)
+    return run_loop(2), run_loop(3), run_loop(1)
 
 
 def _forget_trees() -> None:
@@ -126,7 +116,7 @@ def test_a_new_version_gets_its_own_tree(users, cases, tmp_path):
     changed = tmp_path / "audit_long.bpmn"
     changed.write_text((FIXTURES / "audit_long.bpmn").read_text().replace('name="', 'name="v2 ', 1))
     assert deploy_files(users["owner"], [changed]).status_code == 201
-    new_id = _run_loop(1)
+    new_id = run_loop(1)
     db.session.rollback()
     assert db.session.get(Instance, new_id).definition_id != db.session.get(Instance, cases[0]).definition_id
     new = _tree_of(new_id)
