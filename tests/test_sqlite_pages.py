@@ -6,19 +6,29 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from webapp import sqlite_setup
 from webapp.extensions import db
 
 
-def test_the_database_is_made_with_the_configured_page_size(app):
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's page size")
-    assert sqlite_setup.PAGE_SIZE != 4096  # not SQLite's default: the setting is what made it
-    assert db.session.execute(text("PRAGMA page_size")).scalar() == sqlite_setup.PAGE_SIZE
-    assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+def test_the_database_is_made_with_the_configured_page_size(tmp_path):
+    """A database made as `make run` makes it (the app's migrations on a new SQLite file)."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import ROOT, app_settings
+    from webapp import create_app
+
+    made = create_app(app_settings(f"sqlite:///{tmp_path / 'pages.db'}"))
+    with made.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        try:
+            assert sqlite_setup.PAGE_SIZE != 4096  # not SQLite's default: the setting is what made it
+            assert db.session.execute(text("PRAGMA page_size")).scalar() == sqlite_setup.PAGE_SIZE
+            assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_a_database_made_with_another_page_size_keeps_it_and_works(tmp_path):
