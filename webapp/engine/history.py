@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import HistoryEvent, Instance
 from ..webhooks import outbox as webhook_outbox
 from . import plain_sql
-from .serialization import canonical_json
+from .serialization import canonical_copy, canonical_json
 
 GENESIS = "0" * 64
 _COLUMNS = ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id", "payload", "state_hash", "prev_hash",
@@ -78,7 +78,7 @@ def append(
 ) -> Appended:
     """Add the next event of the instance, chained to its last one (a plain INSERT: the
     hot path of every command; the unique (instance_id, seq) stops a concurrent twin)."""
-    payload_text = canonical_json(payload)
+    payload_text, payload_read_back = canonical_copy(payload)
     row = {
         "instance_id": instance.id,
         "seq": instance.last_seq + 1,
@@ -93,7 +93,7 @@ def append(
     }
     # the body exactly as event_body() reads it back from the stored row
     body = {key: row[key] for key in _BODY}
-    body["payload"] = json.loads(payload_text)
+    body["payload"] = payload_read_back
     row["hash"] = sha256_hex(row["prev_hash"] + canonical_json(body))
     instance.last_seq = row["seq"]
     instance.last_hash = row["hash"]

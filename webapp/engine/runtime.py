@@ -6,7 +6,6 @@ event, chained to the previous one. Nothing of a command is visible unless all o
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -592,7 +591,7 @@ def _apply(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *, a
             entry = pending.pop(0)
             # The workflow gets the input exactly as replay will read it back from the history
             # (canonical JSON: sorted keys, JSON types), so both build byte-identical states.
-            entry.payload = json.loads(serialization.canonical_json(entry.payload))
+            entry.payload = serialization.canonical_copy(entry.payload)[1]
             with engine_moment(now, instance.id, instance.id_counter) as moment, collect_printed() as printed:
                 thrown += steps.apply(workflow, entry.type, entry.task_id, entry.payload)
             instance.id_counter = moment.id_counter
