@@ -99,14 +99,17 @@ def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
     runs; `run_job` checks the lease again under a row lock before it completes the task)."""
     now = clock.now()
     until = now + timedelta(seconds=settings.lease_seconds)
-    found = plain_sql.fetch_one(db.session, _LEASE_NEXT, {"now": now, "v_by": worker_id, "v_until": until})
+    # sent unread and read after the commit: on PostgreSQL the UPDATE and its COMMIT travel
+    # in one sync (one wait for the server, not two); its error, if any, comes out of the commit
+    leased = plain_sql.Later(db.session, _LEASE_NEXT, {"now": now, "v_by": worker_id, "v_until": until})
     # commit even when nothing was found: a rollback makes psycopg drop every prepared
     # statement of the connection (DEALLOCATE ALL), and the next commands would prepare
     # them all again; the UPDATE changed nothing, so both end the same
     db.session.commit()
-    if found is None:
+    found = leased.rows()
+    if not found:
         return None
-    return _JOB_ROW.take(db.session, found)  # the session's job (expired by the commit) gets the row
+    return _JOB_ROW.take(db.session, found[0])  # the session's job (expired by the commit) gets the row
 
 
 class _Beats:
