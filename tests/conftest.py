@@ -212,3 +212,19 @@ def _sandbox_processes_end_with_the_session():
 
     yield
     sandbox_pool.shutdown()
+
+
+@pytest.fixture
+def pipeline_syncs(monkeypatch) -> list[int]:
+    """Every pipeline sync psycopg sends (each one a wait for the server's answer to all)."""
+    from psycopg._pipeline_base import BasePipeline
+
+    sent: list[int] = []
+    real = BasePipeline._enqueue_sync
+
+    def counted(pipeline) -> None:
+        sent.append(1)
+        real(pipeline)
+
+    monkeypatch.setattr(BasePipeline, "_enqueue_sync", counted)
+    return sent

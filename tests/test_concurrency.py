@@ -247,3 +247,59 @@ def test_a_case_changed_after_the_command_read_it_is_a_conflict_that_keeps_nothi
     assert (after.version, after.last_seq) == (version, last_seq)
     assert db.session.scalar(select(func.count()).select_from(HistoryEvent)
                              .where(HistoryEvent.instance_id == c.instance_id)) == last_seq
+
+
+def test_an_api_completion_of_a_case_changed_meanwhile_is_a_409_that_keeps_nothing(app, users, deployed_complaints,
+                                                                                 run_worker, monkeypatch):
+    """The API's completion reads its answer from the command before committing, and on
+    PostgreSQL leaves the stale-case check to that commit's sync: the answer is still the
+    conflict's 409, and nothing of the command is kept."""
+    from webapp.engine import plain_sql, projection
+    from webapp.models import InboxTask, Instance
+
+    c = ComplaintDriver(users, run_worker=run_worker)
+    c.start()
+    task = c.open_tasks("handler")["verify_complaint"]
+    db.session.commit()
+    before = db.session.get(Instance, c.instance_id)
+    version, last_seq = before.version, before.last_seq
+    db.session.rollback()
+    real_project = projection.project
+    bump = plain_sql.Statement(Instance.__table__.update().where(Instance.__table__.c.id == c.instance_id)
+                               .values(version=Instance.__table__.c.version + 1))
+
+    def project_after_another_write(*args, **kwargs):
+        plain_sql.send(db.session, bump, {})  # as in the test above: the row leaves this command's version
+        return real_project(*args, **kwargs)
+
+    monkeypatch.setattr(projection, "project", project_after_another_write)
+    data = {"category": "parts", "severity": "normal", "verified": True, "reply_to_customer": "已收到"}
+    answer = users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": data})
+    monkeypatch.setattr(projection, "project", real_project)
+    assert answer.status_code == 409, answer.get_json()
+    assert answer.get_json()["code"] == "version_conflict"
+    db.session.rollback()
+    assert db.session.get(InboxTask, task["id"]).state == "open"
+    after = db.session.get(Instance, c.instance_id)
+    assert (after.version, after.last_seq) == (version, last_seq)
+    assert db.session.scalar(select(func.count()).select_from(HistoryEvent)
+                             .where(HistoryEvent.instance_id == c.instance_id)) == last_seq
+    assert users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": data}).status_code == 200
+
+
+def test_on_postgresql_an_api_completion_syncs_with_the_server_once(app, users, deployed_complaints, run_worker,
+                                                                  pipeline_syncs):
+    """The API's completion: its token read, its command and its commit in one transaction
+    that waits for the server's answer to everything once (the commit's sync), the
+    stale-case check included (tests/test_concurrency.py: still a 409 that keeps nothing)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's pipeline (TEST_DATABASE_URL)")
+    c = ComplaintDriver(users, run_worker=run_worker)
+    c.start()
+    task = c.open_tasks("handler")["verify_complaint"]
+    db.session.rollback()
+    pipeline_syncs.clear()
+    data = {"category": "parts", "severity": "normal", "verified": True, "reply_to_customer": "已收到"}
+    answer = users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": data})
+    assert answer.status_code == 200, answer.get_json()
+    assert len(pipeline_syncs) == 1

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from webapp.engine import plain_sql
 from webapp.extensions import db
@@ -121,3 +121,35 @@ def test_rows_written_at_once_read_back_as_one_by_one(app):
     assert [{key: getattr(task, key) for key in rows[0]} for task in found] == rows
     db.session.execute(delete(InboxTask))
     db.session.commit()
+
+
+def _on_postgresql() -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's pipeline (TEST_DATABASE_URL)")
+
+
+def test_on_postgresql_a_transaction_begins_without_a_wait_of_its_own(app, pipeline_syncs):
+    """The BEGIN travels with the transaction's first statement (psycopg would send it with a
+    sync of its own): one sync, the commit's. And it is a transaction: a statement failing
+    after a write leaves nothing of that write."""
+    _on_postgresql()
+    definition_id = _definition()
+    db.session.commit()
+    pipeline_syncs.clear()
+    assert plain_sql.fetch_one(db.session, _ROW.by_id, {"pk": -1}) is None
+    _insert(definition_id, "P-1")
+    db.session.commit()
+    assert len(pipeline_syncs) == 1
+    assert db.session.scalar(select(Instance.business_key)) == "P-1"
+    db.session.rollback()
+
+    _insert(definition_id, "P-2")
+    fails = plain_sql.Statement(select(bindparam("n") / 0))
+    plain_sql.send(db.session, fails, {"n": 1})
+    with pytest.raises(DataError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalars(select(Instance.business_key)).all() == ["P-1"]
+    driver = db.session.connection().connection.driver_connection
+    assert driver.autocommit is False  # psycopg begins again where we do not
+

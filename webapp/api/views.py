@@ -250,7 +250,10 @@ def _task_if_match(task_id: str) -> None:
 def complete_task(task_id: str):
     body = schema(CompleteTaskIn).load(_json_body())
     _task_if_match(task_id)
-    instance = runtime.complete_user_task(task_id, body["data"], actor=_actor(), roles=_roles(), commit=False)
+    # the answer's facts are the command's own values (no read), so a stale case is found
+    # by the commit, in the same wait as the command's writes (a 409 that keeps nothing)
+    instance = runtime.complete_user_task(task_id, body["data"], actor=_actor(), roles=_roles(), commit=False,
+                                          check_at_commit=True)
     answer, version = {"id": task_id, "instance_id": instance.id, "instance_status": instance.status}, instance.version
     runtime.commit()
     return etags.with_etag(jsonify(answer), version)

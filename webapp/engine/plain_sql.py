@@ -27,12 +27,16 @@ from sqlalchemy.sql import ClauseElement, Insert
 _CURSOR = "plain_sql_cursor"
 _PIPELINE = "plain_sql_pipeline"  # on the pool connection's info: the open psycopg pipeline
 _SHARED = "plain_sql_shared_cursors"  # on the pool connection's info: its "read" and "unread" cursors
+_BEGUN = "plain_sql_begun"  # on the pool connection's info: the driver connection whose BEGIN we sent
 try:
     import psycopg
+    from psycopg.pq import TransactionStatus
 
     _PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
+    _PG_IDLE = TransactionStatus.IDLE
 except ImportError:  # SQLite only
     _PIPELINE_SUPPORTED = False
+    _PG_IDLE = None
 _SQLITE_CURSOR = sqlite3.Cursor
 
 
@@ -163,12 +167,50 @@ def cursor(session: Session, kind: str = "own"):
         pipeline = driver.pipeline()
         pipeline.__enter__()
         info[_PIPELINE] = pipeline
+        if not driver.autocommit and driver.pgconn.transaction_status == _PG_IDLE:
+            _begin_in_pipeline(driver, info, _shared_cursors(info, driver)[1])
     if kind == "own":
         return driver.cursor(), dialect  # its own answer, read whenever
+    return _shared_cursors(info, driver)[0 if kind == "read" else 1], dialect
+
+
+def _shared_cursors(info: dict, driver) -> tuple:
     shared = info.get(_SHARED)
     if shared is None or shared[0].connection is not driver:
         shared = info[_SHARED] = (driver.cursor(), driver.cursor())
-    return shared[0 if kind == "read" else 1], dialect
+    return shared
+
+
+def _begin_in_pipeline(driver, info: dict, unread) -> None:
+    """The transaction's BEGIN as the pipeline's first statement, answered with the next read.
+
+    psycopg begins a transaction in pipeline mode with a Sync after the BEGIN, and waits for
+    it: one round trip of its own per transaction (on a loaded machine, often the one that
+    pays for waking the server's process). Instead the BEGIN is sent like any other statement,
+    with the same text psycopg would send (isolation level, read only, deferrable), and
+    psycopg is told not to add its own (its `_autocommit` flag, which it reads only to decide
+    whether to begin) until the pipeline ends, when libpq knows the transaction is open.
+    Still one transaction, begun before the first statement: the server runs them in order."""
+    words = ["BEGIN"]
+    if driver.isolation_level is not None:
+        words += ["ISOLATION LEVEL", driver.isolation_level.name.replace("_", " ")]
+    if driver.read_only is not None:
+        words.append("READ ONLY" if driver.read_only else "READ WRITE")
+    if driver.deferrable is not None:
+        words.append("DEFERRABLE" if driver.deferrable else "NOT DEFERRABLE")
+    driver._autocommit = True
+    info[_BEGUN] = driver
+    try:
+        unread.execute(" ".join(words).encode(), prepare=False)
+    except BaseException:
+        _psycopg_begins_again(info)
+        raise
+
+
+def _psycopg_begins_again(info: dict) -> None:
+    driver = info.pop(_BEGUN, None)
+    if driver is not None:
+        driver._autocommit = False
 
 
 def pipelined(session: Session) -> bool:
@@ -196,6 +238,8 @@ def _leave_pipeline(info: dict, dialect, *, raise_errors: bool) -> None:
     except dialect.loaded_dbapi.Error as err:
         if raise_errors:
             raise _wrapped(err, "(pipeline)", None, dialect) from err
+    finally:
+        _psycopg_begins_again(info)  # the Sync told libpq the transaction's state
 
 
 def execute(session: Session, statement: Statement, values: dict[str, Any]) -> Any:
@@ -445,3 +489,4 @@ def _on_reset(dbapi_connection, connection_record, reset_state) -> None:
             pipeline.__exit__(None, None, None)
         except Exception:  # noqa: BLE001 - the pool rolls back and resets the connection next
             pass
+    _psycopg_begins_again(connection_record.info)

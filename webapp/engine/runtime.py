@@ -179,8 +179,11 @@ def start_instance(
 
 
 def complete_user_task(
-    task_id: str, data: dict, *, actor: str, roles: set[str], commit: bool = True
+    task_id: str, data: dict, *, actor: str, roles: set[str], commit: bool = True, check_at_commit: bool = False
 ) -> Instance:
+    """`check_at_commit` (with commit=False): the caller reads nothing from the database
+    before its `commit()` (only the returned object's loaded values), so a stale row may be
+    found by that commit, as a committing command's is (`_finish`)."""
     row, instance = _task_and_instance(task_id)
     if row.state != "open":
         raise Conflict("task is already completed / 任务已被处理", {"task": row.state})
@@ -196,7 +199,7 @@ def complete_user_task(
     workflow = load_workflow(instance)
     entry = Input("task_completed", {"data": data}, task_id=task_id, bpmn_id=row.bpmn_id)
     _execute(instance, workflow, [entry], actor=actor, now=clock.now())
-    return _finish(instance, commit)
+    return _finish(instance, commit, check_at_commit=check_at_commit)
 
 
 # The rows every command reads, with one plain SELECT each (plain_sql.Loader: handed to the
@@ -763,13 +766,14 @@ def _write_instance(instance: Instance, *, check_at_commit: bool = False) -> Non
 _ENDED = frozenset({"completed", "cancelled"})
 
 
-def _finish(instance: Instance, commit: bool) -> Instance:
+def _finish(instance: Instance, commit: bool, *, check_at_commit: bool = False) -> Instance:
     try:
         touched_workflows = db.session.info.get("touched_workflows", {})
         for touched in {id(instance): instance, **{id(t): t for t, _ in touched_workflows.values()}}.values():
-            # committed here: a stale row is found by the commit (one wait fewer on
-            # PostgreSQL); a caller committing later learns it now, before it reads anything
-            _write_instance(touched, check_at_commit=commit)
+            # committed here (or by a caller that reads nothing before its commit): a stale
+            # row is found by the commit (one wait fewer on PostgreSQL); any other caller
+            # committing later learns it now, before it reads anything
+            _write_instance(touched, check_at_commit=commit or check_at_commit)
         db.session.flush()
         for touched, workflow in db.session.info.pop("touched_workflows", {}).values():
             if touched.status in _ENDED:
