@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from webapp.engine import plain_sql
@@ -153,3 +153,26 @@ def test_on_postgresql_a_transaction_begins_without_a_wait_of_its_own(app, pipel
     driver = db.session.connection().connection.driver_connection
     assert driver.autocommit is False  # psycopg begins again where we do not
 
+
+def test_on_postgresql_a_later_read_does_not_wait_for_what_was_sent_after_it(app):
+    """`Later.rows()` takes its own answer only: not the answers of statements sent after it
+    (here one waiting for a row another connection holds, then one failing); their outcome,
+    the error included, comes with the commit, which then keeps nothing."""
+    _on_postgresql()
+    instance_id = _insert(_definition(), "P-1")
+    db.session.commit()
+    table = Instance.__table__
+    with db.engine.connect() as other:
+        other.execute(select(table.c.id).where(table.c.id == instance_id).with_for_update())
+        db.session.execute(text("SET LOCAL lock_timeout = '3s'"))  # a read that waited would fail, not hang
+        later = plain_sql.Later(db.session, plain_sql.Statement(select(table.c.id).where(table.c.id == bindparam("id"))),
+                                {"id": instance_id})
+        waits = plain_sql.Statement(table.update().where(table.c.id == bindparam("id")).values(status="cancelled"))
+        plain_sql.send(db.session, waits, {"id": instance_id})
+        plain_sql.send(db.session, plain_sql.Statement(select(bindparam("n") / 0)), {"n": 1})
+        assert later.rows() == [(instance_id,)]
+        other.rollback()
+    with pytest.raises(DataError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(Instance, instance_id).status == "running"

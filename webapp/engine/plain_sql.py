@@ -30,13 +30,15 @@ _SHARED = "plain_sql_shared_cursors"  # on the pool connection's info: its "read
 _BEGUN = "plain_sql_begun"  # on the pool connection's info: the driver connection whose BEGIN we sent
 try:
     import psycopg
+    from psycopg.generators import fetch_many as _fetch_many
+    from psycopg.generators import send as _send
     from psycopg.pq import TransactionStatus
 
     _PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
     _PG_IDLE = TransactionStatus.IDLE
 except ImportError:  # SQLite only
     _PIPELINE_SUPPORTED = False
-    _PG_IDLE = None
+    _PG_IDLE = _fetch_many = _send = None
 _SQLITE_CURSOR = sqlite3.Cursor
 
 
@@ -355,7 +357,7 @@ def fetch_all(session: Session, statement: Statement, values: dict[str, Any]) ->
 class Later:
     """A SELECT sent now whose rows are read later (`rows()`): on PostgreSQL's pipeline the
     statement goes out without waiting, and its answer is usually there already when it is
-    read (after the command's sync); SQLite answers at once (its one cursor per transaction
+    read (`_answers_up_to`: reading it waits for nothing sent after it); SQLite answers at once (its one cursor per transaction
     is reused by the next statement, so the rows are taken now)."""
 
     __slots__ = ("_rows", "_pending", "_statement")
@@ -374,8 +376,43 @@ class Later:
     def rows(self) -> list[tuple]:
         if self._rows is None:
             pending, self._pending = self._pending, None
+            try:
+                _answers_up_to(pending._raw)
+            except pending._dialect.loaded_dbapi.Error as err:
+                raise _wrapped(err, pending._sql, None, pending._dialect) from err
             self._rows = _converted(pending.fetchall(), self._statement.result_processors(pending._dialect))
         return self._rows
+
+
+def _answers_up_to(raw) -> None:
+    """Take the pipeline's answers in order up to this cursor's own, and no further.
+
+    psycopg's fetch on a pipelined cursor asks the server for every answer of everything
+    sent so far and waits for all of them: a Later read at commit time would wait for the
+    command's last writes (the server running them), and then the COMMIT's sync waits
+    again. The answers up to this statement's were asked for when it was sent (the flush
+    request in `Later`), so taking just those usually waits for nothing; the rest (an error
+    of a later statement included) come with the next sync, as they would have. An earlier
+    statement's error is raised here, as psycopg's own fetch would. Uses psycopg's pipeline
+    queue (3.3, pinned): without it, the fetch below simply waits for everything."""
+    conn = raw.connection
+    pipeline = getattr(conn, "_pipeline", None)
+    queue = getattr(pipeline, "result_queue", None)
+    if queue is None or raw.pgresult is not None or not any(
+            entry is not None and entry[0] is raw for entry in queue):
+        return
+    with conn.lock:
+        conn.wait(_answers_up_to_gen(pipeline, raw))
+
+
+def _answers_up_to_gen(pipeline, raw):
+    yield from _send(pipeline.pgconn)  # the flush request, if still in libpq's buffer
+    queue = pipeline.result_queue
+    while queue and raw.pgresult is None:
+        results = yield from _fetch_many(pipeline.pgconn)
+        if not results:
+            return  # nothing more to take without a flush: psycopg's fetch asks for it
+        pipeline._process_results(queue.popleft(), results)
 
 
 def _converted(rows: list, processors: list) -> list[tuple]:
