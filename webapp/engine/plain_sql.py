@@ -357,8 +357,9 @@ def fetch_all(session: Session, statement: Statement, values: dict[str, Any]) ->
 class Later:
     """A SELECT sent now whose rows are read later (`rows()`): on PostgreSQL's pipeline the
     statement goes out without waiting, and its answer is usually there already when it is
-    read (`_answers_up_to`: reading it waits for nothing sent after it); SQLite answers at once (its one cursor per transaction
-    is reused by the next statement, so the rows are taken now)."""
+    read (reading it waits for nothing sent after it: `_answers_up_to`); SQLite answers at
+    once (its one cursor per transaction is reused by the next statement, so the rows are
+    taken now)."""
 
     __slots__ = ("_rows", "_pending", "_statement")
 
