@@ -148,3 +148,31 @@ def test_an_ended_case_leaves_the_workflow_cache_and_still_verifies(app, users):
     assert instance.status == "completed"
     assert workflow_cache.take(scope, instance_id, instance.version) is None
     assert replay.verify(instance_id)["verified"]
+
+
+def test_a_task_s_entry_is_what_spiffworkflow_s_converter_makes_of_it():
+    """_task_dict writes out the converter's delta (DeepMerge's updated and deleted keys):
+    changed, new, deleted, nested and unequal-to-itself values give the same entry."""
+    import json
+    from pathlib import Path
+
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(Path(__file__).parent / "fixtures" / "eight_steps.bpmn"))
+    workflow = BpmnWorkflow(parser.get_spec("eight_steps"), parser.get_subprocess_specs("eight_steps"))
+    nan = float("nan")
+    tasks = list(workflow.tasks.values())
+    assert len(tasks) > 4
+    tasks[0].data = {"b": {"y": [1, {"z": 2}], "x": 1}, "a": nan, "gone": 1, "same": "s"}
+    for task in tasks[1:]:
+        task.data = {"same": "s", "a": nan, "b": {"x": 1, "y": [1, {"z": 3}]}, "new": {"k": [nan]}}
+    tasks[2].data = dict(tasks[0].data)  # equal to its parent's except for what its parent holds
+    tasks[3].data = {}
+    registry = serialization._serializer.registry
+    for task in tasks:
+        made = serialization._task_dict(task)
+        expected = registry.convert(task)
+        assert json.dumps(made, sort_keys=False) == json.dumps(expected, sort_keys=False)
+        assert serialization._rendered(task) == b'"' + str(task.id).encode() + b'":' + serialization.orjson.dumps(expected)

@@ -49,13 +49,31 @@ def _message_of(error) -> str:
     return error.message
 
 
+# schema id -> (schema, its validator): a form's schema is a long-lived object of the cached
+# definition (definitions.info), checked at every completion; building jsonschema's validator
+# for it (~30 us) is more than checking a small form. The schema is held, so its id stays its
+# own; a validator reads the schema it was made for at each check (no copy: the same rules).
+_validators: dict[int, tuple[dict, object]] = {}
+
+
+def _validator_of(schema: dict):
+    kept = _validators.get(id(schema))
+    if kept is not None and kept[0] is schema:
+        return kept[1]
+    validator = validator_for(schema)
+    if len(_validators) >= 256:
+        _validators.clear()
+    _validators[id(schema)] = (schema, validator)
+    return validator
+
+
 def validate(schema: dict | None, data: object) -> dict[str, str]:
     """field -> message for every problem (one per field); empty when the data is valid."""
     if not isinstance(data, dict):
         return {"data": "must be a JSON object"}
     if not schema:
         return {}
-    validator = validator_for(schema)
+    validator = _validator_of(schema)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         errors.setdefault(_field_of(error), _message_of(error))

@@ -18,7 +18,6 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
@@ -41,14 +40,16 @@ def _workflow_dict(converter, workflow) -> dict:
         tasks = _MARKER  # where the pieces are cut (see dump_pieces)
     else:
         tasks = orjson.Fragment(b"{" + b",".join(_task_entries(workflow, token)) + b"}")
+    texts = _table(workflow, _ID_TEXTS)  # str() of task ids, kept (see _id_text)
+    last_task = workflow.last_task
     return {
         "data": _data_of(registry, workflow.data, token),
         "correlations": workflow.correlations,
-        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "last_task": (texts.get(last_task.id) or _id_text(texts, last_task.id)) if last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
         "tasks": tasks,
-        "root": str(workflow.task_tree.id),
+        "root": texts.get(workflow.task_tree.id) or _id_text(texts, workflow.task_tree.id),
     }
 
 
@@ -192,11 +193,6 @@ def _id_text(texts: dict, task_id) -> str:
     return text
 
 
-def _id_bytes(task: Task) -> bytes:
-    texts = _table(task.workflow, _ID_TEXTS)
-    return (texts.get(task.id) or _id_text(texts, task.id)).encode()
-
-
 def _child_ids(task: Task) -> list[str]:
     """str() of the task's children ids, kept on the task while its children only grow
     (a multi-instance task gains one child per step)."""
@@ -221,22 +217,35 @@ def _child_ids(task: Task) -> list[str]:
 def _task_dict(task: Task) -> dict:
     """What the registry's Task conversion (SpiffWorkflow's TaskConverter.to_dict, then
     _canonical_task, then its typename) makes of the task, key for key, built without the
-    registry's per-value dispatch (tests compare every command's result with the full dump)."""
-    parent = task.parent
+    registry's per-value dispatch (tests compare every command's result with the full dump).
+    The parent is looked up as Task.parent does, the delta's two lists are DeepMerge's
+    get_updated_keys / get_deleted_keys written out (this runs for every task a dump renders)."""
+    workflow = task.workflow
+    texts = workflow.__dict__.get(_ID_TEXTS)
+    if texts is None:
+        texts = _table(workflow, _ID_TEXTS)
+    parent_id = task._parent
+    parent = workflow.tasks.get(parent_id)
+    own = task.data
     if parent is None:
-        data = _sorted(task.data or {})
+        data = _sorted(own or {})
         delta = {}
     else:
         data = {}
+        theirs = parent.data
+        updates = {key: own[key] for key in own if key not in theirs or own[key] != theirs[key]}
+        deletions = [key for key in theirs if key not in own]
         delta = {
-            "updates": _sorted(DeepMerge.get_updated_keys(parent.data, task.data) or {}),
-            "deletions": sorted(DeepMerge.get_deleted_keys(parent.data, task.data) or []),
+            "updates": _sorted(updates) if updates else {},
+            "deletions": sorted(deletions) if deletions else [],
         }
-    texts = _table(task.workflow, _ID_TEXTS)
+    task_id = task.id
+    children = task._children
     return {
-        "id": texts.get(task.id) or _id_text(texts, task.id),
-        "parent": (texts.get(task._parent) or _id_text(texts, task._parent)) if parent is not None else None,
-        "children": _child_ids(task),
+        "id": texts.get(task_id) or _id_text(texts, task_id),
+        "parent": (texts.get(parent_id) or _id_text(texts, parent_id)) if parent is not None else None,
+        "children": [texts.get(child) or _id_text(texts, child) for child in children] if len(children) <= 8
+        else _child_ids(task),
         "last_state_change": task.last_state_change,
         "state": task._state,
         "task_spec": task.task_spec.name,
@@ -312,7 +321,7 @@ def _entry_of(task: Task, token: _Assembly, kept_entries: dict, layout: _Layout)
                 layout.live.discard(task)
                 layout.watched[parent] = parent_json
                 return kept[6]
-        entry = b'"' + _id_bytes(task) + b'":' + orjson.dumps(_task_dict(task))
+        entry = _rendered(task)
         parent = task.parent
         if parent is None or parent._state & _FINISHED:
             kept_entries[task] = (state, task.last_state_change, task.triggered, list(task._children), None, None, entry)
@@ -326,7 +335,13 @@ def _entry_of(task: Task, token: _Assembly, kept_entries: dict, layout: _Layout)
             layout.live.add(task)
         return entry
     layout.live.add(task)
-    return b'"' + _id_bytes(task) + b'":' + orjson.dumps(_task_dict(task))
+    return _rendered(task)
+
+
+def _rendered(task: Task) -> bytes:
+    """The task's entry `"id":{...}` in the task table's JSON."""
+    dct = _task_dict(task)
+    return b'"' + dct["id"].encode() + b'":' + orjson.dumps(dct)
 
 
 def _all_entries(workflow, token: _Assembly) -> list[bytes]:
@@ -711,3 +726,4 @@ def spec_from_bytes(frozen: bytes) -> tuple[object, dict]:
     dct = orjson.loads(frozen)
     subprocess_specs = {k: registry.restore(v) for k, v in dct["subprocess_specs"].items()}
     return registry.restore(dct["spec"]), subprocess_specs
+
