@@ -5,6 +5,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .json_columns import loads as _json_loads
+
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -19,5 +21,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# JSON columns read through orjson where it reads the same values (json_columns); the
+# config's SQLALCHEMY_ENGINE_OPTIONS still override these defaults
+db = SQLAlchemy(model_class=Base, engine_options={"json_deserializer": _json_loads})
 migrate = Migrate()
