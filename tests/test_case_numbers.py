@@ -32,3 +32,15 @@ def test_several_squatted_numbers_in_a_row(users, deployed_complaints):
         assert _start(agent, f"TS-20260302-{n:04d}").status_code == 201
     keys = [_start(agent).get_json()["business_key"] for _ in range(2)]
     assert keys == ["TS-20260302-0003", "TS-20260302-0005"]
+
+
+def test_numbers_past_9999_keep_every_digit(app, users, deployed_complaints):
+    from webapp.extensions import db
+    from webapp.models import NumberSequence
+
+    agent = users["agent"]
+    assert _start(agent).get_json()["business_key"] == "TS-20260302-0001"
+    db.session.get(NumberSequence, "TS-20260302").value = 9998
+    db.session.commit()
+    keys = [_start(agent).get_json()["business_key"] for _ in range(2)]
+    assert keys == ["TS-20260302-9999", "TS-20260302-10000"]

@@ -29,6 +29,9 @@ from .translations import diagram_table_name, form_table_name
 # bytes are made in this process from our own objects and never stored or read elsewhere).
 _spec_cache: dict[tuple[int, str], bytes] = {}
 _info_cache: dict[tuple[str, int], DefinitionInfo] = {}
+# (database, key) -> the id `latest` last found for the key: only a guess, which the start
+# on PostgreSQL confirms in its own INSERT (runtime._start_statement) instead of a SELECT first
+_latest_guess: dict[tuple[str, str], int] = {}
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ def clear_caches(*, specs: bool = False) -> None:
     `specs` also forgets the parsed specs (keyed by content hash, so they stay valid
     across databases; tests that act as a fresh process clear them too)."""
     _info_cache.clear()
+    _latest_guess.clear()
     if specs:
         _spec_cache.clear()
     from . import workflow_cache
@@ -277,7 +281,20 @@ def latest(key: str) -> DefinitionInfo:
     definition_id = found[0] if found else None
     if definition_id is None:
         raise NotFound(f"no process deployed under key {key!r}", {"process_key": "unknown process"})
+    _latest_guess[(database_scope(), key)] = definition_id
     return info(definition_id)
+
+
+def latest_guessed(key: str) -> DefinitionInfo | None:
+    """The version `latest` last found for the key in this process, unconfirmed (another
+    process may have deployed since): for a caller that checks it in its own statement."""
+    definition_id = _latest_guess.get((database_scope(), key))
+    return None if definition_id is None else info(definition_id)
+
+
+def guess_latest(key: str, definition_id: int) -> None:
+    """A statement confirmed that `definition_id` is the latest version of the key."""
+    _latest_guess[(database_scope(), key)] = definition_id
 
 
 def spec_for(definition: Definition | DefinitionInfo) -> tuple[object, dict]:

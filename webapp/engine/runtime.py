@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy import Integer, String, bindparam, cast, func, literal, literal_column, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -50,7 +50,7 @@ from . import (
     workflow_cache,
 )
 from .determinism import engine_moment
-from .errors import Conflict, Forbidden, FormInvalid, NotFound
+from .errors import Conflict, EngineError, Forbidden, FormInvalid, NotFound
 from .sandbox import RestrictedScriptEngine, collect_printed
 from .steps import WorkflowError
 
@@ -148,7 +148,45 @@ def start_instance(
     """Start a case on the latest version of the key, or on `version`. `roles` are the
     starting person's: the start event's lane must be one of them (None: the system starts
     it, as a link between procedures does)."""
-    definition = definitions.latest(process_key) if version is None else definitions.version_of(process_key, version)
+    # PostgreSQL, an automatic number on the latest version: the version this process last
+    # found is confirmed by the INSERT itself (`_START_NUMBERED`), which also takes the number
+    # (one statement and one wait instead of four)
+    guessed = None
+    if version is None and business_key is None and db.session.get_bind().dialect.name == "postgresql":
+        guessed = definitions.latest_guessed(process_key)
+    definition = guessed or (
+        definitions.latest(process_key) if version is None else definitions.version_of(process_key, version))
+    while True:
+        try:
+            checked = _start_data(definition, data, actor=actor, roles=roles)
+        except EngineError:
+            if guessed is not None and (fresh := definitions.latest(process_key)).id != guessed.id:
+                definition, guessed = fresh, fresh  # refused by an older version: ask the latest
+                continue
+            raise
+        now = clock.now()
+        if guessed is None:
+            instance = _start_row(definition, business_key, actor, now)
+            break
+        instance, latest_id = _start_numbered(definition, actor, now)
+        if instance is not None:
+            break
+        if latest_id is None:
+            definitions.latest(process_key)  # the key is gone: its NotFound
+        definition = guessed = definitions.info(latest_id)  # another process deployed a version
+        definitions.guess_latest(process_key, latest_id)
+    data, business_key = checked, instance.business_key
+    attachments.claim_for(data, instance.id)
+    workflow = fresh_workflow(instance, now)
+    version = {"id": definition.id, "key": definition.key, "version": definition.version,
+               "content_hash": definition.content_hash, "meta_hash": definition.meta_hash}
+    start = Input("instance_started", {"data": {**data, "business_key": business_key}, "definition": version})
+    _execute(instance, workflow, [start], actor=actor, now=now)
+    return _finish(instance, commit)
+
+
+def _start_data(definition: definitions.DefinitionInfo, data: object, *, actor: str, roles: set[str] | None) -> dict:
+    """The start data as the version's start form takes it, or why it is refused."""
     start_role = definition.meta.get("start_role")
     if roles is not None and start_role and start_role not in roles and "admin" not in roles:
         raise Forbidden(f"starting {definition.key} requires role {start_role}", {"role": start_role})
@@ -160,22 +198,18 @@ def start_instance(
     if schema:
         data = forms.known_fields(schema, data)
     attachments.check_references(data, actor=actor, instance_id=None, any_owner=roles is None or "admin" in roles)
-    now = clock.now()
+    return data
+
+
+def _start_row(definition: definitions.DefinitionInfo, business_key: str | None, actor: str, now: datetime) -> Instance:
     business_key = business_key or _next_free_number(definition.key, definition.meta["business_key_prefix"], now)
     try:
-        instance = _insert_instance(definition, business_key, actor, now)
+        return _insert_instance(definition, business_key, actor, now)
     except IntegrityError:
         db.session.rollback()
         raise Conflict(
             f"business key {business_key} is already used", {"business_key": "already used"}
         ) from None
-    attachments.claim_for(data, instance.id)
-    workflow = fresh_workflow(instance, now)
-    version = {"id": definition.id, "key": definition.key, "version": definition.version,
-               "content_hash": definition.content_hash, "meta_hash": definition.meta_hash}
-    start = Input("instance_started", {"data": {**data, "business_key": business_key}, "definition": version})
-    _execute(instance, workflow, [start], actor=actor, now=now)
-    return _finish(instance, commit)
 
 
 def complete_user_task(
@@ -863,15 +897,73 @@ def _insert_instance(definition: definitions.DefinitionInfo, business_key: str, 
     """The new instance row, inserted on the driver (the ORM's flush of one row costs more
     than the statement), then handed to the session as a loaded, unchanged object: the
     command's later changes go out in `_write_instance`'s versioned UPDATE."""
-    values = dict(
-        definition_id=definition.id, process_key=definition.key, business_key=business_key, status="running",
+    values = {**_instance_values(definition, actor, now), "business_key": business_key}
+    new_id = plain_sql.execute(db.session, _INSTANCE_INSERT, values).fetchone()[0]
+    return plain_sql.adopt(
+        db.session, _INSTANCE_MAPPER, {"id": new_id, "customer_name": None, "next_timer_due": None, "ended_at": None, **values})
+
+
+def _instance_values(definition: definitions.DefinitionInfo, actor: str, now: datetime) -> dict:
+    return dict(
+        definition_id=definition.id, process_key=definition.key, status="running",
         snapshot="", data={}, version=0, id_counter=0, started_at=now, started_by=actor, updated_at=now,
         last_hash="", last_seq=0, incident_count=0,
         snapshot_pieces=0, state_hash_form=serialization.STATE_HASH_FORM,  # new instances: the current form
     )
-    new_id = plain_sql.execute(db.session, _INSTANCE_INSERT, values).fetchone()[0]
-    return plain_sql.adopt(
-        db.session, _INSTANCE_MAPPER, {"id": new_id, "customer_name": None, "next_timer_due": None, "ended_at": None, **values})
+
+
+# PostgreSQL: the start's number and row in one statement, on the condition that the version
+# is still the key's latest (seen as the separate SELECT would have seen it: the statement's
+# snapshot). A newer version: no number taken, nothing inserted, its id returned. The number
+# held by a case already (chosen by hand): the counter moves past it and nothing is inserted,
+# as `_next_free_number` skips it. The number is formatted as `_next_number` does.
+_STARTED_COLUMNS = ("definition_id", "process_key", "status", "snapshot", "data", "version", "id_counter", "started_at",
+                    "started_by", "updated_at", "last_hash", "last_seq", "incident_count", "snapshot_pieces",
+                    "state_hash_form")
+
+
+def _start_numbered_statement() -> plain_sql.Statement:
+    latest = (
+        select(Definition.id).where(Definition.key == bindparam("process_key", type_=String))
+        .order_by(Definition.version.desc()).limit(1).scalar_subquery()
+    )
+    number = (
+        postgresql_insert(NumberSequence)
+        .from_select(["name", "value"], select(bindparam("name", type_=String), literal(1))
+                     .where(latest == bindparam("definition_id", type_=Integer)))
+        .on_conflict_do_update(index_elements=[NumberSequence.name], set_={"value": NumberSequence.value + 1})
+        .returning(NumberSequence.value)
+        .cte("counted")
+    )
+    digits = cast(number.c.value, String)
+    business_key = bindparam("name", type_=String) + "-" + func.lpad(digits, func.greatest(4, func.length(digits)), "0")
+    started = (
+        postgresql_insert(_INSTANCES)
+        .from_select([*_STARTED_COLUMNS, "business_key"],
+                     select(*(bindparam(key, type_=_INSTANCES.c[key].type) for key in _STARTED_COLUMNS), business_key)
+                     .select_from(number))
+        .on_conflict_do_nothing(index_elements=[_INSTANCES.c.process_key, _INSTANCES.c.business_key])
+        .returning(_INSTANCES.c.id, _INSTANCES.c.business_key)
+        .cte("started")
+    )
+    return plain_sql.Statement(select(
+        latest, select(started.c.id).scalar_subquery(), select(started.c.business_key).scalar_subquery()))
+
+
+_START_NUMBERED = _start_numbered_statement()
+
+
+def _start_numbered(definition: definitions.DefinitionInfo, actor: str, now: datetime) -> tuple[Instance | None, int]:
+    """The new instance with the next automatic number (PostgreSQL, one statement), or None
+    and the key's latest version id (a newer version than `definition`, or the number taken)."""
+    values = _instance_values(definition, actor, now)
+    name = _number_name(definition.meta["business_key_prefix"], now)
+    latest_id, new_id, business_key = plain_sql.fetch_one(db.session, _START_NUMBERED, {**values, "name": name})
+    if new_id is None:
+        return None, latest_id
+    return plain_sql.adopt(db.session, _INSTANCE_MAPPER, {
+        "id": new_id, "business_key": business_key, "customer_name": None, "next_timer_due": None, "ended_at": None,
+        **values}), latest_id
 
 
 _NUMBER_NEXT = {
@@ -905,9 +997,13 @@ def _next_number(prefix: str, now: datetime) -> str:
     """PREFIX-YYYYMMDD-NNNN, counted per prefix and day (China time, as staff read it).
 
     One atomic upsert, so two processes starting the first case of a day do not collide."""
-    day = (now + timedelta(hours=8)).strftime("%Y%m%d")
-    name = f"{prefix}-{day}"
+    name = _number_name(prefix, now)
     dialect = db.session.get_bind().dialect.name
     statement = _NUMBER_NEXT["postgresql" if dialect == "postgresql" else "sqlite"]
     value = plain_sql.execute(db.session, statement, {"name": name}).fetchone()[0]
     return f"{name}-{value:04d}"
+
+
+def _number_name(prefix: str, now: datetime) -> str:
+    """The counter of a prefix and day (China time, as staff read it): PREFIX-YYYYMMDD."""
+    return f"{prefix}-{(now + timedelta(hours=8)).strftime('%Y%m%d')}"
