@@ -44,3 +44,28 @@ def test_numbers_past_9999_keep_every_digit(app, users, deployed_complaints):
     db.session.commit()
     keys = [_start(agent).get_json()["business_key"] for _ in range(2)]
     assert keys == ["TS-20260302-9999", "TS-20260302-10000"]
+
+
+def test_a_start_follows_a_version_deployed_by_another_process(app, users, deployed_complaints):
+    """This process has started a case (PostgreSQL: it then guesses the latest version in the
+    start's own statement); a version that another process deploys afterwards decides the
+    next starts, whether the old version would have refused the start or allowed it."""
+    from webapp.engine import definitions
+    from webapp.extensions import db
+    from webapp.models import Definition
+
+    assert _start(users["agent"]).status_code == 201
+    old = db.session.scalars(db.select(Definition).where(Definition.key == "complaint_handling")).one()
+    meta = {**old.meta, "start_role": "technician"}  # the new version's start lane: another role
+    files = {name: text + "<!-- v2 -->" if name.endswith(".bpmn") else text for name, text in old.files.items()}
+    db.session.add(Definition(
+        key=old.key, version=old.version + 1, name=old.name, files=files, forms=old.forms, meta=meta,
+        content_hash=definitions.content_hash(files, old.forms, meta.get("lane_mapping")),
+        meta_hash=definitions.meta_hash(meta), deployed_at=old.deployed_at, deployed_by="another process"))
+    db.session.commit()
+    refused = _start(users["agent"])  # the old version let customer service start it
+    assert refused.status_code == 403 and refused.get_json()["errors"] == {"role": "technician"}
+    started = _start(users["tech"])  # the old version refused a technician
+    assert started.status_code == 201, started.get_json()
+    case = users["tech"].get(f"/api/process-instances/{started.get_json()['id']}").get_json()
+    assert case["definition"] == {"key": "complaint_handling", "version": old.version + 1}
