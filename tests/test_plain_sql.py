@@ -176,3 +176,64 @@ def test_on_postgresql_a_later_read_does_not_wait_for_what_was_sent_after_it(app
         db.session.commit()
     db.session.rollback()
     assert db.session.get(Instance, instance_id).status == "running"
+
+
+def _postgresql_only() -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's pipeline")
+
+
+def _visible_elsewhere(business_key: str) -> bool:
+    with db.engine.connect() as other:  # another connection: what is committed
+        return other.scalar(select(Instance.id).where(Instance.business_key == business_key)) is not None
+
+
+def test_the_begin_travels_with_the_first_statement_and_the_transaction_holds(app, monkeypatch):
+    """PostgreSQL: a command's BEGIN is not answered before its first statement goes out (no
+    pipeline sync, which psycopg would wait for), and a statement nobody reads is held until
+    the next read; the statements still run in one transaction, kept by the commit and by
+    nothing else, and a failing first statement keeps nothing."""
+    from psycopg._pipeline_base import BasePipeline
+
+    _postgresql_only()
+    definition_id = _definition()
+    db.session.commit()
+    syncs = []
+    enqueue_sync = BasePipeline._enqueue_sync
+    monkeypatch.setattr(BasePipeline, "_enqueue_sync", lambda self: (syncs.append(1), enqueue_sync(self))[1])
+    plain_sql.send(db.session, _INSERT, {"definition_id": definition_id, "process_key": "p", "business_key": "P-b1",
+                                         "status": "running", "snapshot": "{}", "data": {}, "started_at": datetime.now(UTC),
+                                         "updated_at": datetime.now(UTC), "next_timer_due": None})
+    assert not syncs  # nothing waited for
+    held = db.session.connection().connection.driver_connection._pipeline.command_queue
+    assert len(held) == 2  # the BEGIN and the INSERT: written with the next read, in one write
+    _insert(definition_id, "P-b2")  # a read: waits for both
+    assert not _visible_elsewhere("P-b1")  # inside the transaction, not committed
+    db.session.commit()
+    assert _visible_elsewhere("P-b1") and _visible_elsewhere("P-b2")
+
+    with pytest.raises(IntegrityError):  # the first statement fails: raised at the read after it
+        plain_sql.send(db.session, _INSERT, {"definition_id": definition_id, "process_key": "p", "business_key": "P-b1",
+                                             "status": "running", "snapshot": "{}", "data": {},
+                                             "started_at": datetime.now(UTC), "updated_at": datetime.now(UTC),
+                                             "next_timer_due": None})
+        _insert(definition_id, "P-b3")
+    db.session.rollback()
+    assert not _visible_elsewhere("P-b3")
+    _insert(definition_id, "P-b4")  # the connection goes on
+    db.session.commit()
+    assert _visible_elsewhere("P-b4")
+
+
+def test_the_drivers_own_commit_in_the_pipeline_still_commits(app):
+    """PostgreSQL: psycopg's commit() called while the pipeline runs (not plain_sql's commit
+    hook) syncs first, so the transaction whose BEGIN the server has not yet answered is not
+    taken for idle and left uncommitted."""
+    _postgresql_only()
+    definition_id = _definition()
+    db.session.commit()
+    _insert(definition_id, "P-c1")  # sent with its BEGIN, read: every answer in, no sync yet
+    driver = db.session.connection().connection.driver_connection
+    driver.commit()
+    assert _visible_elsewhere("P-c1")
+    db.session.rollback()

@@ -26,7 +26,7 @@ from sqlalchemy.sql import ClauseElement, Insert
 
 _CURSOR = "plain_sql_cursor"
 _PIPELINE = "plain_sql_pipeline"  # on the pool connection's info: the open psycopg pipeline
-_SHARED = "plain_sql_shared_cursors"  # on the pool connection's info: its "read" and "unread" cursors
+_SHARED = "plain_sql_statement_cursors"  # on the pool connection's info: a cursor per statement text
 _BEGUN = "plain_sql_begun"  # on the pool connection's info: the driver connection whose BEGIN we sent
 try:
     import psycopg
@@ -37,6 +37,7 @@ try:
     _PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
     _PG_IDLE = TransactionStatus.IDLE
 except ImportError:  # SQLite only
+    psycopg = None
     _PIPELINE_SUPPORTED = False
     _PG_IDLE = _fetch_many = _send = None
 _SQLITE_CURSOR = sqlite3.Cursor
@@ -145,42 +146,85 @@ def cursor(session: Session, kind: str = "own"):
     between the BEGIN and the COMMIT, only the waiting is gone.
 
     `kind` (PostgreSQL): "own" a new cursor, which keeps its answer for whoever reads it
-    later; "read" the connection's one cursor for a SELECT read at once (nothing else runs
-    on it between its execute and its fetch, so the answer it holds is that SELECT's);
-    "unread" the connection's one cursor for statements whose answer nobody reads (their
-    errors still come out at the next read or sync). A new psycopg cursor costs about as
-    much client CPU as the statement it runs."""
-    if isinstance(session, scoped_session):
-        session = session()
-    cached = session.info.get(_CURSOR)
-    if cached is None or cached[0] is not session.get_transaction():
-        connection = session.connection()
-        driver = connection.connection.driver_connection
-        pipelined = connection.dialect.name == "postgresql" and _PIPELINE_SUPPORTED
-        # asking the session for its connection costs more than most of these statements
-        cached = session.info[_CURSOR] = (
-            session.get_transaction(), None if pipelined else driver.cursor(), connection.dialect, driver,
-            connection.info,
-        )
-    transaction, raw, dialect, driver, info = cached
+    later; "unread" a cursor of the connection's for statements whose answer nobody reads
+    (their errors still come out at the next read or sync). The module's own statements run
+    on a cursor per statement text instead (`_statement_cursor`)."""
+    transaction, raw, dialect, driver, info = _transaction_state(session)
     if raw is not None:  # SQLite: one cursor per transaction
         return raw, dialect
     if _PIPELINE not in info:
-        pipeline = driver.pipeline()
-        pipeline.__enter__()
-        info[_PIPELINE] = pipeline
-        if not driver.autocommit and driver.pgconn.transaction_status == _PG_IDLE:
-            _begin_in_pipeline(driver, info, _shared_cursors(info, driver)[1])
+        _enter_pipeline(info, driver)
     if kind == "own":
         return driver.cursor(), dialect  # its own answer, read whenever
-    return _shared_cursors(info, driver)[0 if kind == "read" else 1], dialect
+    return _statement_cursor(info, driver, "", _UNREAD), dialect
 
 
-def _shared_cursors(info: dict, driver) -> tuple:
-    shared = info.get(_SHARED)
-    if shared is None or shared[0].connection is not driver:
-        shared = info[_SHARED] = (driver.cursor(), driver.cursor())
-    return shared
+_READ, _UNREAD = 0, 1
+
+
+def _transaction_state(session: Session) -> tuple:
+    """(the session's transaction, SQLite's cursor or None, dialect, driver connection, the
+    pool connection's info), asked of the session once per transaction: asking the session
+    for its connection costs more than most of these statements."""
+    if isinstance(session, scoped_session):
+        session = session()
+    cached = session.info.get(_CURSOR)
+    # `_transaction` (the innermost) rather than get_transaction() (the root, walked to on
+    # every call): a savepoint only makes this ask again, for the same connection
+    if cached is None or cached[0] is not session._transaction:
+        connection = session.connection()
+        driver = connection.connection.driver_connection
+        pipelined = connection.dialect.name == "postgresql" and _PIPELINE_SUPPORTED
+        cached = session.info[_CURSOR] = (
+            session._transaction, None if pipelined else driver.cursor(), connection.dialect, driver,
+            connection.info,
+        )
+    return cached
+
+
+def _enter_pipeline(info: dict, driver) -> None:
+    pipeline = driver.pipeline()
+    pipeline.__enter__()
+    info[_PIPELINE] = pipeline
+    if not driver.autocommit and driver.pgconn.transaction_status == _PG_IDLE:
+        _begin_in_pipeline(driver, info, _statement_cursor(info, driver, "BEGIN", _UNREAD))
+
+
+def _statement_cursor(info: dict, driver, sql: str, kind: int):
+    """The connection's cursor for this statement text (PostgreSQL): psycopg keeps on a
+    cursor what it worked out for the last query it ran (the query's adapters, its
+    conversion), and a new cursor costs about as much client CPU as the statement it runs, so
+    each statement keeps one. Answers read at once and answers nobody reads use separate
+    cursors, so an unread answer arriving late never lands where a read looks."""
+    found = info.get(_SHARED)
+    if found is None or found[0] is not driver:
+        found = info[_SHARED] = (driver, ({}, {}))
+    cursors = found[1][kind]
+    raw = cursors.get(sql)
+    if raw is None:
+        if len(cursors) >= _MAX_CURSORS:  # statements are module constants: only a bug's would pile up
+            cursors.clear()
+        raw = cursors[sql] = driver.cursor()
+    return raw
+
+
+_MAX_CURSORS = 500
+
+
+def dialect_of(session: Session):
+    """The dialect of the session's connection (beginning the transaction if it has not begun)."""
+    return _transaction_state(session)[2]
+
+
+def _on_driver(session: Session, statement: Statement, values: dict[str, Any], kind: int) -> tuple:
+    """(driver cursor, dialect, SQL, parameters) to run `statement` with `values`."""
+    transaction, raw, dialect, driver, info = _transaction_state(session)
+    sql, params = statement.params(dialect, values)
+    if raw is None:
+        if _PIPELINE not in info:
+            _enter_pipeline(info, driver)
+        raw = _statement_cursor(info, driver, sql, kind)
+    return raw, dialect, sql, params
 
 
 def _begin_in_pipeline(driver, info: dict, unread) -> None:
@@ -202,11 +246,15 @@ def _begin_in_pipeline(driver, info: dict, unread) -> None:
         words.append("DEFERRABLE" if driver.deferrable else "NOT DEFERRABLE")
     driver._autocommit = True
     info[_BEGUN] = driver
+    pipeline = _held(unread)  # written with the first read, sync or commit
     try:
         unread.execute(" ".join(words).encode(), prepare=False)
     except BaseException:
         _psycopg_begins_again(info)
         raise
+    finally:
+        if pipeline is not None:
+            pipeline.hold = False
 
 
 def _psycopg_begins_again(info: dict) -> None:
@@ -227,7 +275,7 @@ def sync(session: Session) -> None:
     if isinstance(session, scoped_session):
         session = session()
     cached = session.info.get(_CURSOR)
-    if cached is not None and cached[0] is session.get_transaction() and cached[1] is None:
+    if cached is not None and cached[0] is session._transaction and cached[0] is not None and cached[1] is None:
         _leave_pipeline(cached[4], cached[2], raise_errors=True)
 
 
@@ -245,10 +293,11 @@ def _leave_pipeline(info: dict, dialect, *, raise_errors: bool) -> None:
 
 
 def execute(session: Session, statement: Statement, values: dict[str, Any]) -> Any:
-    """Run one statement; returns the driver's cursor (rowcount, fetchone...)."""
-    raw, dialect = cursor(session)
-    sql, params = statement.params(dialect, values)
-    _run(raw, dialect, sql, params)
+    """Run one statement; returns the driver's cursor (rowcount, fetchone...), whose answer
+    is this statement's until the same statement runs again (read it before: `Later` keeps
+    an answer for later)."""
+    raw, dialect, sql, params = _on_driver(session, statement, values, _READ)
+    _run_read(raw, dialect, sql, params)
     if raw.__class__ is not _SQLITE_CURSOR and raw.connection.pgconn.pipeline_status:
         return _Pipelined(session, raw, dialect, sql)
     return raw
@@ -288,6 +337,24 @@ def _run(raw, dialect, sql: str, params: Any) -> None:
         raise _wrapped(err, sql, params, dialect) from err
 
 
+def _run_read(raw, dialect, sql: str, params: Any) -> None:
+    """Run a statement whose answer is read next: on PostgreSQL's pipeline it goes out in
+    one write with what was held before it and the request to answer at once (which psycopg's
+    read would otherwise write separately)."""
+    pipeline = _held(raw)
+    if pipeline is None:
+        _run(raw, dialect, sql, params)
+        return
+    try:
+        _run(raw, dialect, sql, params)
+    finally:
+        pipeline.hold = False
+    queue = pipeline.command_queue
+    while queue:
+        queue.popleft()()
+    raw.connection.pgconn.send_flush_request()  # written by the read's own flush
+
+
 def _wrapped(err: Exception, sql: str, params: Any, dialect) -> DBAPIError:
     """The driver's error as SQLAlchemy's (IntegrityError...), as callers expect it."""
     return DBAPIError.instance(sql, params, err, dialect.loaded_dbapi.Error, dialect=dialect)
@@ -295,30 +362,50 @@ def _wrapped(err: Exception, sql: str, params: Any, dialect) -> DBAPIError:
 
 def send(session: Session, statement: Statement, values: dict[str, Any]) -> None:
     """Run one statement whose answer nobody reads (an INSERT, an UPDATE whose row count
-    does not matter): on PostgreSQL's pipeline it goes out without waiting, on a shared cursor."""
-    raw, dialect = cursor(session, "unread")
-    sql, params = statement.params(dialect, values)
-    _run(raw, dialect, sql, params)
+    does not matter): on PostgreSQL's pipeline it goes out without waiting."""
+    raw, dialect, sql, params = _on_driver(session, statement, values, _UNREAD)
+    pipeline = _held(raw)
+    try:
+        _run(raw, dialect, sql, params)
+    finally:
+        if pipeline is not None:
+            pipeline.hold = False
+
+
+def _held(raw) -> Any:
+    """The connection's `_Pipeline`, now holding what is sent (None on SQLite or another pipeline)."""
+    if raw.__class__ is _SQLITE_CURSOR:
+        return None
+    pipeline = raw.connection._pipeline
+    if pipeline.__class__ is not _Pipeline:
+        return None
+    pipeline.hold = True
+    return pipeline
 
 
 def execute_many(session: Session, statement: Statement, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    raw, dialect = cursor(session, "unread")
+    raw, dialect, sql, first = _on_driver(session, statement, rows[0], _UNREAD)
     if len(rows) > 1 and raw.__class__ is not _SQLITE_CURSOR and (several := statement.rows_at_once(len(rows))):
         # PostgreSQL: one multi-row INSERT, not one statement per row (each is a message to
         # build, send, bind and execute on both sides); SQLite keeps executemany (no network)
         keys = statement.column_keys
         if all(len(row) == len(keys) for row in rows):  # each row gives exactly the statement's columns
             values = {f"{key}_{k}": row[key] for k, row in enumerate(rows) for key in keys}
-            sql, params = several.params(dialect, values)
-            _run(raw, dialect, sql, params)
+            raw, dialect, sql, params = _on_driver(session, several, values, _UNREAD)
+            pipeline = _held(raw)
+            try:
+                _run(raw, dialect, sql, params)
+            finally:
+                if pipeline is not None:
+                    pipeline.hold = False
             return
-    sql = None
-    prepared = []
-    for values in rows:
+    prepared = [first]
+    for values in rows[1:]:
         sql, params = statement.params(dialect, values)
         prepared.append(params)
+    pipeline = _held(raw)
     try:
         if len(prepared) == 1:
             raw.execute(sql, prepared[0])
@@ -326,13 +413,15 @@ def execute_many(session: Session, statement: Statement, rows: list[dict[str, An
             raw.executemany(sql, prepared)
     except dialect.loaded_dbapi.Error as err:
         raise _wrapped(err, sql, prepared, dialect) from err
+    finally:
+        if pipeline is not None:
+            pipeline.hold = False
 
 
 def _run_and_fetch(session: Session, statement: Statement, values: dict[str, Any], fetch: str) -> tuple[Any, Any]:
     """Run a SELECT and take its rows with the cursor's `fetch` method: (rows, dialect)."""
-    raw, dialect = cursor(session, "read")
-    sql, params = statement.params(dialect, values)
-    _run(raw, dialect, sql, params)
+    raw, dialect, sql, params = _on_driver(session, statement, values, _READ)
+    _run_read(raw, dialect, sql, params)
     try:
         return getattr(raw, fetch)(), dialect  # on PostgreSQL's pipeline: where an earlier statement's error shows
     except dialect.loaded_dbapi.Error as err:
@@ -365,14 +454,22 @@ class Later:
 
     def __init__(self, session: Session, statement: Statement, values: dict[str, Any]) -> None:
         self._statement = statement
-        result = execute(session, statement, values)
+        raw, dialect = cursor(session, "own")  # its answer is read later: a cursor of its own
+        sql, params = statement.params(dialect, values)
+        _run(raw, dialect, sql, params)
+        pipelined = raw.__class__ is not _SQLITE_CURSOR and raw.connection.pgconn.pipeline_status
+        result = _Pipelined(session, raw, dialect, sql) if pipelined else raw
         self._pending, self._rows = (result, None) if result.__class__ is _Pipelined else (None, result.fetchall())
         if self._pending is not None:
             # The server holds a pipeline's answers until a Sync or a Flush: ask for this one
-            # now (no wait), so it is usually in when read and the read waits for nothing.
-            result._raw.connection.pgconn.send_flush_request()
+            # now (no wait), so it is usually in when read and the read waits for nothing; and
+            # write it out now, not with the next statement (statements held by `send` wait
+            # for the next read or the commit).
+            pgconn = result._raw.connection.pgconn
+            pgconn.send_flush_request()
+            pgconn.flush()
         else:
-            self._rows = _converted(self._rows, statement.result_processors(cursor(session)[1]))
+            self._rows = _converted(self._rows, statement.result_processors(dialect))
 
     def rows(self) -> list[tuple]:
         if self._rows is None:
@@ -499,12 +596,7 @@ def _before_commit(conn) -> None:
     # error is raised here; otherwise the transaction is over and psycopg's commit() that
     # follows has nothing to do (it sends nothing on an idle connection).
     if _PIPELINE in conn.info:
-        shared = conn.info.get(_SHARED)
-        driver = conn.connection.driver_connection
-        if shared is not None and shared[1].connection is driver:
-            unread = shared[1]
-        else:
-            unread = driver.cursor()
+        unread = _statement_cursor(conn.info, conn.connection.driver_connection, "COMMIT", _UNREAD)
         try:
             unread.execute("COMMIT", prepare=False)
         except conn.dialect.loaded_dbapi.Error as err:  # an earlier statement's error, come back already
@@ -517,6 +609,62 @@ def _before_commit(conn) -> None:
 def _before_rollback(conn) -> None:
     if _PIPELINE in conn.info:
         _leave_pipeline(conn.info, conn.dialect, raise_errors=False)  # rolled back anyway
+
+
+_Pipeline: type | None = None  # psycopg's pipeline with held statements, where psycopg has pipelines
+
+if _PIPELINE_SUPPORTED:
+    from contextlib import contextmanager
+
+    class _Pipeline(psycopg.Pipeline):  # noqa: F811 - the None above where there is none
+        """psycopg's pipeline, but statements sent while `hold` is set (answers nobody reads:
+        `send`, `execute_many`) stay queued instead of each going out in a socket write of
+        its own (one send() per statement, each waking the server); the next statement that
+        is not held, a read, a sync or the commit sends them all, in order, in one write.
+        Their errors come out where they came out before: at the next read or sync."""
+
+        hold = False
+
+        def _communicate_gen(self):
+            if self.hold:
+                return None
+            queue = self.command_queue
+            while queue:  # into libpq's buffer (in pipeline mode it writes by itself only past 64 KB)
+                queue.popleft()()
+            return (yield from super()._communicate_gen())
+
+    class _Connection(psycopg.Connection):
+        """psycopg's connection with `_Pipeline` as its pipeline, and a commit() called inside
+        a pipeline syncs first: the BEGIN plain_sql sends in the pipeline (`_begin_in_pipeline`)
+        is not reported by the server until a sync, so psycopg would take the connection for
+        idle and skip the COMMIT (plain_sql's commit hook sends the COMMIT itself before
+        SQLAlchemy calls commit(): this is for any other caller)."""
+
+        @contextmanager
+        def pipeline(self):
+            """psycopg's own, with `_Pipeline`."""
+            with self.lock:
+                self._check_connection_ok()
+                if (pipeline := self._pipeline) is None:
+                    pipeline = self._pipeline = _Pipeline(self)
+            try:
+                with pipeline:
+                    yield pipeline
+            finally:
+                if pipeline.level == 0:
+                    with self.lock:
+                        self._pipeline = None
+
+        def _commit_gen(self):
+            if self._pipeline is not None:
+                yield from self._pipeline._sync_gen()  # the server's status is known after it
+            return (yield from super()._commit_gen())
+
+    @sa_event.listens_for(Engine, "do_connect")
+    def _connect(dialect, connection_record, cargs, cparams):
+        if dialect.name == "postgresql" and dialect.driver == "psycopg":
+            return _Connection.connect(*cargs, **cparams)
+        return None  # any other driver connects as ever
 
 
 @sa_event.listens_for(Pool, "reset")
