@@ -208,6 +208,45 @@ def test_a_twin_event_reported_late_by_the_database_is_a_conflict(app, users, de
     assert db.session.get(Instance, c.instance_id).last_seq == twin["seq"] - 1
 
 
+_VERIFY_DATA = {"category": "parts", "severity": "normal", "verified": True, "reply_to_customer": "已收到"}
+
+
+def _a_case_another_command_changes(users, run_worker, monkeypatch) -> tuple:
+    """A complaint at its verify task, whose next command meets its row changed by another
+    command after it read it (written in the same transaction so that SQLite, one writer,
+    can have it too). Returns (case, task, its version and last event before, undo)."""
+    from webapp.engine import plain_sql, projection
+    from webapp.models import Instance
+
+    c = ComplaintDriver(users, run_worker=run_worker)
+    c.start()
+    task = c.open_tasks("handler")["verify_complaint"]
+    db.session.commit()
+    before = db.session.get(Instance, c.instance_id)
+    version, last_seq = before.version, before.last_seq
+    db.session.rollback()
+    real_project = projection.project
+    bump = plain_sql.Statement(Instance.__table__.update().where(Instance.__table__.c.id == c.instance_id)
+                               .values(version=Instance.__table__.c.version + 1))
+
+    def project_after_another_write(*args, **kwargs):
+        plain_sql.send(db.session, bump, {})  # the row is no longer at the version this command read
+        return real_project(*args, **kwargs)
+
+    monkeypatch.setattr(projection, "project", project_after_another_write)
+    return c, task, version, last_seq, lambda: monkeypatch.setattr(projection, "project", real_project)
+
+
+def _nothing_kept(c, task, version: int, last_seq: int) -> None:
+    from webapp.models import InboxTask, Instance
+
+    db.session.rollback()
+    assert db.session.get(InboxTask, task["id"]).state == "open"
+    after = db.session.get(Instance, c.instance_id)
+    assert (after.version, after.last_seq) == (version, last_seq)
+    assert db.session.scalar(select(func.count()).select_from(HistoryEvent)
+                             .where(HistoryEvent.instance_id == c.instance_id)) == last_seq
+
 
 def test_a_case_changed_after_the_command_read_it_is_a_conflict_that_keeps_nothing(app, users, deployed_complaints,
                                                                                    run_worker, monkeypatch):
@@ -215,38 +254,14 @@ def test_a_case_changed_after_the_command_read_it_is_a_conflict_that_keeps_nothi
     committed in between): a 409 and nothing of this command kept. On PostgreSQL a command
     that commits sends that UPDATE unread and learns of the stale row from its COMMIT's sync
     (the UPDATE fails by itself), so this covers that path as well as the row count read."""
-    from webapp.engine import plain_sql, projection, runtime
+    from webapp.engine import runtime
     from webapp.engine.errors import Conflict
-    from webapp.models import InboxTask, Instance
 
-    c = ComplaintDriver(users, run_worker=run_worker)
-    c.start()
-    task = c.open_tasks("handler")["verify_complaint"]
-    db.session.commit()
-    before = db.session.get(Instance, c.instance_id)
-    version, last_seq = before.version, before.last_seq
-    db.session.rollback()
-    real_project = projection.project
-    bump = plain_sql.Statement(Instance.__table__.update().where(Instance.__table__.c.id == c.instance_id)
-                               .values(version=Instance.__table__.c.version + 1))
-
-    def project_after_another_write(*args, **kwargs):
-        # the other command's write, in the same transaction so that SQLite (one writer)
-        # can have it too: the row is no longer at the version this command read
-        plain_sql.send(db.session, bump, {})
-        return real_project(*args, **kwargs)
-
-    monkeypatch.setattr(projection, "project", project_after_another_write)
-    data = {"category": "parts", "severity": "normal", "verified": True, "reply_to_customer": "已收到"}
+    c, task, version, last_seq, undo = _a_case_another_command_changes(users, run_worker, monkeypatch)
     with pytest.raises(Conflict):
-        runtime.complete_user_task(task["id"], data, actor="handler", roles={"complaint_handler"})
-    monkeypatch.setattr(projection, "project", real_project)
-    db.session.rollback()
-    assert db.session.get(InboxTask, task["id"]).state == "open"
-    after = db.session.get(Instance, c.instance_id)
-    assert (after.version, after.last_seq) == (version, last_seq)
-    assert db.session.scalar(select(func.count()).select_from(HistoryEvent)
-                             .where(HistoryEvent.instance_id == c.instance_id)) == last_seq
+        runtime.complete_user_task(task["id"], _VERIFY_DATA, actor="handler", roles={"complaint_handler"})
+    undo()
+    _nothing_kept(c, task, version, last_seq)
 
 
 def test_an_api_completion_of_a_case_changed_meanwhile_is_a_409_that_keeps_nothing(app, users, deployed_complaints,
@@ -254,37 +269,13 @@ def test_an_api_completion_of_a_case_changed_meanwhile_is_a_409_that_keeps_nothi
     """The API's completion reads its answer from the command before committing, and on
     PostgreSQL leaves the stale-case check to that commit's sync: the answer is still the
     conflict's 409, and nothing of the command is kept."""
-    from webapp.engine import plain_sql, projection
-    from webapp.models import InboxTask, Instance
-
-    c = ComplaintDriver(users, run_worker=run_worker)
-    c.start()
-    task = c.open_tasks("handler")["verify_complaint"]
-    db.session.commit()
-    before = db.session.get(Instance, c.instance_id)
-    version, last_seq = before.version, before.last_seq
-    db.session.rollback()
-    real_project = projection.project
-    bump = plain_sql.Statement(Instance.__table__.update().where(Instance.__table__.c.id == c.instance_id)
-                               .values(version=Instance.__table__.c.version + 1))
-
-    def project_after_another_write(*args, **kwargs):
-        plain_sql.send(db.session, bump, {})  # as in the test above: the row leaves this command's version
-        return real_project(*args, **kwargs)
-
-    monkeypatch.setattr(projection, "project", project_after_another_write)
-    data = {"category": "parts", "severity": "normal", "verified": True, "reply_to_customer": "已收到"}
-    answer = users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": data})
-    monkeypatch.setattr(projection, "project", real_project)
+    c, task, version, last_seq, undo = _a_case_another_command_changes(users, run_worker, monkeypatch)
+    answer = users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": _VERIFY_DATA})
+    undo()
     assert answer.status_code == 409, answer.get_json()
     assert answer.get_json()["code"] == "version_conflict"
-    db.session.rollback()
-    assert db.session.get(InboxTask, task["id"]).state == "open"
-    after = db.session.get(Instance, c.instance_id)
-    assert (after.version, after.last_seq) == (version, last_seq)
-    assert db.session.scalar(select(func.count()).select_from(HistoryEvent)
-                             .where(HistoryEvent.instance_id == c.instance_id)) == last_seq
-    assert users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": data}).status_code == 200
+    _nothing_kept(c, task, version, last_seq)
+    assert users["handler"].post(f"/api/tasks/{task['id']}/complete", {"data": _VERIFY_DATA}).status_code == 200
 
 
 def test_on_postgresql_an_api_completion_syncs_with_the_server_once(app, users, deployed_complaints, run_worker,

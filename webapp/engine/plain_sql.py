@@ -392,14 +392,7 @@ def execute_many(session: Session, statement: Statement, rows: list[dict[str, An
         # build, send, bind and execute on both sides); SQLite keeps executemany (no network)
         keys = statement.column_keys
         if all(len(row) == len(keys) for row in rows):  # each row gives exactly the statement's columns
-            values = {f"{key}_{k}": row[key] for k, row in enumerate(rows) for key in keys}
-            raw, dialect, sql, params = _on_driver(session, several, values, _UNREAD)
-            pipeline = _held(raw)
-            try:
-                _run(raw, dialect, sql, params)
-            finally:
-                if pipeline is not None:
-                    pipeline.hold = False
+            send(session, several, {f"{key}_{k}": row[key] for k, row in enumerate(rows) for key in keys})
             return
     prepared = [first]
     for values in rows[1:]:
