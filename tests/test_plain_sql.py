@@ -178,11 +178,6 @@ def test_on_postgresql_a_later_read_does_not_wait_for_what_was_sent_after_it(app
     assert db.session.get(Instance, instance_id).status == "running"
 
 
-def _postgresql_only() -> None:
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's pipeline")
-
-
 def _visible_elsewhere(business_key: str) -> bool:
     with db.engine.connect() as other:  # another connection: what is committed
         return other.scalar(select(Instance.id).where(Instance.business_key == business_key)) is not None
@@ -195,7 +190,7 @@ def test_the_begin_travels_with_the_first_statement_and_the_transaction_holds(ap
     nothing else, and a failing first statement keeps nothing."""
     from psycopg._pipeline_base import BasePipeline
 
-    _postgresql_only()
+    _on_postgresql()
     definition_id = _definition()
     db.session.commit()
     syncs = []
@@ -229,7 +224,7 @@ def test_the_drivers_own_commit_in_the_pipeline_still_commits(app):
     """PostgreSQL: psycopg's commit() called while the pipeline runs (not plain_sql's commit
     hook) syncs first, so the transaction whose BEGIN the server has not yet answered is not
     taken for idle and left uncommitted."""
-    _postgresql_only()
+    _on_postgresql()
     definition_id = _definition()
     db.session.commit()
     _insert(definition_id, "P-c1")  # sent with its BEGIN, read: every answer in, no sync yet
