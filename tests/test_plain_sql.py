@@ -178,6 +178,14 @@ def test_on_postgresql_a_later_read_does_not_wait_for_what_was_sent_after_it(app
     assert db.session.get(Instance, instance_id).status == "running"
 
 
+def _server_side_transaction_started() -> datetime | None:
+    """When the server began the transaction of the session's connection (None: none begun),
+    asked on another connection."""
+    pid = db.session.connection().connection.driver_connection.info.backend_pid
+    with db.engine.connect() as other:
+        return other.scalar(text("SELECT xact_start FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+
+
 def _visible_elsewhere(business_key: str) -> bool:
     with db.engine.connect() as other:  # another connection: what is committed
         return other.scalar(select(Instance.id).where(Instance.business_key == business_key)) is not None
@@ -200,9 +208,11 @@ def test_the_begin_travels_with_the_first_statement_and_the_transaction_holds(ap
                                          "status": "running", "snapshot": "{}", "data": {}, "started_at": datetime.now(UTC),
                                          "updated_at": datetime.now(UTC), "next_timer_due": None})
     assert not syncs  # nothing waited for
-    held = db.session.connection().connection.driver_connection._pipeline.command_queue
-    assert len(held) == 2  # the BEGIN and the INSERT: written with the next read, in one write
+    # the BEGIN and the INSERT are held on this side (written with the next read, in one
+    # write): the server has not begun a transaction for this connection
+    assert _server_side_transaction_started() is None
     _insert(definition_id, "P-b2")  # a read: waits for both
+    assert _server_side_transaction_started() is not None
     assert not _visible_elsewhere("P-b1")  # inside the transaction, not committed
     db.session.commit()
     assert _visible_elsewhere("P-b1") and _visible_elsewhere("P-b2")
@@ -232,3 +242,73 @@ def test_the_drivers_own_commit_in_the_pipeline_still_commits(app):
     driver.commit()
     assert _visible_elsewhere("P-c1")
     db.session.rollback()
+
+
+def _server_prepared() -> list[str]:
+    return db.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+
+
+def test_on_postgresql_statements_skip_psycopgs_execute_and_stay_prepared_across_its_deallocate(app, monkeypatch):
+    """The module's statements go into psycopg's pipeline without `Cursor.execute` (its
+    per-statement machinery), and are prepared by psycopg's own cache (after 5 runs) under
+    its names: psycopg's DEALLOCATE ALL on a rollback and a new connection leave none that
+    the server lost. Relies on psycopg 3.3 internals (the pipeline's queues, the prepared-
+    statement cache, query conversion, the cursor's Transformer): an upgrade that changes
+    them fails here."""
+    import psycopg
+
+    _on_postgresql()
+    definition_id = _definition()
+    db.session.commit()
+    executed: list[str] = []
+    execute = psycopg.Cursor.execute
+    monkeypatch.setattr(psycopg.Cursor, "execute", lambda self, query, *args, **kwargs: (
+        executed.append(query), execute(self, query, *args, **kwargs))[1])
+    renamed = plain_sql.Statement(Instance.__table__.update().where(Instance.__table__.c.id == bindparam("w_id"))
+                                  .values(process_key=bindparam("v_key")))
+    for round_ in range(3):
+        executed.clear()
+        ids = [_insert(definition_id, f"P-{round_}-{n}") for n in range(7)]  # an INSERT ... RETURNING: read
+        for n, instance_id in enumerate(ids):
+            plain_sql.send(db.session, renamed, {"w_id": instance_id, "v_key": f"k{round_}-{n}"})  # nobody reads
+        assert executed == []  # not one through psycopg's Cursor.execute
+        assert [row[2] for row in plain_sql.fetch_all(db.session, plain_sql.Statement(
+            select(Instance.id, Instance.business_key, Instance.process_key).where(
+                Instance.business_key.like(f"P-{round_}-%")).order_by(Instance.id)), {})] == [
+            f"k{round_}-{n}" for n in range(7)]
+        prepared = _server_prepared()
+        assert any(text_.startswith("INSERT INTO instances") for text_ in prepared)
+        assert any(text_.startswith("UPDATE instances") for text_ in prepared)
+        if round_ == 0:
+            db.session.rollback()  # psycopg forgets its prepared statements and deallocates them all
+            assert db.session.scalar(select(Instance.id)) is None
+            assert not any(text_.startswith("INSERT INTO instances") for text_ in _server_prepared())
+        elif round_ == 1:
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()  # a new connection: nothing prepared there yet
+    db.session.commit()
+    assert sorted(db.session.scalars(select(Instance.process_key)).all()) == sorted(
+        f"k{round_}-{n}" for round_ in (1, 2) for n in range(7))
+
+
+def test_on_postgresql_a_prepared_statements_error_comes_at_the_next_read(app):
+    """A statement nobody reads, prepared by now, failing: its error is raised at the next
+    read as SQLAlchemy's, and nothing of the transaction is kept."""
+    _on_postgresql()
+    definition_id = _definition()
+    db.session.commit()
+    pieces = Instance.__table__
+    insert = plain_sql.Statement(pieces.insert(), ("definition_id", "process_key", "business_key", "status", "snapshot",
+                                                   "data", "started_at", "updated_at", "next_timer_due"))
+    row = {"definition_id": definition_id, "process_key": "p", "status": "running", "snapshot": "{}", "data": {},
+           "started_at": datetime.now(UTC), "updated_at": datetime.now(UTC), "next_timer_due": None}
+    for n in range(7):
+        plain_sql.send(db.session, insert, {**row, "business_key": f"P-e{n}"})
+    db.session.commit()
+    plain_sql.send(db.session, insert, {**row, "business_key": "P-e7"})
+    plain_sql.send(db.session, insert, {**row, "business_key": "P-e3"})  # taken: the business key is unique
+    with pytest.raises(IntegrityError):
+        _insert(definition_id, "P-e8")
+    db.session.rollback()
+    assert sorted(db.session.scalars(select(Instance.business_key)).all()) == [f"P-e{n}" for n in range(7)]

@@ -30,16 +30,24 @@ _SHARED = "plain_sql_statement_cursors"  # on the pool connection's info: a curs
 _BEGUN = "plain_sql_begun"  # on the pool connection's info: the driver connection whose BEGIN we sent
 try:
     import psycopg
+    from psycopg._preparing import Prepare
+    from psycopg._queries import PostgresQuery as _PostgresQuery
+    from psycopg.adapt import Transformer as _Transformer
     from psycopg.generators import fetch_many as _fetch_many
     from psycopg.generators import send as _send
     from psycopg.pq import TransactionStatus
 
     _PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
     _PG_IDLE = TransactionStatus.IDLE
+    _PREPARE_NO, _PREPARE_SHOULD = Prepare.NO, Prepare.SHOULD
+    # statements go into the pipeline without psycopg's Cursor.execute (`_sent_in_pipeline`),
+    # which uses psycopg 3.3's internals (tests/test_plain_sql.py checks them): with another
+    # psycopg they go through its execute as before
+    _DIRECT = _PIPELINE_SUPPORTED and psycopg.__version__.split(".")[:2] == ["3", "3"]
 except ImportError:  # SQLite only
     psycopg = None
-    _PIPELINE_SUPPORTED = False
-    _PG_IDLE = _fetch_many = _send = None
+    _PIPELINE_SUPPORTED = _DIRECT = False
+    _PG_IDLE = _fetch_many = _send = _PostgresQuery = _Transformer = _PREPARE_NO = _PREPARE_SHOULD = None
 _SQLITE_CURSOR = sqlite3.Cursor
 
 
@@ -159,7 +167,7 @@ def cursor(session: Session, kind: str = "own"):
     return _statement_cursor(info, driver, "", _UNREAD), dialect
 
 
-_READ, _UNREAD = 0, 1
+_READ, _UNREAD, _LATER = 0, 1, 2
 
 
 def _transaction_state(session: Session) -> tuple:
@@ -187,7 +195,7 @@ def _enter_pipeline(info: dict, driver) -> None:
     pipeline.__enter__()
     info[_PIPELINE] = pipeline
     if not driver.autocommit and driver.pgconn.transaction_status == _PG_IDLE:
-        _begin_in_pipeline(driver, info, _statement_cursor(info, driver, "BEGIN", _UNREAD))
+        _begin_in_pipeline(driver, info)
 
 
 def _statement_cursor(info: dict, driver, sql: str, kind: int):
@@ -196,10 +204,7 @@ def _statement_cursor(info: dict, driver, sql: str, kind: int):
     conversion), and a new cursor costs about as much client CPU as the statement it runs, so
     each statement keeps one. Answers read at once and answers nobody reads use separate
     cursors, so an unread answer arriving late never lands where a read looks."""
-    found = info.get(_SHARED)
-    if found is None or found[0] is not driver:
-        found = info[_SHARED] = (driver, ({}, {}))
-    cursors = found[1][kind]
+    cursors = _cursors(info, driver)[kind]
     raw = cursors.get(sql)
     if raw is None:
         if len(cursors) >= _MAX_CURSORS:  # statements are module constants: only a bug's would pile up
@@ -209,6 +214,25 @@ def _statement_cursor(info: dict, driver, sql: str, kind: int):
 
 
 _MAX_CURSORS = 500
+_MAX_FREE = 8
+
+
+def _cursors(info: dict, driver) -> tuple[dict, dict, dict]:
+    """The connection's cursors per statement text: read at once, unread, free for a `Later`."""
+    found = info.get(_SHARED)
+    if found is None or found[0] is not driver:
+        found = info[_SHARED] = (driver, ({}, {}, {}))
+    return found[1]
+
+
+def _free_cursors(info: dict, driver, sql: str) -> list:
+    lists = _cursors(info, driver)[_LATER]
+    free = lists.get(sql)
+    if free is None:
+        if len(lists) >= _MAX_CURSORS:
+            lists.clear()
+        free = lists[sql] = []
+    return free
 
 
 def dialect_of(session: Session):
@@ -227,7 +251,7 @@ def _on_driver(session: Session, statement: Statement, values: dict[str, Any], k
     return raw, dialect, sql, params
 
 
-def _begin_in_pipeline(driver, info: dict, unread) -> None:
+def _begin_in_pipeline(driver, info: dict) -> None:
     """The transaction's BEGIN as the pipeline's first statement, answered with the next read.
 
     psycopg begins a transaction in pipeline mode with a Sync after the BEGIN, and waits for
@@ -246,15 +270,11 @@ def _begin_in_pipeline(driver, info: dict, unread) -> None:
         words.append("DEFERRABLE" if driver.deferrable else "NOT DEFERRABLE")
     driver._autocommit = True
     info[_BEGUN] = driver
-    pipeline = _held(unread)  # written with the first read, sync or commit
     try:
-        unread.execute(" ".join(words).encode(), prepare=False)
+        _command(driver, " ".join(words).encode())  # written with the first read, sync or commit
     except BaseException:
         _psycopg_begins_again(info)
         raise
-    finally:
-        if pipeline is not None:
-            pipeline.hold = False
 
 
 def _psycopg_begins_again(info: dict) -> None:
@@ -330,11 +350,111 @@ class _Pipelined:
         return self._raw.rowcount
 
 
-def _run(raw, dialect, sql: str, params: Any) -> None:
+def _run(raw, dialect, sql: str, params: Any, *, read: bool = True) -> None:
     try:
-        raw.execute(sql, params)
+        if raw.__class__ is _SQLITE_CURSOR or not _sent_in_pipeline(raw, sql, params, read):
+            raw.execute(sql, params)
     except dialect.loaded_dbapi.Error as err:
         raise _wrapped(err, sql, params, dialect) from err
+
+
+class _Key:
+    """What psycopg's prepared-statement cache keys a query by (its `PrepareManager.key`)."""
+
+    __slots__ = ("query", "types")
+
+    def __init__(self, query: bytes, types: tuple) -> None:
+        self.query, self.types = query, types
+
+
+_CONVERTED: dict[str, tuple] = {}  # statement text -> (psycopg's query, parameter order, formats, encoding)
+
+
+def _sent_in_pipeline(raw, sql: str, params: Any, read: bool) -> bool:
+    """Send one statement into the connection's `_Pipeline` as psycopg's `Cursor.execute`
+    would, without its per-statement machinery (False: not done, run it through psycopg).
+
+    psycopg's execute converts the query text on every call, makes a query object and a
+    generator chain per statement, queues the send as a callable and runs it through
+    `Connection.wait`: about as much client CPU as the rest of a command's statement work.
+    Here the text's conversion (`%(name)s` to `$n`, psycopg's own function) is kept per
+    statement text, the values are dumped by the cursor's Transformer (psycopg's C one), and
+    the statement goes straight into libpq's buffer, written with the next read, sync or
+    commit (libpq writes by itself only past 64 KB, as the held queue did). Everything else
+    stays psycopg's: its prepared-statement cache decides whether to prepare (after 5 runs,
+    the same names, dropped on ROLLBACK and by its DEALLOCATE ALL), and the pipeline's
+    result queue gets the entries psycopg's execute would add, so every answer is taken in
+    order and its error raised at the next read or sync. An answer nobody reads gets psycopg's
+    entry for a command (None: checked for errors, kept nowhere) once the statement is known
+    to the prepared-statement cache."""
+    if not _DIRECT:
+        return False
+    driver = raw._conn
+    pipeline = driver._pipeline
+    if pipeline.__class__ is not _Pipeline or params.__class__ is not dict:
+        return False
+    pgconn = raw._pgconn
+    if not driver._autocommit and pgconn.transaction_status == _PG_IDLE:
+        return False  # psycopg's execute would BEGIN first (plain_sql sends its own: `_begin_in_pipeline`)
+    tx = getattr(raw, "_tx", None)
+    if tx is None:  # a new cursor: psycopg makes its Transformer when it first runs a query
+        tx = raw._tx = _Transformer(raw)
+    converted = _CONVERTED.get(sql)
+    if converted is None or converted[3] != tx.encoding:
+        pgq = _PostgresQuery(tx)
+        pgq.convert(sql, params)
+        if pgq._order is None:
+            return False
+        converted = _CONVERTED[sql] = (pgq.query, tuple(pgq._order), pgq._want_formats, tx.encoding)
+    query, order, formats, _ = converted
+    try:
+        values = [params[name] for name in order]
+    except KeyError:
+        return False  # psycopg raises its own error for a missing parameter
+    dumped = tx.dump_sequence(values, formats)
+    types = tx.types or ()
+    prepared = driver._prepared
+    queue = pipeline.command_queue
+    while queue:  # anything psycopg queued goes first, in order
+        queue.popleft()()
+    names = prepared._names
+    if (name := names.get((query, types))) is not None and prepared.prepare_threshold is not None:
+        # prepared on this connection already: what psycopg's get() and maybe_add_to_cache()
+        # come to (its name; the entry made the most recently used)
+        names.move_to_end((query, types))
+        pgconn.send_query_prepared(name, dumped, param_formats=tx.formats, result_format=raw.format)
+        added = None
+    else:
+        key = _Key(query, types)
+        prep, name = prepared.get(key)
+        if prep is _PREPARE_NO:
+            pgconn.send_query_params(query, dumped, param_formats=tx.formats, param_types=types,
+                                     result_format=raw.format)
+        else:
+            if prep is _PREPARE_SHOULD:
+                pgconn.send_prepare(name, query, param_types=types)
+                pipeline.result_queue.append(None)
+            pgconn.send_query_prepared(name, dumped, param_formats=tx.formats, result_format=raw.format)
+        added = prepared.maybe_add_to_cache(key, prep, name)
+    if read or added is not None:
+        raw._reset()
+        pipeline.result_queue.append((raw, None if added is None else (added, prep, name)))
+    else:
+        pipeline.result_queue.append(None)
+    if prepared._to_flush:  # psycopg's deallocations, queued in the pipeline
+        driver.wait(prepared.maintain_gen(driver))
+    return True
+
+
+def _command(driver, command: bytes) -> None:
+    """A statement without parameters nor answer (BEGIN, COMMIT) into the pipeline, as
+    psycopg sends its own (`_exec_command`: never prepared, a command's result entry)."""
+    pipeline = driver._pipeline
+    queue = pipeline.command_queue
+    while queue:
+        queue.popleft()()
+    driver.pgconn.send_query_params(command, None)
+    pipeline.result_queue.append(None)
 
 
 def _run_read(raw, dialect, sql: str, params: Any) -> None:
@@ -366,7 +486,7 @@ def send(session: Session, statement: Statement, values: dict[str, Any]) -> None
     raw, dialect, sql, params = _on_driver(session, statement, values, _UNREAD)
     pipeline = _held(raw)
     try:
-        _run(raw, dialect, sql, params)
+        _run(raw, dialect, sql, params, read=False)
     finally:
         if pipeline is not None:
             pipeline.hold = False
@@ -401,7 +521,8 @@ def execute_many(session: Session, statement: Statement, rows: list[dict[str, An
     pipeline = _held(raw)
     try:
         if len(prepared) == 1:
-            raw.execute(sql, prepared[0])
+            if raw.__class__ is _SQLITE_CURSOR or not _sent_in_pipeline(raw, sql, prepared[0], False):
+                raw.execute(sql, prepared[0])
         else:
             raw.executemany(sql, prepared)
     except dialect.loaded_dbapi.Error as err:
@@ -443,12 +564,20 @@ class Later:
     once (its one cursor per transaction is reused by the next statement, so the rows are
     taken now)."""
 
-    __slots__ = ("_rows", "_pending", "_statement")
+    __slots__ = ("_rows", "_pending", "_statement", "_free")
 
     def __init__(self, session: Session, statement: Statement, values: dict[str, Any]) -> None:
         self._statement = statement
-        raw, dialect = cursor(session, "own")  # its answer is read later: a cursor of its own
+        transaction, raw, dialect, driver, info = _transaction_state(session)
         sql, params = statement.params(dialect, values)
+        self._free = None
+        if raw is None:  # PostgreSQL: its answer is read later, a cursor of its own
+            if _PIPELINE not in info:
+                _enter_pipeline(info, driver)
+            # one whose answer an earlier Later of this statement has read (a new cursor costs
+            # about as much client CPU as the statement), else a new one
+            free = self._free = _free_cursors(info, driver, sql)
+            raw = free.pop() if free else driver.cursor()
         _run(raw, dialect, sql, params)
         pipelined = raw.__class__ is not _SQLITE_CURSOR and raw.connection.pgconn.pipeline_status
         result = _Pipelined(session, raw, dialect, sql) if pipelined else raw
@@ -472,6 +601,8 @@ class Later:
             except pending._dialect.loaded_dbapi.Error as err:
                 raise _wrapped(err, pending._sql, None, pending._dialect) from err
             self._rows = _converted(pending.fetchall(), self._statement.result_processors(pending._dialect))
+            if self._free is not None and len(self._free) < _MAX_FREE:
+                self._free.append(pending._raw)  # read: free for the next Later of the statement
         return self._rows
 
 
@@ -589,9 +720,8 @@ def _before_commit(conn) -> None:
     # error is raised here; otherwise the transaction is over and psycopg's commit() that
     # follows has nothing to do (it sends nothing on an idle connection).
     if _PIPELINE in conn.info:
-        unread = _statement_cursor(conn.info, conn.connection.driver_connection, "COMMIT", _UNREAD)
         try:
-            unread.execute("COMMIT", prepare=False)
+            _command(conn.connection.driver_connection, b"COMMIT")
         except conn.dialect.loaded_dbapi.Error as err:  # an earlier statement's error, come back already
             _leave_pipeline(conn.info, conn.dialect, raise_errors=False)
             raise _wrapped(err, "COMMIT", None, conn.dialect) from err
