@@ -13,6 +13,6 @@ from .engine import plain_sql
 
 def fetch_all(session: Session, statement: plain_sql.Statement, values: dict[str, Any]) -> list[tuple]:
     raw = plain_sql.execute(session, statement, values)
-    processors = statement.result_processors(plain_sql.cursor(session)[1])
+    processors = statement.result_processors(plain_sql.dialect_of(session))  # no new driver cursor to ask
     return [tuple(value if fn is None or value is None else fn(value) for fn, value in zip(processors, row, strict=True))
             for row in raw.fetchall()]

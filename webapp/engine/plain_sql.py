@@ -405,6 +405,8 @@ def _sent_in_pipeline(raw, sql: str, params: Any, read: bool) -> bool:
         pgq.convert(sql, params)
         if pgq._order is None:
             return False
+        if len(_CONVERTED) >= _MAX_CURSORS:  # texts are module constants and their row counts
+            _CONVERTED.clear()
         converted = _CONVERTED[sql] = (pgq.query, tuple(pgq._order), pgq._want_formats, tx.encoding)
     query, order, formats, _ = converted
     try:
