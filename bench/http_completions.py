@@ -3,8 +3,13 @@ against plain SpiffWorkflow in memory (interleaved in this process, several roun
 completions per second with their latency.
 
     .venv/bin/python -m bench.http_completions [--database pg|sqlite|both] [--instances N]
-        [--rounds R] [--clients C] [--web W] [--threads T] [--tasks N] [--short]
+        [--rounds R] [--clients C] [--web W] [--threads T] [--tasks N] [--short] [--alone N]
     make bench-http     # PostgreSQL (a throwaway server from scripts/pg_temp.sh) and SQLite
+
+`--alone N` runs only the "one client alone (latency)" phase (after the same warm-up), with N
+whole instances, and prints its p50/p95/p99 and the web processes' and the worker's CPU per
+completion-bearing instance: the quick A/B measure of a completion's latency (nothing else
+about what is measured changes).
 
 Whole instances: each client starts an instance with POST /api/process-instances, lists its
 open tasks with GET /api/tasks?instance_id=, completes each with POST /api/tasks/<id>/complete
@@ -319,6 +324,23 @@ def whole_instances(url: str, name: str, args) -> list[str]:
     return lines
 
 
+def alone_only(url: str, name: str, args) -> list[str]:
+    """Only the one-client phase of whole_instances (the same warm-up first): its latency and
+    the server's CPU per instance (7 requests: a start, 3 lists, 3 completions)."""
+    token, _ = _prepare(url, 0)
+    before = _load_average()
+    with _servers(url, args.web, args.threads, worker=True) as (port, cpu):
+        client = Client(port, token)
+        _instances_round(client, max(4, args.clients), args.clients)
+        web_before, worker_before = cpu()
+        _, alone = _instances_round(client, args.alone, 1)
+        web_after, worker_after = cpu()
+    return [f"{name}: one client alone, {args.alone} instances ({len(alone)} completions): p50 "
+            f"{statistics.median(alone):.2f} ms, p95 {_pct(alone, 0.95):.2f}, p99 {_pct(alone, 0.99):.2f}; CPU per "
+            f"instance: web {(web_after - web_before) / args.alone * 1000:.2f} ms, worker "
+            f"{(worker_after - worker_before) / args.alone * 1000:.2f} ms; before {before}, after {_load_average()}"]
+
+
 def completions(url: str, args) -> list[str]:
     token, ids = _prepare(url, args.tasks)
     with _servers(url, args.web, args.threads, worker=False) as (port, _):
@@ -365,6 +387,8 @@ def main() -> None:
                         help="> 1: gunicorn's gthread workers, which keep connections alive")
     parser.add_argument("--no-completions", action="store_true", help="skip the completions-alone rows")
     parser.add_argument("--short", action="store_true", help="40 instances, 2 rounds, 300 completions: for development")
+    parser.add_argument("--alone", type=int, default=0, metavar="N",
+                        help="only the one-client latency phase, N whole instances (quick A/B runs)")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # migrations and the engine log at INFO: not what is measured
     if args.short:
@@ -377,6 +401,14 @@ def main() -> None:
     print(f"gunicorn with {args.web} processes ({kind}) on 127.0.0.1, {args.clients} concurrent clients; "
           f"worker: one `flask worker` process (poll {WORKER_POLL_SECONDS} s)", flush=True)
     lines: list[str] = []
+    if args.alone:
+        if use_pg:
+            lines += alone_only(pg_url, "PostgreSQL", args)
+        if args.database in ("sqlite", "both"):
+            with tempfile.TemporaryDirectory() as tmp:
+                lines += alone_only(f"sqlite:///{tmp}/bench.db", "SQLite", args)
+        print("\n".join(lines))
+        return
     if use_pg:
         lines += whole_instances(pg_url, "PostgreSQL", args)
     if args.database in ("sqlite", "both"):
