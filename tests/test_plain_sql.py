@@ -298,9 +298,9 @@ def test_on_postgresql_a_prepared_statements_error_comes_at_the_next_read(app):
     _on_postgresql()
     definition_id = _definition()
     db.session.commit()
-    pieces = Instance.__table__
-    insert = plain_sql.Statement(pieces.insert(), ("definition_id", "process_key", "business_key", "status", "snapshot",
-                                                   "data", "started_at", "updated_at", "next_timer_due"))
+    insert = plain_sql.Statement(Instance.__table__.insert(), ("definition_id", "process_key", "business_key", "status",
+                                                               "snapshot", "data", "started_at", "updated_at",
+                                                               "next_timer_due"))
     row = {"definition_id": definition_id, "process_key": "p", "status": "running", "snapshot": "{}", "data": {},
            "started_at": datetime.now(UTC), "updated_at": datetime.now(UTC), "next_timer_due": None}
     for n in range(7):

@@ -416,9 +416,7 @@ def _sent_in_pipeline(raw, sql: str, params: Any, read: bool) -> bool:
     dumped = tx.dump_sequence(values, formats)
     types = tx.types or ()
     prepared = driver._prepared
-    queue = pipeline.command_queue
-    while queue:  # anything psycopg queued goes first, in order
-        queue.popleft()()
+    _into_buffer(pipeline)  # anything psycopg queued goes first, in order
     names = prepared._names
     if (name := names.get((query, types))) is not None and prepared.prepare_threshold is not None:
         # prepared on this connection already: what psycopg's get() and maybe_add_to_cache()
@@ -448,13 +446,19 @@ def _sent_in_pipeline(raw, sql: str, params: Any, read: bool) -> bool:
     return True
 
 
+def _into_buffer(pipeline) -> None:
+    """Run what psycopg queued in the pipeline (its sends, in order) into libpq's buffer,
+    which in pipeline mode writes to the socket by itself only past 64 KB."""
+    queue = pipeline.command_queue
+    while queue:
+        queue.popleft()()
+
+
 def _command(driver, command: bytes) -> None:
     """A statement without parameters nor answer (BEGIN, COMMIT) into the pipeline, as
     psycopg sends its own (`_exec_command`: never prepared, a command's result entry)."""
     pipeline = driver._pipeline
-    queue = pipeline.command_queue
-    while queue:
-        queue.popleft()()
+    _into_buffer(pipeline)
     driver.pgconn.send_query_params(command, None)
     pipeline.result_queue.append(None)
 
@@ -471,9 +475,7 @@ def _run_read(raw, dialect, sql: str, params: Any) -> None:
         _run(raw, dialect, sql, params)
     finally:
         pipeline.hold = False
-    queue = pipeline.command_queue
-    while queue:
-        queue.popleft()()
+    _into_buffer(pipeline)
     raw.connection.pgconn.send_flush_request()  # written by the read's own flush
 
 
@@ -753,9 +755,7 @@ if _PIPELINE_SUPPORTED:
         def _communicate_gen(self):
             if self.hold:
                 return None
-            queue = self.command_queue
-            while queue:  # into libpq's buffer (in pipeline mode it writes by itself only past 64 KB)
-                queue.popleft()()
+            _into_buffer(self)
             return (yield from super()._communicate_gen())
 
     class _Connection(psycopg.Connection):
