@@ -1,8 +1,14 @@
 """Flask extension objects, created once and bound in create_app."""
 
+from __future__ import annotations
+
+import os
+from typing import Any
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from flask_sqlalchemy.session import Session as _FlaskSession
+from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from .json_columns import loads as _json_loads
@@ -21,7 +27,66 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+_INHERITED: list[Connection] = []  # a forked child's copies of its parent's connections: never closed here
+
+
+class HeldConnectionSession(_FlaskSession):
+    """Flask-SQLAlchemy's session, keeping its connection between transactions until it is
+    closed (the app context's end, `db.session.remove()`), instead of checking one out of
+    the pool at every transaction's start and back in (with the pool's reset) at its end:
+    that round trip through SQLAlchemy's engine and pool was ~130 µs of client CPU per
+    command on PostgreSQL, a fifth of a command's session machinery (docs/benchmarks.md).
+
+    Each transaction still begins and ends on the database as before (commit, rollback,
+    SQLite's BEGIN IMMEDIATE through the engine's "begin" event): only the connection object
+    stays. A connection that is no longer plain is given back to the pool at the next
+    transaction instead (the pool resets what it carries): one given execution options (a
+    reader's isolation level, SQLite's read-only BEGIN), invalidated or closed; and one
+    inherited through fork is left alone (its socket is the parent's)."""
+
+    def __init__(self, db: SQLAlchemy, **kwargs: Any) -> None:
+        super().__init__(db, **kwargs)
+        self._held: dict[Engine, tuple[Connection, int]] = {}
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        found = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if bind is not None or found.__class__ is not Engine:
+            return found  # a caller's own connection (joining an external transaction)
+        held = self._held.get(found)
+        if held is not None:
+            connection, pid = held
+            if connection._transaction is not None:
+                return connection  # the transaction's, whatever it carries
+            if (pid == os.getpid() and connection._execution_options is found._execution_options
+                    and not connection.closed and not connection.invalidated):
+                return connection
+            self._release(connection, pid)
+        connection = found.connect()
+        self._held[found] = (connection, os.getpid())
+        return connection
+
+    @staticmethod
+    def _release(connection: Connection, pid: int, *, invalidate: bool = False) -> None:
+        if pid != os.getpid():
+            _INHERITED.append(connection)  # closing it would end the parent's session on the server
+            return
+        if invalidate and not connection.invalidated:
+            connection.invalidate()
+        connection.close()
+
+    def _close_impl(self, invalidate: bool, is_reset: bool = False) -> None:
+        try:
+            super()._close_impl(invalidate, is_reset)
+        finally:
+            held, self._held = self._held, {}
+            for connection, pid in held.values():
+                self._release(connection, pid, invalidate=invalidate)
+
+
 # JSON columns read through orjson where it reads the same values (json_columns); the
 # config's SQLALCHEMY_ENGINE_OPTIONS still override these defaults
-db = SQLAlchemy(model_class=Base, engine_options={"json_deserializer": _json_loads})
+db = SQLAlchemy(
+    model_class=Base, engine_options={"json_deserializer": _json_loads},
+    session_options={"class_": HeldConnectionSession},
+)
 migrate = Migrate()

@@ -701,10 +701,17 @@ def adopt(session: Session, mapper: Mapper, values: dict[str, Any]) -> Any:
     class's constructor, which sets every attribute through its instrumentation and records
     each as a change, only for make_transient_to_detached to discard them again: a
     third of reading a row. (The models have no constructor or mutable types of their own.)"""
+    if isinstance(session, scoped_session):
+        session = session()
     obj = mapper.class_manager.new_instance()
-    instance_state(obj).dict.update(values)
+    state = instance_state(obj)
+    state.dict.update(values)
     make_transient_to_detached(obj)
-    session.add(obj)
+    # session.add() without its save-update cascade: the object holds column values only,
+    # no related object to cascade to, and walking the mapper's relationships to find that
+    # out was half of adopting a row
+    state._orphaned_outside_of_session = False
+    session._update_impl(state)
     return obj
 
 
