@@ -27,6 +27,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+try:
+    from psycopg.pq import TransactionStatus
+
+    _PG_IDLE = TransactionStatus.IDLE
+except ImportError:  # SQLite only
+    _PG_IDLE = None
+
+
+def _idle(connection: Connection) -> bool:
+    """Whether the driver's connection is outside any transaction. A commit that failed
+    (PostgreSQL: a stale case found by the COMMIT's sync) leaves SQLAlchemy's transaction
+    closed without rolling the driver's back: the pool's reset on check-in did that, so such
+    a connection goes back to the pool."""
+    driver = connection.connection.driver_connection
+    pgconn = getattr(driver, "pgconn", None)
+    if pgconn is not None:
+        return pgconn.transaction_status == _PG_IDLE
+    return not getattr(driver, "in_transaction", False)
+
+
 _INHERITED: list[Connection] = []  # a forked child's copies of its parent's connections: never closed here
 
 
@@ -42,7 +62,8 @@ class HeldConnectionSession(_FlaskSession):
     stays. A connection that is no longer plain is given back to the pool at the next
     transaction instead (the pool resets what it carries): one given execution options (a
     reader's isolation level, SQLite's read-only BEGIN), invalidated or closed; and one
-    inherited through fork is left alone (its socket is the parent's)."""
+    inherited through fork is left alone (its socket is the parent's); one whose driver is
+    still in a transaction after SQLAlchemy's ended (a failed commit) is reset by the pool."""
 
     def __init__(self, db: SQLAlchemy, **kwargs: Any) -> None:
         super().__init__(db, **kwargs)
@@ -58,7 +79,7 @@ class HeldConnectionSession(_FlaskSession):
             if connection._transaction is not None:
                 return connection  # the transaction's, whatever it carries
             if (pid == os.getpid() and connection._execution_options is found._execution_options
-                    and not connection.closed and not connection.invalidated):
+                    and not connection.closed and not connection.invalidated and _idle(connection)):
                 return connection
             self._release(connection, pid)
         connection = found.connect()
