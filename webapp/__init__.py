@@ -29,6 +29,7 @@ def create_app(config: type | dict | None = None) -> Flask:
 
         configure_logging()
 
+    _pool_defaults(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     with app.app_context():
@@ -73,4 +74,24 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)  # managers: KPIs, monitoring, monthly report
     register_cli(app)
     return app
+
+
+def _pool_defaults(config: dict) -> None:
+    """The connection pool hands out the connection returned last (LIFO) instead of the one
+    idle longest. Each connection keeps caches that only its own reuse keeps warm: SQLite's
+    page cache, which a connection throws away at its next BEGIN whenever another connection
+    committed meanwhile (with a web process's four threads' connections taken in turn, that
+    was every request: ~30 page reads from the file per request); on PostgreSQL psycopg's
+    prepared statements and plain_sql's cursors, which are per connection too
+    (docs/benchmarks.md, HTTP, issue 17's eighth stop). A pool of its own kind in the config
+    (an in-memory SQLite database's single connection, NullPool) is left as it is."""
+    from sqlalchemy.engine import make_url
+
+    options = config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    in_memory = url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory")
+    if in_memory or "poolclass" in options or "pool" in options:
+        return
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_use_lifo": True, **options}
 
