@@ -33,11 +33,11 @@ released in between: 111 rounds of 9 events, 1,000 events; the short one is 1 ro
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 import uuid
@@ -212,8 +212,13 @@ def best_seconds(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    args = [arg for arg in sys.argv[1:] if arg != "--short"]
-    cases = int(args[0]) if args else (1_000 if "--short" in sys.argv[1:] else 10_000)
+    parser = argparse.ArgumentParser(description="Replay and verification speed over many cases (SQLite).")
+    parser.add_argument("cases", nargs="?", type=int, help="cases to verify (default 10,000; --short: 1,000)")
+    parser.add_argument("--short", action="store_true", help="1,000 cases, for development")
+    options = parser.parse_args()
+    if options.cases is not None and options.cases < 1:
+        parser.error("cases: must be at least 1")
+    cases = options.cases or (1_000 if options.short else 10_000)
     load_before = f"{os.getloadavg()[0]:.2f}"
     from flask_migrate import upgrade
 
