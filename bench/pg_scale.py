@@ -1,7 +1,7 @@
 """Scale-out on PostgreSQL: jobs per second and instances per second with 1, 2 and 4
 worker processes, ratios against the single process measured in the same run.
 
-    DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m bench.pg_scale [jobs] [instances]
+    DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m bench.pg_scale [jobs] [instances] [--rounds R]
     make bench-pg      # starts a throwaway PostgreSQL, runs this, stops it
 
 Each process imports and connects before the clock starts.
@@ -10,6 +10,9 @@ jobs/s: W processes of the real worker loop drain the same number of waiting job
 handler + completion + next step in one transaction).
 instances/s: W processes each run whole instances of the 8-step benchmark process
 (start, three user tasks, the service job) through the engine, every input one transaction.
+Each instance round has its own in-memory SpiffWorkflow baseline, run in this process just
+before and just after it (their mean); 2 processes (the issue's goal) run R rounds (3) and
+print ranges.
 
 Where the time goes, per instance (when the server runs on this machine): the benchmark
 processes' own CPU (each measures itself between the start signal and its end), the
@@ -19,6 +22,7 @@ the machine's busy time in the same window (script sandboxes, anything else runn
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -184,10 +188,39 @@ def _count_done(url: str) -> tuple[int, int]:
     return jobs, instances
 
 
+def _span(values: list[float], fmt: str) -> str:
+    low, high = min(values), max(values)
+    return format(low, fmt) if len(values) == 1 else f"{low:{fmt}}-{high:{fmt}}"
+
+
+def _instance_round(url: str, processes: int, instances: int, postmaster: int | None) -> tuple[float, float, tuple]:
+    """One timed run of whole instances, with plain SpiffWorkflow in memory run just before and
+    just after it in this process: (instances/s, the two baselines' mean, CPU per instance).
+    The machine's pure-Python speed moves between minutes, so a ratio is only fair against a
+    baseline measured next to it."""
+    from bench.engine_throughput import plain_spiff
+
+    before = plain_spiff(instances)
+    _reset(url)
+    elapsed, clients, server, busy = _run_processes("instances", url, processes, instances // processes, postmaster)
+    _, completed = _count_done(url)
+    assert completed == instances // processes * processes
+    after = plain_spiff(instances)
+    cpu = (clients / completed, None if server is None else server / completed, busy / completed)
+    return completed / elapsed, (before + after) / 2, cpu
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description="PostgreSQL scale-out: jobs/s and instances/s with 1, 2 and 4 processes.")
+    parser.add_argument("jobs", nargs="?", type=int, default=2000, help="waiting jobs drained per row (default 2000)")
+    parser.add_argument("instances", nargs="?", type=int, default=400, help="whole instances per round (default 400)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="instance rounds with 2 processes, each against its own baseline (default 3)")
+    args = parser.parse_args()
+    if args.jobs < 1 or args.instances < 4 or args.rounds < 1:
+        parser.error("jobs >= 1, instances >= 4 (split among 4 processes) and rounds >= 1")
     url = os.environ["DATABASE_URL"]
-    jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    instances = int(sys.argv[2]) if len(sys.argv) > 2 else 400
+    jobs, instances = args.jobs, args.instances
     from bench.engine_throughput import _load
 
     print(f"before: {_load()}")
@@ -199,30 +232,26 @@ def main() -> None:
         elapsed, *_ = _run_processes("jobs", url, processes, 0)
         done, _ = _count_done(url)
         assert done == jobs, (done, jobs)
-        job_rate = jobs / elapsed
-
-        _reset(url)
-        elapsed, clients, server, busy = _run_processes("instances", url, processes, instances // processes, postmaster)
-        _, completed = _count_done(url)
-        assert completed == instances // processes * processes
-        rows.append((processes, job_rate, completed / elapsed))
-        cpu_rows.append((processes, clients / completed, None if server is None else server / completed, busy / completed))
-    from bench.engine_throughput import plain_spiff
-
-    memory = plain_spiff(instances)  # the in-memory SpiffWorkflow baseline, same run
-    base_jobs, base_instances = rows[0][1], rows[0][2]
-    print(f"PostgreSQL, {jobs} jobs and {instances} instances of the 8-step process per row; ratios vs 1 process and vs")
-    print(f"plain SpiffWorkflow in memory ({memory:.1f} instances/s in this run)")
-    print(f"{'processes':>10}{'jobs/s':>12}{'ratio':>8}{'instances/s':>14}{'ratio':>8}{'vs memory':>11}")
-    for processes, job_rate, instance_rate in rows:
-        job_ratio, instance_ratio = job_rate / base_jobs, instance_rate / base_instances
+        rounds = [_instance_round(url, processes, instances, postmaster)
+                  for _ in range(args.rounds if processes == 2 else 1)]
+        rows.append((processes, jobs / elapsed, rounds))
+        cpu_rows.extend((processes, cpu) for _, _, cpu in rounds)
+    base_jobs, base_instances = rows[0][1], rows[0][2][0][0]
+    print(f"PostgreSQL, {jobs} jobs per row and {instances} instances of the 8-step process per round; ratios vs 1")
+    print("process and vs plain SpiffWorkflow in memory (run just before and after each round; its instances/s")
+    print(f"in the last column); 2 processes: {args.rounds} rounds, ranges")
+    print(f"{'processes':>10}{'jobs/s':>12}{'ratio':>8}{'instances/s':>16}{'ratio':>12}{'vs memory':>13}{'memory/s':>14}")
+    for processes, job_rate, rounds in rows:
+        rates = [rate for rate, _, _ in rounds]
         print(
-            f"{processes:>10}{job_rate:>12.1f}{job_ratio:>8.2f}{instance_rate:>14.1f}{instance_ratio:>8.2f}"
-            f"{instance_rate / memory:>11.3f}"
+            f"{processes:>10}{job_rate:>12.1f}{job_rate / base_jobs:>8.2f}{_span(rates, '.1f'):>16}"
+            f"{_span([rate / base_instances for rate in rates], '.2f'):>12}"
+            f"{_span([rate / memory for rate, memory, _ in rounds], '.3f'):>13}"
+            f"{_span([memory for _, memory, _ in rounds], '.1f'):>14}"
         )
     print(f"(machine: {os.cpu_count()} cores; more processes than cores cannot scale further)")
-    print("CPU per instance (ms): benchmark processes, PostgreSQL server, rest of the machine's busy time")
-    for processes, clients, server, busy in cpu_rows:
+    print("CPU per instance (ms), each round: benchmark processes, PostgreSQL server, rest of the machine's busy time")
+    for processes, (clients, server, busy) in cpu_rows:
         server_text = "n/a" if server is None else f"{server * 1000:.2f}"
         rest = "n/a" if server is None else f"{(busy - clients - server) * 1000:.2f}"
         print(f"{processes:>10} processes: clients {clients * 1000:.2f}, server {server_text}, rest {rest}")
