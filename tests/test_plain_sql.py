@@ -80,6 +80,28 @@ def test_the_loader_reads_as_the_session_would(app):
     assert _ROW.get(db.session, instance_id + 1000) is None
 
 
+_STATUS_ONLY = plain_sql.Loader(Instance, ("status", "data"))
+
+
+def test_a_peeked_row_is_the_sessions_object_if_held_else_a_record_the_session_never_sees(app):
+    definition_id = _definition()
+    instance_id = _insert(definition_id, "P-3")
+    db.session.commit()
+    db.session.expunge_all()
+
+    row = plain_sql.fetch_one(db.session, _STATUS_ONLY.by_id, {"pk": instance_id})
+    record = _STATUS_ONLY.peek(db.session, row)
+    assert (record.id, record.status, record.data) == (instance_id, "running", {"客户": "张三", "n": [1, 2]})
+    assert not list(db.session.identity_map.values())  # not adopted: nothing to expire at the commit
+    with pytest.raises(AttributeError):
+        record.status = "completed"  # read only
+
+    held = db.session.get(Instance, instance_id)
+    held.status = "completed"  # a change of this transaction wins, as with `take`
+    assert _STATUS_ONLY.peek(db.session, row) is held and held.status == "completed"
+    db.session.rollback()
+
+
 def test_driver_errors_are_sqlalchemy_errors(app):
     definition_id = _definition()
     _insert(definition_id, "P-3")

@@ -13,6 +13,7 @@ per-execution work is skipped.
 from __future__ import annotations
 
 import sqlite3
+from collections import namedtuple
 from collections.abc import Iterable
 from typing import Any
 
@@ -662,17 +663,23 @@ class Loader:
     in), otherwise a new persistent object without pending changes. Deferred columns are
     left out and load on first use."""
 
-    def __init__(self, model: type) -> None:
+    def __init__(self, model: type, only: Iterable[str] | None = None) -> None:
+        """`only`: the columns to read (the primary key always), else every column that is
+        not deferred; the others load on first use, as deferred ones do."""
         self.model = model
         mapper = sa_inspect(model)
         self.mapper = mapper
+        (self.pk_column,) = mapper.primary_key
+        wanted = None if only is None else {*only, self.pk_column.key}
         self.attributes = [
-            (prop.key, prop.columns[0]) for prop in mapper.column_attrs if not prop.deferred and len(prop.columns) == 1
+            (prop.key, prop.columns[0]) for prop in mapper.column_attrs
+            if not prop.deferred and len(prop.columns) == 1 and (wanted is None or prop.key in wanted)
         ]
         self.columns = [column for _, column in self.attributes]
         self.keys = [key for key, _ in self.attributes]
-        (self.pk_column,) = mapper.primary_key
+        self._pk_at = self.keys.index(self.pk_column.key)
         self.by_id = Statement(select(*self.columns).where(self.pk_column == bindparam("pk")))
+        self._record = namedtuple(f"{model.__name__}Record", self.keys)
 
     def get(self, session: Session, pk: Any) -> Any:
         held = session.identity_map.get(self.mapper.identity_key_from_primary_key((pk,)))
@@ -693,6 +700,16 @@ class Loader:
                 state._commit(state.dict, names)
             return held
         return adopt(session, self.mapper, values)
+
+    def peek(self, session: Session, row: tuple) -> Any:
+        """The row for a caller that only reads it in this transaction: the session's object
+        if the session holds one (as `take` gives it: its values win), else a read-only record
+        of the row's values (a named tuple), which the session never sees: nothing to register
+        now, nothing to expire at the commit, nothing of it in the identity map afterwards
+        (a later `session.get` reads the row, as it would have after an expiry)."""
+        if session.identity_map.get(self.mapper.identity_key_from_primary_key((row[self._pk_at],))) is not None:
+            return self.take(session, row)
+        return self._record._make(row)
 
 
 def adopt(session: Session, mapper: Mapper, values: dict[str, Any]) -> Any:

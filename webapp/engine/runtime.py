@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import Integer, String, bindparam, cast, func, literal, literal_column, select
@@ -237,23 +238,26 @@ def complete_user_task(
 
 
 # The rows every command reads, with one plain SELECT each (plain_sql.Loader: handed to the
-# session as the ORM's own load would be, without its per-row work).
-_TASK_ROW = plain_sql.Loader(InboxTask)
+# session as the ORM's own load would be, without its per-row work). Of the task, a completion
+# reads only what it checks and uses (not its draft, prefill or metadata), and only reads it:
+# it gets the task as a record (`Loader.peek`), not as an object of the session.
+_TASK_FACTS = plain_sql.Loader(InboxTask, ("instance_id", "bpmn_id", "name", "role", "form_schema", "state", "assignee"))
 _INSTANCE_ROW = plain_sql.Loader(Instance)
 _TASK_AND_INSTANCE = plain_sql.Statement(
-    db.select(*_TASK_ROW.columns, *_INSTANCE_ROW.columns)
+    db.select(*_TASK_FACTS.columns, *_INSTANCE_ROW.columns)
     .select_from(InboxTask.__table__.join(Instance.__table__, Instance.id == InboxTask.instance_id))
     .where(InboxTask.id == bindparam("task_id"))
 )
 
 
-def _task_and_instance(task_id: str) -> tuple[InboxTask, Instance]:
-    """The task and its instance in one statement (the command needs both)."""
+def _task_and_instance(task_id: str) -> tuple[Any, Instance]:
+    """The task (the session's InboxTask if it holds it, else a read-only record of the
+    columns in _TASK_FACTS) and its instance, in one statement (the command needs both)."""
     found = plain_sql.fetch_one(db.session, _TASK_AND_INSTANCE, {"task_id": task_id})
     if found is None:
         raise NotFound(f"no task {task_id}")
-    split = len(_TASK_ROW.columns)
-    return _TASK_ROW.take(db.session, found[:split]), _INSTANCE_ROW.take(db.session, found[split:])
+    split = len(_TASK_FACTS.columns)
+    return _TASK_FACTS.peek(db.session, found[:split]), _INSTANCE_ROW.take(db.session, found[split:])
 
 
 def load_instance(instance_id: int) -> Instance | None:
@@ -261,7 +265,8 @@ def load_instance(instance_id: int) -> Instance | None:
     return _INSTANCE_ROW.get(db.session, instance_id)
 
 
-def check_may_work_on(row: InboxTask, actor: str, roles: set[str]) -> None:
+def check_may_work_on(row: Any, actor: str, roles: set[str]) -> None:
+    """`row`: an InboxTask, or its record (`_task_and_instance`)."""
     if "admin" in roles:
         return
     if row.role and row.role not in roles and row.assignee != actor:
