@@ -153,11 +153,13 @@ bench-inbox: install pg-deps
 # memory, on a throwaway PostgreSQL and on SQLite; then task completions alone (PostgreSQL).
 bench-http: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
-	DATABASE_URL=$$URL $(BIN)/python -m bench.http_completions
+	DATABASE_URL=$$(scripts/pg_temp.sh socket "$$URL") $(BIN)/python -m bench.http_completions
 
+# The throwaway server is on this machine: the benches reach it through its Unix socket, as a
+# same-host deployment would (docs/deployment.md), not through loopback TCP.
 bench-pg: install pg-deps
 	@URL=$$(scripts/pg_temp.sh start); trap 'scripts/pg_temp.sh stop "$$URL"' EXIT; \
-	DATABASE_URL=$$URL $(BIN)/python -m bench.pg_scale
+	DATABASE_URL=$$(scripts/pg_temp.sh socket "$$URL") $(BIN)/python -m bench.pg_scale
 
 lint: install-test
 	$(BIN)/ruff check .
