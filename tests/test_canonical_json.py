@@ -97,3 +97,46 @@ def test_mixed_key_types_fail_as_json_fails():
         _reference({"a": 1, 2: 3})
     with pytest.raises(TypeError):
         canonical_json({"a": 1, 2: 3})
+
+
+_BODIES = [
+    {"instance_id": 7, "seq": 3, "at": "2026-11-29T01:02:03.000004+00:00", "actor": "张三", "type": "task_completed",
+     "bpmn_id": "intake", "task_id": "3f2a7c1e-0000-4000-8000-000000000001", "state_hash": "ab" * 32},
+    {"instance_id": 2**64, "seq": 1, "at": "t", "actor": "a", "type": "t", "bpmn_id": None, "task_id": None,
+     "state_hash": "x"},  # beyond orjson's range: the body takes canonical_json's way
+    {"instance_id": 1, "seq": 1, "at": "t", "actor": "\udc00", "type": "t", "bpmn_id": None, "task_id": None,
+     "state_hash": "x"},  # a lone surrogate orjson refuses
+]
+
+
+@pytest.mark.parametrize("value", VALUES[:-3] + [{"data": {"amount": 500, "note": "ü\u2028"}}], ids=range(len(VALUES) - 2))
+@pytest.mark.parametrize("body", _BODIES, ids=["plain", "big int", "surrogate"])
+@pytest.mark.parametrize("through", ["command", "passive"])
+def test_an_event_body_hashes_what_verification_reads_back(value, body, through):
+    """history.append stores the payload's text and hashes the body's text made from it
+    (a command's input made canonical once, in runtime._apply, or an event's payload as
+    given); verification (history.event_body, docs/verify_history.py) hashes canonical_json
+    of the body with the payload json.loads read back from the stored text."""
+    from webapp.engine.history import stored_texts
+    from webapp.engine.serialization import canonical_copy_fixed
+
+    if through == "command":  # what runtime._apply hands to append
+        text, payload, fixed = canonical_copy_fixed(value)
+        payload_text = text if fixed else None
+    else:
+        payload, payload_text = value, None
+    stored, body_text = stored_texts(dict(body), payload, payload_text)
+    assert stored == canonical_copy(payload)[0]  # what append stored before the text was passed
+    if "\udc00" in body["actor"] or (isinstance(value, str) and "\ud800" in value):
+        with pytest.raises(UnicodeEncodeError):  # sha256_hex's encode: as before
+            body_text.encode()
+        return
+    assert body_text == canonical_json({**body, "payload": json.loads(stored)})
+def test_int_keys_come_back_sorted_as_strings():
+    """Why append re-makes the text unless orjson wrote it: json's way sorts int keys as
+    numbers, and the read-back's keys, now strings, sort otherwise."""
+    from webapp.engine.serialization import canonical_copy_fixed
+
+    text, read_back, fixed = canonical_copy_fixed({2: "a", 10: "b"})
+    assert not fixed
+    assert canonical_json(read_back) != text

@@ -14,11 +14,13 @@ import json
 from collections import namedtuple
 from dataclasses import dataclass
 
+import orjson
+
 from ..extensions import db
 from ..models import HistoryEvent, Instance
 from ..webhooks import outbox as webhook_outbox
 from . import plain_sql
-from .serialization import canonical_copy, canonical_json
+from .serialization import canonical_copy_fixed, canonical_json
 
 GENESIS = "0" * 64
 _COLUMNS = ("instance_id", "seq", "at", "actor", "type", "bpmn_id", "task_id", "payload", "state_hash", "prev_hash",
@@ -75,10 +77,13 @@ def append(
     state_hash: str,
     bpmn_id: str | None = None,
     task_id: str | None = None,
+    payload_text: str | None = None,
 ) -> Appended:
     """Add the next event of the instance, chained to its last one (a plain INSERT: the
-    hot path of every command; the unique (instance_id, seq) stops a concurrent twin)."""
-    payload_text, payload_read_back = canonical_copy(payload)
+    hot path of every command; the unique (instance_id, seq) stops a concurrent twin).
+    `payload_text`: the caller's canonical_copy_fixed text of what `payload` was read back
+    from, when that says the text is also the payload's own (a command's input is made so
+    once: runtime._apply)."""
     row = {
         "instance_id": instance.id,
         "seq": instance.last_seq + 1,
@@ -87,14 +92,11 @@ def append(
         "type": type,
         "bpmn_id": bpmn_id,
         "task_id": task_id,
-        "payload": payload_text,
         "state_hash": state_hash,
         "prev_hash": instance.last_hash or GENESIS,
     }
-    # the body exactly as event_body() reads it back from the stored row
-    body = {key: row[key] for key in _BODY}
-    body["payload"] = payload_read_back
-    row["hash"] = sha256_hex(row["prev_hash"] + canonical_json(body))
+    row["payload"], body_text = stored_texts({key: row[key] for key in _BODY}, payload, payload_text)
+    row["hash"] = sha256_hex(row["prev_hash"] + body_text)
     instance.last_seq = row["seq"]
     instance.last_hash = row["hash"]
     # on the driver, in the session's transaction: no autoflush, no per-statement ORM work
@@ -107,6 +109,38 @@ def append(
     webhook_outbox.recorded(db.session, instance, type=type, seq=row["seq"], at=at, actor=actor,
                             bpmn_id=bpmn_id, task_id=task_id, payload=payload, asked=asked)
     return Appended(row["seq"], row["hash"])
+
+
+def stored_texts(body: dict, payload: object, payload_text: str | None = None) -> tuple[str, str]:
+    """The event's payload text as stored and the canonical text of its hashed body (the
+    other fields in `body`), exactly as event_body() reads the body back from the stored row:
+    canonical_json of it with the payload json.loads of the stored text (see append for
+    `payload_text`)."""
+    if payload_text is None:
+        payload_text, read_back, fixed = canonical_copy_fixed(payload)
+    else:
+        read_back, fixed = payload, True
+    body_text = _body_text(body, payload_text) if fixed else None
+    if body_text is None:
+        body_text = canonical_json({**body, "payload": read_back})
+    return payload_text, body_text
+
+
+_BODY_SCALARS = frozenset((str, int, type(None)))
+
+
+def _body_text(body: dict, payload_text: str) -> str | None:
+    """canonical_json of the body with the payload read back from `payload_text`, when that
+    text is the read-back's own canonical text (canonical_copy_fixed): the payload's text goes
+    in as it is instead of being walked and written again. The other fields are str, int or
+    None, which orjson writes as json.dumps does; anything else (or what orjson refuses: a
+    lone surrogate) returns None, and the caller takes canonical_json's way."""
+    if not _BODY_SCALARS.issuperset(map(type, body.values())):
+        return None
+    try:
+        return orjson.dumps({**body, "payload": orjson.Fragment(payload_text)}, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return None
 
 
 def events_of(instance_id: int, upto: int | None = None) -> list[HistoryEvent]:

@@ -23,9 +23,11 @@ from ..models import InboxTask, Instance, Job, MessageWait
 from ..models.engine import IS_OPEN
 from . import definitions, plain_sql, tree, waits
 from .parser import DeferredServiceTask
+from .serialization import id_text
 
 DEFAULT_MAX_ATTEMPTS = 5
 _ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+_READY, _STARTED, _WAITING = TaskState.READY, TaskState.STARTED, TaskState.WAITING
 
 
 # The inbox and job rows of every command, on the driver in the session's transaction
@@ -76,13 +78,14 @@ class Scan:
 def scan(workflow: BpmnWorkflow) -> Scan:
     """The active tasks, sorted as SpiffWorkflow's get_tasks lists them."""
     result = Scan()
-    for task in active_tasks(workflow):
-        result.active.append(task)
-        if task.state == TaskState.READY and task.task_spec.manual:
-            result.ready_user[str(task.id)] = task
-        elif task.state == TaskState.STARTED and isinstance(task.task_spec, DeferredServiceTask):
-            result.started_service[str(task.id)] = task
-        elif task.state == TaskState.WAITING:
+    active = result.active = active_tasks(workflow)
+    for task in active:
+        state = task._state
+        if state == _READY and task.task_spec.manual:
+            result.ready_user[id_text(task)] = task
+        elif state == _STARTED and isinstance(task.task_spec, DeferredServiceTask):
+            result.started_service[id_text(task)] = task
+        elif state == _WAITING:
             result.waiting.append(task)
     return result
 
@@ -192,7 +195,7 @@ def _inbox(
         form = task_meta.get("form") or {}
         rows.append(
             {
-                "id": str(task.id),
+                "id": id_text(task),
                 "instance_id": instance.id,
                 "bpmn_id": bpmn_id,
                 "name": task.task_spec.bpmn_name or bpmn_id,

@@ -633,7 +633,7 @@ def _apply(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *, a
             entry = pending.pop(0)
             # The workflow gets the input exactly as replay will read it back from the history
             # (canonical JSON: sorted keys, JSON types), so both build byte-identical states.
-            entry.payload = serialization.canonical_copy(entry.payload)[1]
+            payload_text, entry.payload, fixed = serialization.canonical_copy_fixed(entry.payload)
             with engine_moment(now, instance.id, instance.id_counter) as moment, collect_printed() as printed:
                 thrown += steps.apply(workflow, entry.type, entry.task_id, entry.payload)
             instance.id_counter = moment.id_counter
@@ -647,6 +647,7 @@ def _apply(instance: Instance, workflow: BpmnWorkflow, inputs: list[Input], *, a
                 state_hash=current_state_hash,
                 bpmn_id=entry.bpmn_id,
                 task_id=entry.task_id,
+                payload_text=payload_text if fixed else None,
             )
             log.debug(entry.type, extra={"instance": instance.id, "seq": event.seq, "task": entry.task_id, "actor": actor})
             if printed:

@@ -193,6 +193,13 @@ def _id_text(texts: dict, task_id) -> str:
     return text
 
 
+def id_text(task: Task) -> str:
+    """str(task.id), kept in its workflow's _ID_TEXTS (the projection's scans key the ready
+    user tasks by it twice a step; uuid.UUID.__str__ formats the number again each call)."""
+    texts = _table(task.workflow, _ID_TEXTS)
+    return texts.get(task.id) or _id_text(texts, task.id)
+
+
 def _child_ids(task: Task) -> list[str]:
     """str() of the task's children ids, kept on the task while its children only grow
     (a multi-instance task gains one child per step)."""
@@ -500,6 +507,15 @@ def canonical_json(value: object) -> str:
 
 def canonical_copy(value: object) -> tuple[str, object]:
     """canonical_json(value) and json.loads of that text (the value as JSON reads it back)."""
+    text, read_back, _ = canonical_copy_fixed(value)
+    return text, read_back
+
+
+def canonical_copy_fixed(value: object) -> tuple[str, object, bool]:
+    """canonical_copy(value), and whether its text is also canonical_json of the read-back
+    (True when orjson wrote it: the read-back holds the same str/int/bool/None in dicts
+    with str keys, sorted already, and lists, so it writes the same text again; json's way
+    may not: int keys sort as numbers, then come back as strings sorted as strings)."""
     if _orjson_safe(value, 0):
         try:
             text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
@@ -507,9 +523,9 @@ def canonical_copy(value: object) -> tuple[str, object]:
             pass
         else:
             # plain str/int/bool/None in dicts and lists: orjson reads back what json would
-            return text.decode(), orjson.loads(text)
+            return text.decode(), orjson.loads(text), True
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text, json.loads(text)
+    return text, json.loads(text), False
 
 
 _ORJSON_SCALARS = frozenset((str, int, bool, type(None)))
