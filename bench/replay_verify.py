@@ -11,7 +11,8 @@ ids (uuid5 of the instance), so each copy's snapshots are the template's with th
 and every copy's chain, state hashes and snapshot are computed for it (the bench verifies them
 all, so a copy that would not replay fails the run).
 
-Rows (events per second; ratio against the baseline of the same run):
+Rows (events per second; ratio against the baseline run just before and just after the row,
+because this machine's speed moves from one minute to the next):
   baseline: plain SpiffWorkflow running the same process with the same inputs, in memory;
   hash chain only: read the events and recompute the chain (what docs/verify_history.py does);
   replay: rebuild the final state from the events (GET .../replay);
@@ -52,6 +53,11 @@ BATCH = 500
 WHATIF_CASES = 2000  # what-if runs over at most this many of the cases (each is two replays)
 WHATIF_BUDGET_SECONDS = 10.0  # what an answer for 200 cases may take (the API test's 200 cases)
 PROCESSES = 2  # the bulk verify's pool (the machine the targets are set on has 2 cores)
+BASELINE_INSTANCES = 300  # plain SpiffWorkflow instances run before and after each row
+# Issue 17's "replay + verify >= 2,000 events/s" was set where this bench's baseline ran
+# 3,210 events/s on a quiet machine (docs/benchmarks.md, the replay chapter): 0.62x. Pure
+# Python runs about half as fast on the later stops' machine, so the ratio is what compares.
+GOAL_RATIO = 2000 / 3210
 
 
 def drive_eight(settings) -> int:
@@ -251,20 +257,30 @@ def main() -> None:
             total_events = db.session.scalar(db.select(db.func.count(HistoryEvent.id)))
             assert len(ids) == cases
 
-            baseline = plain_spiff(min(cases, 2000)) * per_case
-            rows = [("plain SpiffWorkflow, same inputs, in memory (baseline)", baseline)]
-            rows.append(("hash chain only (read + sha256)", rate(ids, per_case, chain_only)))
-            rows.append(("replay to the last event", rate(ids, per_case, lambda i: replay.replay(i))))
-            rows.append(("audit walk (replay observing every step)", rate(ids, per_case, lambda i: walk(i))))
-            rows.append(("verify, one case at a time (chain, replay, ...)", rate(ids, per_case, verified)))
-            single = bulk_verify.verify_ids(app, ids, 1)
+            baselines: list[float] = []
+
+            def around(measure):
+                """measure() between two baseline runs: its rate and the mean of the two."""
+                before = plain_spiff(BASELINE_INSTANCES) * per_case
+                value = measure()
+                after = plain_spiff(BASELINE_INSTANCES) * per_case
+                baselines.extend((before, after))
+                return value, (before + after) / 2
+
+            rows = [("hash chain only (read + sha256)", *around(lambda: rate(ids, per_case, chain_only)))]
+            rows.append(("replay to the last event", *around(lambda: rate(ids, per_case, lambda i: replay.replay(i)))))
+            rows.append(("audit walk (replay observing every step)", *around(lambda: rate(ids, per_case, lambda i: walk(i)))))
+            rows.append(("verify, one case at a time (chain, replay, ...)", *around(lambda: rate(ids, per_case, verified))))
+            single, single_base = around(lambda: bulk_verify.verify_ids(app, ids, 1))
             assert not single.failures and single.events == len(ids) * per_case, single.failures[:3]
-            rows.append(("verify, bulk (flask audit verify), 1 process", single.rate))
-            pooled = bulk_verify.verify_ids(app, ids, PROCESSES)
+            rows.append(("verify, bulk (flask audit verify), 1 process", single.rate, single_base))
+            pooled, pooled_base = around(lambda: bulk_verify.verify_ids(app, ids, PROCESSES))
             assert not pooled.failures and pooled.events == len(ids) * per_case, pooled.failures[:3]
-            rows.append((f"verify, bulk, {pooled.processes} processes (whole run)", pooled.rate))
-            whatif_rate = what_if_rate(ids[:WHATIF_CASES])
-            rows.append(("what-if (case's version and a draft side by side)", whatif_rate * per_case))
+            rows.append((f"verify, bulk, {pooled.processes} processes (whole run)", pooled.rate, pooled_base))
+            whatif_rate, whatif_base = around(lambda: what_if_rate(ids[:WHATIF_CASES]))
+            rows.append(("what-if (case's version and a draft side by side)", whatif_rate * per_case, whatif_base))
+            baseline = sum(baselines) / len(baselines)
+            rows.insert(0, ("plain SpiffWorkflow, same inputs, in memory (baseline)", baseline, baseline))
 
             long_started = time.perf_counter()
             long_id = drive_long(111)
@@ -284,8 +300,11 @@ def main() -> None:
           f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f}")
     print(f"(made in {made:.1f} s: one case through the engine, the others copied with their own ids and hashes)")
     print(f"{'path':<52}{'events/s':>12}{'ratio':>8}")
-    for name, value in rows:
-        print(f"{name:<52}{value:>12,.0f}{value / baseline:>8.2f}")
+    for name, value, base in rows:
+        print(f"{name:<52}{value:>12,.0f}{value / base:>8.2f}")
+    print(f"(ratio: against the baseline run just before and after that row; the baseline row is their mean, "
+          f"{min(baselines):,.0f}-{max(baselines):,.0f}. Issue 17's goal, 2,000 events/s, was "
+          f"{GOAL_RATIO:.2f}x the baseline on the machine it was set on)")
     seconds_200 = 200 / whatif_rate
     print(f"verify, bulk, {pooled.processes} processes: each process while verifying "
           f"{', '.join(f'{r:,.0f}' for r in pooled.per_process_rates)} events/s; the run took {pooled.seconds:.1f} s "
