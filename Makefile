@@ -109,6 +109,7 @@ PG_TESTS := tests/test_engine_smoke.py tests/test_complaint_paths.py tests/test_
 	tests/test_sandbox.py tests/test_checkpoints.py tests/test_case_numbers.py tests/test_security_access.py \
 	tests/test_webhooks.py tests/test_api_etags.py tests/test_snapshot_pieces.py \
 	tests/test_plain_sql.py tests/test_json_columns.py tests/test_api_task_list.py tests/test_worker_lease.py tests/test_migrations_match_models.py \
+	tests/test_verify_snapshot.py \
 	tests/postgres
 
 test: install-test browser-deps pg-deps font-deps

@@ -13,6 +13,7 @@ from ..engine.errors import EngineError, Forbidden, FormInvalid, LanesUnmapped, 
 from ..extensions import db
 from ..models import Attachment, Definition, HistoryEvent, InboxTask, Instance, Job, User
 from ..security import personal_data
+from ..snapshot_reads import begin_one_snapshot
 from . import bp, etags, listing, task_list
 from .auth import reads_only, require_role, token_required
 from .errors import error_response
@@ -183,8 +184,9 @@ def instance_history(instance_id: int):
 @bp.get("/process-instances/<int:instance_id>/replay")
 @token_required
 def replay_instance(instance_id: int):
-    _instance_or_404(instance_id)
     upto = params.int_arg("upto")
+    begin_one_snapshot(db.session)
+    _instance_or_404(instance_id)
     state = replay.replay(instance_id, upto)
     db.session.rollback()
     body = replay.describe(state)
@@ -196,6 +198,7 @@ def replay_instance(instance_id: int):
 @bp.get("/process-instances/<int:instance_id>/verify")
 @token_required
 def verify_instance(instance_id: int):
+    begin_one_snapshot(db.session)
     _instance_or_404(instance_id)
     result = replay.verify(instance_id)
     db.session.rollback()

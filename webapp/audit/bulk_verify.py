@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..sqlite_setup import READ_ONLY
+from ..snapshot_reads import begin_one_snapshot
 
 BATCH = 100  # cases verified in one read transaction
 CHUNK = 200  # ids a pool process takes at a time
@@ -79,10 +79,10 @@ def _verify_chunk(ids: list[int], checks=None) -> tuple[int, int, list[tuple[int
     try:
         for n, instance_id in enumerate(ids):
             if n % BATCH == 0:
-                db.session.rollback()
-                # SQLite: a reading transaction, not the BEGIN IMMEDIATE of commands (which
-                # would make the pool's processes, and the application's writers, take turns)
-                db.session.connection(execution_options={READ_ONLY: True})
+                # one snapshot per batch (PostgreSQL: REPEATABLE READ, so a command committing
+                # meanwhile is not half seen); on SQLite a reading transaction, not the BEGIN
+                # IMMEDIATE of commands (the pool's processes and the writers would take turns)
+                begin_one_snapshot(db.session)
             result = replay.verify(instance_id, checks)
             if result["verified"]:
                 events += result["events"]

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..forms_render import display_value
 from ..models import Checkpoint, Definition, HistoryEvent, Instance, SystemLogEvent
 from ..paging import paginate
+from ..snapshot_reads import begin_one_snapshot
 from ..ui.attachments import case_attachments
 from ..ui.common import actor_label, display_names, event_labels, role_name
 from ..ui.i18n import name_in_language, user_zone
@@ -309,6 +310,7 @@ def case_diagram(instance_id: int):
 @bp.get("/cases/<int:instance_id>/verify")
 @auditor_required
 def case_verify(instance_id: int):
+    begin_one_snapshot(db.session)
     instance = _instance_or_404(instance_id)
     result = replay.verify(instance.id)
     db.session.rollback()
@@ -339,6 +341,7 @@ def case_export_csv(instance_id: int):
 @bp.get("/cases/<int:instance_id>/report")
 @auditor_required
 def case_report(instance_id: int):
+    begin_one_snapshot(db.session)
     instance = _instance_or_404(instance_id)
     result = replay.verify(instance.id)
     db.session.rollback()
