@@ -7,25 +7,31 @@ would see whatever had been committed when it started)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from tests.complaint_driver import ComplaintDriver
+from tests.test_ui_support import signed_in
 from webapp.audit import bulk_verify
 from webapp.engine import history, runtime
 from webapp.extensions import db
 
 COMMIT_WAIT_SECONDS = 10
+SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "verify_history.py"
 
 
-def _another_command_during_the_event_read(app, monkeypatch, task_id: str) -> threading.Event:
-    """Patch history.event_rows so that, the first time it runs, another thread claims the
-    task (a command: one more event, the instance row updated) and commits before the
-    events are read. Returns the event set once that command has committed."""
+def _another_command_during_the_event_read(app, monkeypatch, task_id: str, reader: str = "event_rows") -> threading.Event:
+    """Patch history's `reader` (what reads a case's events) so that, the first time it
+    runs, another thread claims the task (a command: one more event, the instance row
+    updated) and commits before the events are read. Returns the event set once that
+    command has committed."""
     committed = threading.Event()
     failures: list[BaseException] = []
-    real = history.event_rows
+    real = getattr(history, reader)
 
     def claim_elsewhere() -> None:
         try:
@@ -45,7 +51,7 @@ def _another_command_during_the_event_read(app, monkeypatch, task_id: str) -> th
             assert not failures, failures
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(history, "event_rows", event_rows)
+    monkeypatch.setattr(history, reader, event_rows)
     committed.failures = failures  # type: ignore[attr-defined]
     return committed
 
@@ -95,3 +101,22 @@ def test_bulk_verify_reads_one_snapshot_while_another_command_commits(app, users
     assert report.failures == []
     assert report.events == events_before
     assert committed.is_set() and not committed.failures
+
+
+def test_a_case_exported_while_another_command_commits_verifies_offline(app, users, complaint_at_verify, monkeypatch,
+                                                                         tmp_path):
+    c, task, events_before = complaint_at_verify
+    auditor = signed_in(app, "auditor")
+    db.session.remove()
+    committed = _another_command_during_the_event_read(app, monkeypatch, task["id"], reader="events_of")
+
+    response = auditor.get(f"/audit/cases/{c.instance_id}/export.json")
+
+    assert response.status_code == 200
+    assert committed.is_set() and not committed.failures
+    exported = tmp_path / "case.json"
+    exported.write_bytes(response.get_data())
+    checked = subprocess.run([sys.executable, "-I", "-S", str(SCRIPT), str(exported)], capture_output=True, text=True,
+                             timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"OK case {c.business_key}: {events_before} events" in checked.stdout

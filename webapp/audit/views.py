@@ -324,6 +324,7 @@ def case_verify(instance_id: int):
 @bp.get("/cases/<int:instance_id>/export.json")
 @auditor_required
 def case_export_json(instance_id: int):
+    begin_one_snapshot(db.session)  # the events and the chain head of one moment: the file verifies
     instance = _instance_or_404(instance_id)
     body = exports.case_json_bytes(instance)
     filename = f"{instance.business_key}-history.json"
@@ -333,6 +334,7 @@ def case_export_json(instance_id: int):
 @bp.get("/cases/<int:instance_id>/export.csv")
 @auditor_required
 def case_export_csv(instance_id: int):
+    begin_one_snapshot(db.session)
     instance = _instance_or_404(instance_id)
     filename = f"{instance.business_key}-history.csv"
     return attachment(exports.case_csv(instance), filename, "text/csv")  # werkzeug adds the charset once
@@ -341,10 +343,9 @@ def case_export_csv(instance_id: int):
 @bp.get("/cases/<int:instance_id>/report")
 @auditor_required
 def case_report(instance_id: int):
-    begin_one_snapshot(db.session)
+    begin_one_snapshot(db.session)  # the whole report, its verification and export digest, of one moment
     instance = _instance_or_404(instance_id)
     result = replay.verify(instance.id)
-    db.session.rollback()
     walk = cached_walk(instance.id)
     export = exports.case_json_bytes(instance)
     names = display_names()
@@ -389,16 +390,18 @@ def case_sign_off(instance_id: int):
     and the verification result, so the paper and the file can be matched later."""
     from flask import flash, redirect
 
+    begin_one_snapshot(db.session)  # what is verified is what the digest covers
     instance = _instance_or_404(instance_id)
     result = replay.verify(instance.id)
-    db.session.rollback()
     digest = hashlib.sha256(exports.case_json_bytes(instance)).hexdigest()
+    case_id, business_key, events, head = instance.id, instance.business_key, instance.last_seq, instance.last_hash
+    db.session.rollback()  # the system log's entry is written in a transaction of its own
     comment = request.form.get("comment", "").strip()[:500]
-    system_log.record("case_signed_off", actor=current_user.username, subject=instance.business_key,
-                      payload={"instance_id": instance.id, "export_sha256": digest, "verified": result["verified"],
-                               "events": instance.last_seq, "chain_head": instance.last_hash, "comment": comment}, commit=True)
+    system_log.record("case_signed_off", actor=current_user.username, subject=business_key,
+                      payload={"instance_id": case_id, "export_sha256": digest, "verified": result["verified"],
+                               "events": events, "chain_head": head, "comment": comment}, commit=True)
     flash(_("The report was signed off and recorded in the system log."), "success")
-    return redirect(url_for("audit.case_report", instance_id=instance.id))
+    return redirect(url_for("audit.case_report", instance_id=case_id))
 
 
 # ---------------------------------------------------------------- system log
