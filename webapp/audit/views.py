@@ -328,6 +328,7 @@ def case_export_json(instance_id: int):
     instance = _instance_or_404(instance_id)
     body = exports.case_json_bytes(instance)
     filename = f"{instance.business_key}-history.json"
+    db.session.rollback()  # the read-only transaction ends here, not with the request
     return attachment(body, filename, "application/json")
 
 
@@ -337,7 +338,9 @@ def case_export_csv(instance_id: int):
     begin_one_snapshot(db.session)
     instance = _instance_or_404(instance_id)
     filename = f"{instance.business_key}-history.csv"
-    return attachment(exports.case_csv(instance), filename, "text/csv")  # werkzeug adds the charset once
+    body = exports.case_csv(instance)
+    db.session.rollback()  # the read-only transaction ends here, not with the request
+    return attachment(body, filename, "text/csv")  # werkzeug adds the charset once
 
 
 @bp.get("/cases/<int:instance_id>/report")
