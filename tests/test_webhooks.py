@@ -204,3 +204,29 @@ def test_admins_see_the_delivery_log_page(app, users, deployed_complaints, run_w
     html = text_of(page)
     assert "接口推送" in html and url in html and 'data-status="pending"' in html and "HTTP 500" in html
     assert signed_in(app, "manager").get("/admin/webhooks").status_code == 403
+
+
+def test_each_task_is_announced_once_through_parallel_completions_and_a_service_task(users, run_worker, receiver):
+    """The tasks open before a command decide what it announces as created: on PostgreSQL they
+    come with the command's first read (the task and its case; the worker's lock of its job),
+    elsewhere from a query of their own. A task still open beside the one completed is not new,
+    and the service task that ends the case is announced as its end."""
+    from tests.conftest import FIXTURES, deploy_files
+
+    hook, url = receiver()
+    _subscribe(users["admin"], url)
+    owner, agent, tech = users["owner"], users["agent"], users["tech"]
+    assert deploy_files(owner, [FIXTURES / "eight_steps.bpmn", FIXTURES / "eight-intake-schema.json"]).status_code == 201
+    iid = agent.post("/api/process-instances", {"process_key": "eight_steps", "data": {}}).get_json()["id"]
+    (intake,) = agent.get(f"/api/tasks?instance_id={iid}").get_json()
+    assert agent.post(f"/api/tasks/{intake['id']}/complete", {"data": {"amount": 500}}).status_code == 200
+    parallel = tech.get(f"/api/tasks?instance_id={iid}").get_json()
+    assert sorted(t["bpmn_id"] for t in parallel) == ["inspect", "repair"]
+    for task in parallel:
+        assert tech.post(f"/api/tasks/{task['id']}/complete", {"data": {}}).status_code == 200
+    run_worker()  # the service task, then the deliveries
+    assert agent.get(f"/api/process-instances/{iid}").get_json()["status"] == "completed"
+    assert hook.events_of(iid) == ["case.started", "task.created", "task.completed", "task.created", "task.created",
+                                   "task.completed", "task.completed", "case.ended"]
+    created = [r.body["task"]["id"] for r in hook.received if r.body["event"] == "task.created"]
+    assert sorted(created) == sorted([intake["id"], *(t["id"] for t in parallel)])

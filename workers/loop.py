@@ -22,6 +22,7 @@ from webapp.engine.steps import WorkflowError
 from webapp.extensions import db
 from webapp.models import Instance, Job
 from webapp.webhooks import delivery as webhook_delivery
+from webapp.webhooks import outbox
 
 from . import registry
 
@@ -91,6 +92,15 @@ _LOCKED_BY_AND_INSTANCE = plain_sql.Statement(
     .where(Job.id == bindparam("w_id"))
     .with_for_update(of=Job.__table__)
 )
+# PostgreSQL: the same read also answers the webhook outbox's question (outbox.asked_with), so
+# the service completion's history INSERT goes out unread with its other writes
+_LOCKED_BY_AND_INSTANCE_ASKING = plain_sql.Statement(
+    select(Job.locked_by, *_INSTANCE_ROW.columns, *outbox.asked_with(Instance.__table__.c.id))
+    .select_from(Job.__table__.join(Instance.__table__, Instance.id == Job.instance_id))
+    .where(Job.id == bindparam("w_id"))
+    .with_for_update(of=Job.__table__)
+)
+_INSTANCE_END = 1 + len(_INSTANCE_ROW.columns)
 
 
 def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
@@ -225,13 +235,17 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
             result = handler(db.session, dict(job.parameters))
         # Lock the job row: if our lease ran out and another worker took the job, its
         # result wins and everything this handler wrote is rolled back.
-        still_ours = plain_sql.fetch_one(db.session, _LOCKED_BY_AND_INSTANCE, {"w_id": job_id})
+        asking = plain_sql.dialect_of(db.session).name == "postgresql"
+        still_ours = plain_sql.fetch_one(
+            db.session, _LOCKED_BY_AND_INSTANCE_ASKING if asking else _LOCKED_BY_AND_INSTANCE, {"w_id": job_id})
         if still_ours is None or still_ours[0] != worker_id:
             db.session.rollback()
             log.warning("lease lost", extra=context)
             return "lost"
         # held here: the session's identity map keeps only what something refers to
-        instance = _INSTANCE_ROW.take(db.session, still_ours[1:])  # noqa: F841 - see above
+        instance = _INSTANCE_ROW.take(db.session, still_ours[1:_INSTANCE_END])
+        if asking:
+            outbox.answered(db.session, instance.id, *still_ours[_INSTANCE_END:])
         # committed by the command: on PostgreSQL the COMMIT then travels with its writes and
         # a case changed meanwhile is found there (a 409, as when found before the commit)
         runtime.complete_service_task(job, result, actor=actor)

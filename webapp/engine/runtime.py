@@ -36,6 +36,7 @@ from ..models import (
     ScriptOutput,
     User,
 )
+from ..webhooks import outbox as webhook_outbox
 from . import (
     attachments,
     clock,
@@ -243,21 +244,33 @@ def complete_user_task(
 # it gets the task as a record (`Loader.peek`), not as an object of the session.
 _TASK_FACTS = plain_sql.Loader(InboxTask, ("instance_id", "bpmn_id", "name", "role", "form_schema", "state", "assignee"))
 _INSTANCE_ROW = plain_sql.Loader(Instance)
+_TASK_AND_INSTANCE_FROM = InboxTask.__table__.join(Instance.__table__, Instance.id == InboxTask.instance_id)
 _TASK_AND_INSTANCE = plain_sql.Statement(
     db.select(*_TASK_FACTS.columns, *_INSTANCE_ROW.columns)
-    .select_from(InboxTask.__table__.join(Instance.__table__, Instance.id == InboxTask.instance_id))
-    .where(InboxTask.id == bindparam("task_id"))
+    .select_from(_TASK_AND_INSTANCE_FROM).where(InboxTask.id == bindparam("task_id"))
 )
+# PostgreSQL: the same read also answers the webhook outbox's question (webhook_outbox.asked_with),
+# so the command's history INSERT goes out unread with its other writes
+_TASK_AND_INSTANCE_ASKING = plain_sql.Statement(
+    db.select(*_TASK_FACTS.columns, *_INSTANCE_ROW.columns, *webhook_outbox.asked_with(Instance.__table__.c.id))
+    .select_from(_TASK_AND_INSTANCE_FROM).where(InboxTask.id == bindparam("task_id"))
+)
+_TASK_FACTS_END = len(_TASK_FACTS.columns)
+_INSTANCE_END = _TASK_FACTS_END + len(_INSTANCE_ROW.columns)
 
 
 def _task_and_instance(task_id: str) -> tuple[Any, Instance]:
     """The task (the session's InboxTask if it holds it, else a read-only record of the
     columns in _TASK_FACTS) and its instance, in one statement (the command needs both)."""
-    found = plain_sql.fetch_one(db.session, _TASK_AND_INSTANCE, {"task_id": task_id})
+    asking = plain_sql.dialect_of(db.session).name == "postgresql"
+    found = plain_sql.fetch_one(db.session, _TASK_AND_INSTANCE_ASKING if asking else _TASK_AND_INSTANCE,
+                                {"task_id": task_id})
     if found is None:
         raise NotFound(f"no task {task_id}")
-    split = len(_TASK_FACTS.columns)
-    return _TASK_FACTS.peek(db.session, found[:split]), _INSTANCE_ROW.take(db.session, found[split:])
+    instance = _INSTANCE_ROW.take(db.session, found[_TASK_FACTS_END:_INSTANCE_END])
+    if asking:
+        webhook_outbox.answered(db.session, instance.id, *found[_INSTANCE_END:])
+    return _TASK_FACTS.peek(db.session, found[:_TASK_FACTS_END]), instance
 
 
 def load_instance(instance_id: int) -> Instance | None:

@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import Insert, Integer, bindparam, func, null, select, union_all
+from sqlalchemy import ColumnElement, Insert, Integer, bindparam, func, literal_column, null, select, union_all
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from ..models.engine import IS_OPEN
 from . import OPERATOR
 
 _KEY = "webhook_outbox"
+_ANSWERED = "webhook_outbox_answered"  # instance id -> the question answered by a command's first read
 # Asked once per instance and transaction, on the driver, with the command's first history
 # event: the open tasks before the command changed anything, only if an active subscriber
 # exists (a row of NULL says one does). On PostgreSQL it travels in the command's pipeline
@@ -58,11 +59,40 @@ def asking(insert: Insert, column_keys: tuple[str, ...]) -> plain_sql.Statement:
                                column_keys)
 
 
+def asked_with(instance_id: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+    """The question as two columns for a command's first read (PostgreSQL), which the command
+    waits for anyway: whether an active subscriber exists, and then the open task ids of the
+    instance whose id is the column `instance_id` of that read, before the command changed
+    anything. Given to `answered`, they spare the history INSERT its answer (`asking`): the
+    INSERT then goes out with the command's other writes, and nothing waits for it."""
+    open_task = InboxTask.__table__.alias("open_before")
+    open_ids = (
+        select(func.array_agg(open_task.c.id))
+        .where(open_task.c.instance_id == instance_id, open_task.c.state == literal_column("'open'"), _ANY_ACTIVE)
+        .correlate_except(open_task, WebhookSubscription.__table__)
+        .scalar_subquery()
+    )
+    return _ANY_ACTIVE.label("webhooks_wanted"), open_ids.label("webhooks_open_ids")
+
+
+def answered(session: Session, instance_id: int, wanted: bool, open_ids: list[int] | None) -> None:
+    """The answer of `asked_with`'s columns, for this instance's next event in the transaction
+    (`recorded`); no other question is asked for it then."""
+    session.info.setdefault(_ANSWERED, {})[instance_id] = _Read(
+        [(None,), *((task_id,) for task_id in open_ids or ())] if wanted else [])
+
+
 def asks_first(session: Session, instance_id: int) -> bool:
-    """Whether this instance's next event is its first of the transaction on PostgreSQL: then
-    the history INSERT carries the question (`asking`) and hands its answer to `recorded`."""
+    """Whether this instance's next event is its first of the transaction on PostgreSQL, and
+    no earlier read of the command answered the question (`answered`): then the history
+    INSERT carries it (`asking`) and hands its answer to `recorded`."""
     notes = session.info.get(_KEY)
-    return (notes is None or instance_id not in notes) and plain_sql.cursor(session, "unread")[1].name != "sqlite"
+    if notes is not None and instance_id in notes:
+        return False
+    answers = session.info.get(_ANSWERED)
+    if answers is not None and instance_id in answers:
+        return False
+    return plain_sql.cursor(session, "unread")[1].name != "sqlite"
 
 
 def recorded(session: Session, instance: Instance, *, type: str, seq: int, at: str, actor: str,
@@ -74,7 +104,13 @@ def recorded(session: Session, instance: Instance, *, type: str, seq: int, at: s
         notes = session.info[_KEY] = {}
     entry = notes.get(instance.id)
     if entry is None:
-        open_before = _Asked(asked) if asked is not None else _open_before(session, instance.id)
+        answers = session.info.get(_ANSWERED)
+        if asked is not None:
+            open_before = _Asked(asked)
+        elif answers is not None and instance.id in answers:
+            open_before = answers.pop(instance.id)
+        else:
+            open_before = _open_before(session, instance.id)
         entry = notes[instance.id] = {"open_before": open_before,
                                       "running_before": instance.status == "running", "events": []}
     entry["events"].append({"type": type, "seq": seq, "at": at, "actor": actor, "bpmn_id": bpmn_id,
@@ -195,6 +231,7 @@ def _enqueue(session: Session, notes: dict) -> None:
 
 @sa_event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    session.info.pop(_ANSWERED, None)
     notes = session.info.pop(_KEY, None)
     if notes and (wanted := _wanted(notes)):
         _enqueue(session, wanted)
@@ -203,11 +240,13 @@ def _before_commit(session: Session) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_KEY, None)
+    session.info.pop(_ANSWERED, None)
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     session.info.pop(_KEY, None)
+    session.info.pop(_ANSWERED, None)
 
 
 def new_secret() -> str:
