@@ -965,8 +965,11 @@ def _start_numbered_statement() -> plain_sql.Statement:
         .returning(_INSTANCES.c.id, _INSTANCES.c.business_key)
         .cte("started")
     )
+    # and the webhook outbox's question (a new case has no open task before its start): the
+    # start's history INSERT then goes out unread with its other writes
+    wanted, _ = webhook_outbox.asked_with(started.c.id)
     return plain_sql.Statement(select(
-        latest, select(started.c.id).scalar_subquery(), select(started.c.business_key).scalar_subquery()))
+        latest, select(started.c.id).scalar_subquery(), select(started.c.business_key).scalar_subquery(), wanted))
 
 
 _START_NUMBERED = _start_numbered_statement()
@@ -977,9 +980,11 @@ def _start_numbered(definition: definitions.DefinitionInfo, actor: str, now: dat
     and the key's latest version id (a newer version than `definition`, or the number taken)."""
     values = _instance_values(definition, actor, now)
     name = _number_name(definition.meta["business_key_prefix"], now)
-    latest_id, new_id, business_key = plain_sql.fetch_one(db.session, _START_NUMBERED, {**values, "name": name})
+    latest_id, new_id, business_key, webhooks_wanted = plain_sql.fetch_one(
+        db.session, _START_NUMBERED, {**values, "name": name})
     if new_id is None:
         return None, latest_id
+    webhook_outbox.answered(db.session, new_id, webhooks_wanted, None)
     return plain_sql.adopt(db.session, _INSTANCE_MAPPER, {
         "id": new_id, "business_key": business_key, "customer_name": None, "next_timer_due": None, "ended_at": None,
         **values}), latest_id
