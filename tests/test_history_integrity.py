@@ -179,3 +179,54 @@ def test_audit_verify_in_a_pool_of_processes_names_the_same_event(app, finished)
     bad = runner.invoke(args=["audit", "verify", "--processes", "2"])
     assert bad.exit_code == 1
     assert f"first bad event {event_seq}: hash does not match the event's content" in bad.output
+
+
+@pytest.mark.parametrize("tamper", ["none", "payload", "snapshot"])
+def test_verify_on_its_own_reads_beside_a_writer_and_names_the_event(finished, monkeypatch, tamper):
+    """verify and replay called with no transaction open read in one of their own, a reader's
+    on SQLite (no write lock), and end it: they run while another connection holds the write
+    lock (the commands' BEGIN IMMEDIATE would wait for it, here 0.3 s, then fail), and still
+    name what was edited."""
+    import sqlite3
+
+    from webapp import sqlite_setup
+    from webapp.engine import replay
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock; on PostgreSQL verify's transaction is unchanged")
+    events = _events(finished)
+    if tamper == "payload":
+        event = next(e for e in events if e.type == "task_completed" and e.bpmn_id == "propose_solution")
+        payload = json.loads(event.payload)
+        payload["data"]["solution"] = "什么也不做"
+        _sql("UPDATE history_events SET payload = :p WHERE id = :id", p=canonical_json(payload), id=event.id)
+        expected = {"verified": False, "first_bad_seq": event.seq, "reason": "hash does not match the event's content"}
+    elif tamper == "snapshot":
+        n, piece = db.session.execute(text("SELECT n, text FROM snapshot_pieces WHERE instance_id = :id AND text LIKE :t "
+                                           "ORDER BY n"), {"id": finished.instance_id, "t": "%更换电容%"}).first()
+        _sql("UPDATE snapshot_pieces SET text = :s WHERE instance_id = :id AND n = :n",
+             s=piece.replace("更换电容", "什么也不做", 1), id=finished.instance_id, n=n)
+        expected = {"verified": False, "first_bad_seq": events[-1].seq,
+                    "reason": "stored snapshot differs from the replayed state"}
+    else:
+        expected = {"verified": True, "events": len(events)}
+    stored = "".join(db.session.execute(text("SELECT text FROM snapshot_pieces WHERE instance_id = :id ORDER BY n"),
+                                        {"id": finished.instance_id}).scalars())
+    db.session.rollback()
+    monkeypatch.setattr(sqlite_setup, "BUSY_TIMEOUT_MS", 300)
+    writer = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Exception, match="locked"):  # the commands' transaction meanwhile: the lock is held
+            db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        assert not db.session().in_transaction()
+        assert replay.verify(finished.instance_id) == expected
+        assert not db.session().in_transaction()  # ended by verify: nothing can write in it
+        state = replay.replay(finished.instance_id)
+        assert state.upto == len(events) and not db.session().in_transaction()
+        if tamper != "payload":  # (replay runs the edited payload: the chain check is verify's)
+            assert (state.snapshot == stored) is (tamper == "none")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -44,6 +44,15 @@ class EngineMoment:
         _set_field(made, "is_safe", _SAFE_UNKNOWN)
         return made
 
+    def later(self, now: datetime) -> EngineMoment:
+        """The same instance's next moment at `now`, drawing ids where this one stopped:
+        what EngineMoment(now, self.id_namespace, self.id_counter) makes, without hashing
+        the namespace again (replay and verify make one moment per event)."""
+        moment = _new_uuid(EngineMoment)
+        moment.now, moment.id_namespace, moment.id_counter = now, self.id_namespace, self.id_counter
+        moment.stamp, moment._hashed = now.timestamp(), self._hashed
+        return moment
+
 
 # What UUID(bytes=..., version=5) does to the number: the variant (RFC 4122) and version bits.
 _VERSION_MASK = ~(0xC000 << 48) & ~(0xF000 << 64)

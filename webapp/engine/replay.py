@@ -13,13 +13,16 @@ import pickle
 import threading
 from collections import namedtuple
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from ..extensions import db
 from ..models import Definition, Instance
+from ..sqlite_setup import READ_ONLY
 from . import attachments, clock, definitions, history, plain_sql, runtime, serialization, snapshots, start_trees, steps
-from .determinism import engine_moment
+from .determinism import EngineMoment, engine_moment, instance_namespace
+from .determinism import _moment as _moment_var
 from .errors import EngineError, NotFound
 from .projection import case_data
 from .runtime import new_workflow
@@ -182,18 +185,72 @@ def _apply_event(instance, workflow, event, id_counter: int, payload: dict | Non
     return moment.id_counter
 
 
+_UNREAD_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _case_moment(instance_id: int, id_counter: int) -> EngineMoment:
+    """Where a case's ids stand before its next event (see _applied); its time is never read."""
+    return EngineMoment(_UNREAD_TIME, instance_namespace(instance_id), id_counter)
+
+
+def _applied(moment: EngineMoment, workflow, event, payload: dict) -> EngineMoment:
+    """_apply_event for a loop over one case's events: the event runs in the case's next
+    moment (moment.later: the same ids and clock as engine_moment(event.at, instance,
+    counter), without hashing the namespace again or a context manager per event);
+    returns that moment, whose id_counter is where the next event draws from."""
+    moment = moment.later(clock.from_iso(event.at))
+    token = _moment_var.set(moment)
+    try:
+        steps.apply(workflow, event.type, event.task_id, payload)
+    finally:
+        _moment_var.reset(token)
+    return moment
+
+
+# On SQLite a transaction's BEGIN is the commands' BEGIN IMMEDIATE (three statements, and
+# the write lock) unless it is opened as a reader's (sqlite_setup.READ_ONLY: a plain BEGIN).
+# Replay and verify only read: when nothing is open yet they open a reader's transaction
+# and end it themselves, so nothing can write in it (a deferred SQLite transaction that
+# writes after another connection committed fails instead of waiting). In WAL mode a
+# reader's transaction reads one snapshot of the database from its first statement to its
+# end, as the write-locked one did: the instance row, its events, pieces and versions are
+# one state. It neither waits for the commands nor makes them wait. A caller with a
+# transaction open keeps it as it is.
+_READER = {READ_ONLY: True}
+
+
+def _reading(session) -> bool:
+    """Open a reader's transaction if the session has none: whether it was opened here."""
+    if session.in_transaction():
+        return False
+    session.connection(execution_options=_READER)
+    return True
+
+
 def replay(instance_id: int, upto: int | None = None) -> ReplayState:
     """The workflow as it stood after event `upto` (all events when None)."""
+    session = db.session()
+    own = _reading(session)
+    try:
+        return _replayed(instance_id, upto)
+    finally:
+        if own:
+            session.rollback()
+
+
+def _replayed(instance_id: int, upto: int | None) -> ReplayState:
     instance = _instance(instance_id)
     events = history.event_rows(instance.id, upto)
     shared = _may_share(events)
     workflow, counter = _fresh(instance, events, shared=shared)
+    moment = _case_moment(instance.id, counter)
     for event in events:
-        counter = _apply_event(instance, workflow, event, counter)
+        moment = _applied(moment, workflow, event, json.loads(event.payload))
     if shared and CHECK_SHARED_SPECS:
         _check_shared(instance, events, workflow)
     snapshot = serialization.dump(workflow)
-    return ReplayState(events[-1].seq if events else 0, workflow, snapshot, counter, events, instance.state_hash_form)
+    return ReplayState(events[-1].seq if events else 0, workflow, snapshot, moment.id_counter, events,
+                       instance.state_hash_form)
 
 
 def describe(state: ReplayState) -> dict:
@@ -334,17 +391,23 @@ def definition_problem(instance, events: list, checks: DefinitionChecks | None =
 def verify(instance_id: int, checks: DefinitionChecks | None = None) -> dict:
     """The instance's whole record checked: `checks` carries what a bulk run has already
     verified of the stored definitions (see DefinitionChecks)."""
-    instance = _instance(instance_id, snapshot=True)
-    events = history.event_rows(instance.id)
-    if problem := definition_problem(instance, events, checks):
-        return _bad(0, problem)
-    if not _may_share(events):
-        return _verify_events(instance, events, shared=False)
-    result = _verify_events(instance, events, shared=True)
-    if not result["verified"]:
-        # named only if a copy of the spec of its own finds it too: sharing never raises an alarm
-        result = _verify_events(instance, events, shared=False)
-    return result
+    session = db.session()
+    own = _reading(session)
+    try:
+        instance = _instance(instance_id, snapshot=True)
+        events = history.event_rows(instance.id)
+        if problem := definition_problem(instance, events, checks):
+            return _bad(0, problem)
+        if not _may_share(events):
+            return _verify_events(instance, events, shared=False)
+        result = _verify_events(instance, events, shared=True)
+        if not result["verified"]:
+            # named only if a copy of the spec of its own finds it too: sharing never raises an alarm
+            result = _verify_events(instance, events, shared=False)
+        return result
+    finally:
+        if own:
+            session.rollback()
 
 
 def _verify_events(instance, events: list, *, shared: bool) -> dict:
@@ -360,6 +423,7 @@ def _verify_on(instance, events: list, workflow, counter: int) -> dict:
     prev_hash = history.GENESIS
     replayed = False
     current_state_hash = None
+    moment = _case_moment(instance.id, counter)
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
             return _bad(expected_seq, f"event {expected_seq} is missing (found {event.seq} in its place)")
@@ -380,7 +444,7 @@ def _verify_on(instance, events: list, workflow, counter: int) -> dict:
                 return _bad(event.seq, "replayed state differs from the state recorded with the event")
             continue
         try:
-            counter = _apply_event(instance, workflow, event, counter, payload)
+            moment = _applied(moment, workflow, event, payload)
         except EngineError as err:
             return _bad(event.seq, f"replay failed: {err.message}")
         except Exception as err:  # a tampered payload may break the workflow in any way
