@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 import weakref
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import event
@@ -100,7 +101,7 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         driver = connection.connection.driver_connection
-        if connection.get_execution_options().get(READ_ONLY):
+        if READER_BEGIN.get() or connection.get_execution_options().get(READ_ONLY):
             driver.execute("BEGIN")  # a reader: WAL lets it run beside the writer and other readers
         else:
             # on the driver: the same statement without SQLAlchemy's per-execution work (every
@@ -111,6 +112,11 @@ def configure_engine(engine: Engine) -> None:
 # An execution option for a transaction that only reads (a bulk verification): its BEGIN does
 # not take the write lock, so it neither waits for commands nor makes them wait.
 READ_ONLY = "aftersales_read_only"
+# The same reader's BEGIN for a transaction begun while this is set (engine/replay.py: replay
+# and verify open their own when none is open, and end it). Not an execution option: a
+# connection given one is handed back to the pool and another taken at the session's next
+# transaction (extensions.py), ~60 µs of a verify's ~2,500.
+READER_BEGIN: ContextVar[bool] = ContextVar("sqlite_reader_begin", default=False)
 
 
 def checkpointer_of(engine: Engine) -> Checkpointer | None:

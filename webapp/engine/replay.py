@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from ..extensions import db
 from ..models import Definition, Instance
-from ..sqlite_setup import READ_ONLY
+from ..sqlite_setup import READER_BEGIN
 from . import attachments, clock, definitions, history, plain_sql, runtime, serialization, snapshots, start_trees, steps
 from .determinism import EngineMoment, engine_moment, instance_namespace
 from .determinism import _moment as _moment_var
@@ -208,7 +208,7 @@ def _applied(moment: EngineMoment, workflow, event, payload: dict) -> EngineMome
 
 
 # On SQLite a transaction's BEGIN is the commands' BEGIN IMMEDIATE (three statements, and
-# the write lock) unless it is opened as a reader's (sqlite_setup.READ_ONLY: a plain BEGIN).
+# the write lock) unless it is opened as a reader's (sqlite_setup.READER_BEGIN: a plain BEGIN).
 # Replay and verify only read: when nothing is open yet they open a reader's transaction
 # and end it themselves, so nothing can write in it (a deferred SQLite transaction that
 # writes after another connection committed fails instead of waiting). In WAL mode a
@@ -216,14 +216,15 @@ def _applied(moment: EngineMoment, workflow, event, payload: dict) -> EngineMome
 # end, as the write-locked one did: the instance row, its events, pieces and versions are
 # one state. It neither waits for the commands nor makes them wait. A caller with a
 # transaction open keeps it as it is.
-_READER = {READ_ONLY: True}
-
-
 def _reading(session) -> bool:
     """Open a reader's transaction if the session has none: whether it was opened here."""
     if session.in_transaction():
         return False
-    session.connection(execution_options=_READER)
+    token = READER_BEGIN.set(True)
+    try:
+        session.connection()
+    finally:
+        READER_BEGIN.reset(token)
     return True
 
 
