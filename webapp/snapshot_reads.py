@@ -6,20 +6,20 @@ was committed when it began, so a command committing on the case between the two
 (another gunicorn worker, the worker process) made an intact history look tampered with
 ("events missing"). REPEATABLE READ gives the whole transaction the snapshot of its first
 statement; READ ONLY states that it writes nothing. SQLite in WAL mode gives every
-transaction one snapshot already; its plain BEGIN (sqlite_setup.READ_ONLY) also spares the
+transaction one snapshot already; its plain BEGIN (sqlite_setup.READER_BEGIN) also spares the
 readers the write lock, so a long verification does not hold up the commands.
 
-Such a transaction must end (commit or rollback) before its caller writes: the session's
-connection, carrying these options, is then given back to the pool (extensions.py).
+Such a transaction must end (commit or rollback) before its caller writes: on PostgreSQL the
+session's connection, carrying these options, is then given back to the pool (extensions.py);
+on SQLite the next transaction begins as the commands' do.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session, scoped_session
 
-from .sqlite_setup import READ_ONLY
+from .sqlite_setup import READ_ONLY, READER_BEGIN
 
-_SQLITE = {READ_ONLY: True}
 _POSTGRESQL = {READ_ONLY: True, "isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 
 
@@ -37,5 +37,14 @@ def begin_one_snapshot(session: Session | scoped_session) -> None:
         raise PendingWrites("a snapshot read would discard the session's unsaved changes")
     if session.in_transaction():
         session.rollback()
-    dialect = session.get_bind().dialect.name
-    session.connection(execution_options=_POSTGRESQL if dialect == "postgresql" else _SQLITE)
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options=_POSTGRESQL)
+        return
+    # SQLite: the reader's BEGIN through sqlite_setup.READER_BEGIN, not the READ_ONLY execution
+    # option: a connection given options is handed back to the pool and another one taken at
+    # the session's next transaction (extensions.py), ~60 µs of CPU a verify (2-3 %)
+    token = READER_BEGIN.set(True)
+    try:
+        session.connection()
+    finally:
+        READER_BEGIN.reset(token)

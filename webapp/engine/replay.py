@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from ..extensions import db
 from ..models import Definition, Instance
-from ..sqlite_setup import READER_BEGIN
+from ..snapshot_reads import begin_one_snapshot
 from . import attachments, clock, definitions, history, plain_sql, runtime, serialization, snapshots, start_trees, steps
 from .determinism import EngineMoment, engine_moment, instance_namespace
 from .determinism import _moment as _moment_var
@@ -207,24 +207,17 @@ def _applied(moment: EngineMoment, workflow, event, payload: dict) -> EngineMome
     return moment
 
 
-# On SQLite a transaction's BEGIN is the commands' BEGIN IMMEDIATE (three statements, and
-# the write lock) unless it is opened as a reader's (sqlite_setup.READER_BEGIN: a plain BEGIN).
-# Replay and verify only read: when nothing is open yet they open a reader's transaction
-# and end it themselves, so nothing can write in it (a deferred SQLite transaction that
-# writes after another connection committed fails instead of waiting). In WAL mode a
-# reader's transaction reads one snapshot of the database from its first statement to its
-# end, as the write-locked one did: the instance row, its events, pieces and versions are
-# one state. It neither waits for the commands nor makes them wait. A caller with a
-# transaction open keeps it as it is.
+# Replay and verify read one snapshot of the database (snapshot_reads: a WAL reader's
+# transaction on SQLite, without the write lock; REPEATABLE READ, READ ONLY on PostgreSQL).
+# The views and the bulk run begin it before them; a caller with no transaction open (a
+# script, the bench) gets one here, which they also end, so that nothing can write in it (a
+# deferred SQLite transaction that writes after another connection committed fails instead
+# of waiting). A caller with a transaction open keeps it as it is.
 def _reading(session) -> bool:
-    """Open a reader's transaction if the session has none: whether it was opened here."""
+    """Begin a snapshot read if the session has no transaction: whether it was begun here."""
     if session.in_transaction():
         return False
-    token = READER_BEGIN.set(True)
-    try:
-        session.connection()
-    finally:
-        READER_BEGIN.reset(token)
+    begin_one_snapshot(session)
     return True
 
 
