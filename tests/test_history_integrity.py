@@ -193,7 +193,7 @@ def test_verify_on_its_own_reads_beside_a_writer_and_names_the_event(finished, m
     from webapp.engine import replay
 
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's write lock; on PostgreSQL verify's transaction is unchanged")
+        pytest.skip("the write lock is SQLite's (PostgreSQL's snapshot read: tests/test_verify_snapshot.py)")
     events = _events(finished)
     if tamper == "payload":
         event = next(e for e in events if e.type == "task_completed" and e.bpmn_id == "propose_solution")
