@@ -183,17 +183,13 @@ def test_audit_verify_in_a_pool_of_processes_names_the_same_event(app, finished)
 
 @pytest.mark.parametrize("tamper", ["none", "payload", "snapshot"])
 def test_verify_on_its_own_reads_beside_a_writer_and_names_the_event(finished, monkeypatch, tamper):
-    """verify and replay called with no transaction open read in one of their own, a reader's
-    on SQLite (no write lock), and end it: they run while another connection holds the write
-    lock (the commands' BEGIN IMMEDIATE would wait for it, here 0.3 s, then fail), and still
-    name what was edited."""
-    import sqlite3
-
-    from webapp import sqlite_setup
+    """verify and replay called with no transaction open read in one of their own (a reader's:
+    no lock taken), and end it: they run while another connection holds what a command on the
+    case would wait for (SQLite: the write lock, which the commands' BEGIN IMMEDIATE waits for;
+    PostgreSQL: the instance's row lock, which a command's versioned write waits for), here
+    0.3 s before the command fails, and still name what was edited."""
     from webapp.engine import replay
 
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the write lock is SQLite's (PostgreSQL's snapshot read: tests/test_verify_snapshot.py)")
     events = _events(finished)
     if tamper == "payload":
         event = next(e for e in events if e.type == "task_completed" and e.bpmn_id == "propose_solution")
@@ -213,13 +209,8 @@ def test_verify_on_its_own_reads_beside_a_writer_and_names_the_event(finished, m
     stored = "".join(db.session.execute(text("SELECT text FROM snapshot_pieces WHERE instance_id = :id ORDER BY n"),
                                         {"id": finished.instance_id}).scalars())
     db.session.rollback()
-    monkeypatch.setattr(sqlite_setup, "BUSY_TIMEOUT_MS", 300)
-    writer = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    release = _hold_what_a_command_waits_for(finished.instance_id, monkeypatch)
     try:
-        writer.execute("BEGIN IMMEDIATE")
-        with pytest.raises(Exception, match="locked"):  # the commands' transaction meanwhile: the lock is held
-            db.session.execute(text("SELECT 1"))
-        db.session.rollback()
         assert not db.session().in_transaction()
         assert replay.verify(finished.instance_id) == expected
         assert not db.session().in_transaction()  # ended by verify: nothing can write in it
@@ -228,5 +219,40 @@ def test_verify_on_its_own_reads_beside_a_writer_and_names_the_event(finished, m
         if tamper != "payload":  # (replay runs the edited payload: the chain check is verify's)
             assert (state.snapshot == stored) is (tamper == "none")
     finally:
-        writer.execute("ROLLBACK")
+        release()
+
+
+def _hold_what_a_command_waits_for(instance_id: int, monkeypatch):
+    """Another connection takes what a command on the instance would wait for, and the test's
+    own session shows that a command would wait for it now (0.3 s, then an error). Returns
+    what lets it go."""
+    import sqlite3
+
+    from webapp import sqlite_setup
+
+    if db.engine.dialect.name == "sqlite":
+        monkeypatch.setattr(sqlite_setup, "BUSY_TIMEOUT_MS", 300)
+        writer = sqlite3.connect(db.engine.url.database, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Exception, match="locked"):  # the commands' transaction meanwhile
+            db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+
+        def release() -> None:
+            writer.execute("ROLLBACK")
+            writer.close()
+
+        return release
+    writer = db.engine.connect()
+    lock_row = text("SELECT id FROM instances WHERE id = :id FOR UPDATE")
+    writer.execute(lock_row, {"id": instance_id})
+    db.session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+    with pytest.raises(Exception, match="lock timeout"):  # a command's write of the row meanwhile
+        db.session.execute(lock_row, {"id": instance_id})
+    db.session.rollback()
+
+    def release() -> None:
+        writer.rollback()
         writer.close()
+
+    return release
