@@ -4,7 +4,12 @@ worker processes, ratios against the single process measured in the same run.
     DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m bench.pg_scale [jobs] [instances] [--rounds R]
     make bench-pg      # starts a throwaway PostgreSQL, runs this, stops it
 
-Each process imports and connects before the clock starts.
+Each process imports and connects before the clock starts, and the clock stops when the last
+process has done its last piece of work: a worker process runs for days, so its start-up
+and its exit (~0.6 s of CPU here: the interpreter's final garbage collections) are not part of
+its throughput. Each exit's CPU is printed below the table. In the instance rounds each
+process also runs one whole instance before the clock starts (a fresh process's first one
+costs ~50-90 ms more: the diagram read from the database, statements not yet prepared).
 jobs/s: W processes of the real worker loop drain the same number of waiting jobs
 (one service task each, the handler writing one row; fetch with SKIP LOCKED and a lease,
 handler + completion + next step in one transaction).
@@ -91,32 +96,43 @@ def _child(mode: str, url: str, worker_id: str, count: int, gate: str) -> None:
     registry.override("test/record", lambda session, params: {"ok": True})
     registry.override("test/echo", lambda session, params: {"echo": params})
     settings = WorkerSettings(lease_seconds=60)
+    # the client's question "which tasks of this case are open?", read with the task list's
+    # own code (GET /api/tasks?instance_id=... as an admin calls it, every field of its
+    # answer), as bench/engine_throughput.py does
+    roles = {"admin"}
+
+    def run_instances(n: int) -> None:
+        for _ in range(n):
+            instance_id = runtime.start_instance("eight_steps", {}, actor=worker_id).id
+            while tasks := task_list.open_tasks(instance_id=instance_id, me=worker_id, who="all", roles=roles,
+                                                limit=None, offset=0)[0]:
+                for task_id, bpmn_id in ((task["id"], task["bpmn_id"]) for task in tasks):
+                    data = {"amount": 500} if bpmn_id == "intake" else {}
+                    runtime.complete_user_task(task_id, data, actor=worker_id, roles={"admin"})
+            if (job := fetch_job(worker_id, settings)) is not None:  # any waiting job, maybe another process's
+                run_job(job.id, worker_id, settings)
+
     with _app(url).app_context():
         db.session.execute(select(1))
         db.session.rollback()
+        if mode == "instances":
+            run_instances(WARM_UP_INSTANCES)
         Path(gate, f"ready-{worker_id}").touch()
         while not Path(gate, "go").exists():
             time.sleep(0.01)
-        # the client's question "which tasks of this case are open?", read with the task list's
-        # own code (GET /api/tasks?instance_id=... as an admin calls it, every field of its
-        # answer), as bench/engine_throughput.py does
-        roles = {"admin"}
         cpu_start = time.process_time()
         if mode == "instances":
-            for _ in range(count):
-                instance_id = runtime.start_instance("eight_steps", {}, actor=worker_id).id
-                while tasks := task_list.open_tasks(instance_id=instance_id, me=worker_id, who="all", roles=roles,
-                                                    limit=None, offset=0)[0]:
-                    for task_id, bpmn_id in ((task["id"], task["bpmn_id"]) for task in tasks):
-                        data = {"amount": 500} if bpmn_id == "intake" else {}
-                        runtime.complete_user_task(task_id, data, actor=worker_id, roles={"admin"})
-                if (job := fetch_job(worker_id, settings)) is not None:  # any waiting job, maybe another process's
-                    run_job(job.id, worker_id, settings)
+            run_instances(count)
         while (job := fetch_job(worker_id, settings)) is not None:
             run_job(job.id, worker_id, settings)
-        Path(gate, f"cpu-{worker_id}").write_text(str(time.process_time() - cpu_start))
+        cpu_end, ended = time.process_time(), time.monotonic()
+        Path(gate, f"cpu-{worker_id}").write_text(f"{cpu_end - cpu_start} {ended} {cpu_end}")
+        # the parent reads the machine's and the server's CPU at this moment, then lets us exit
+        while not Path(gate, "exit").exists():
+            time.sleep(0.01)
 
 
+WARM_UP_INSTANCES = 1  # per process, before the clock starts
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -168,15 +184,25 @@ def _run_processes(mode: str, url: str, processes: int, per_process: int, postma
         while len(list(Path(gate).glob("ready-*"))) < processes:
             time.sleep(0.01)
         server, busy = _server_cpu(postmaster), _machine_busy()
-        started = time.perf_counter()
+        started = time.monotonic()  # system-wide: the children's end times are on the same clock
         Path(gate, "go").touch()
-        for child in children:
-            assert child.wait() == 0
-        elapsed = time.perf_counter() - started
-        time.sleep(0.2)  # the backends exit and are reaped
-        clients = sum(float(p.read_text()) for p in Path(gate).glob("cpu-*"))
+        while len(reports := list(Path(gate).glob("cpu-*"))) < processes:
+            if any(child.poll() not in (None, 0) for child in children):
+                raise SystemExit("a benchmark process failed")
+            time.sleep(0.005)
+        busy = _machine_busy() - busy
         server = None if server is None else _server_cpu(postmaster) - server
-        return elapsed, clients, server, _machine_busy() - busy
+        figures = [[float(v) for v in p.read_text().split()] for p in reports]
+        Path(gate, "exit").touch()
+        whole_lives = 0.0
+        for child in children:
+            _, child.returncode, usage = os.wait4(child.pid, 0)
+            assert child.returncode == 0
+            whole_lives += usage.ru_utime + usage.ru_stime
+        exit_cpu = (whole_lives - sum(cpu_at_end for _, _, cpu_at_end in figures)) / processes
+        elapsed = max(ended for _, ended, _ in figures) - started
+        clients = sum(cpu for cpu, _, _ in figures)
+        return elapsed, clients, server, busy, exit_cpu
 
 
 def _count_done(url: str) -> tuple[int, int]:
@@ -202,12 +228,14 @@ def _instance_round(url: str, processes: int, instances: int, postmaster: int | 
 
     before = plain_spiff(instances)
     _reset(url)
-    elapsed, clients, server, busy = _run_processes("instances", url, processes, instances // processes, postmaster)
+    per_process = instances // processes
+    elapsed, clients, server, busy, exit_cpu = _run_processes("instances", url, processes, per_process, postmaster)
     _, completed = _count_done(url)
-    assert completed == instances // processes * processes
+    assert completed == (per_process + WARM_UP_INSTANCES) * processes, completed
+    timed = per_process * processes
     after = plain_spiff(instances)
-    cpu = (clients / completed, None if server is None else server / completed, busy / completed)
-    return completed / elapsed, (before + after) / 2, cpu
+    cpu = (clients / timed, None if server is None else server / timed, busy / timed, exit_cpu)
+    return timed / elapsed, (before + after) / 2, cpu
 
 
 def main() -> None:
@@ -250,11 +278,13 @@ def main() -> None:
             f"{_span([memory for _, memory, _ in rounds], '.1f'):>14}"
         )
     print(f"(machine: {os.cpu_count()} cores; more processes than cores cannot scale further)")
-    print("CPU per instance (ms), each round: benchmark processes, PostgreSQL server, rest of the machine's busy time")
-    for processes, (clients, server, busy) in cpu_rows:
+    print("CPU per instance (ms), each round: benchmark processes, PostgreSQL server, rest of the machine's busy time;")
+    print("then each process's exit after its last instance (s of CPU, not timed)")
+    for processes, (clients, server, busy, exit_cpu) in cpu_rows:
         server_text = "n/a" if server is None else f"{server * 1000:.2f}"
         rest = "n/a" if server is None else f"{(busy - clients - server) * 1000:.2f}"
-        print(f"{processes:>10} processes: clients {clients * 1000:.2f}, server {server_text}, rest {rest}")
+        print(f"{processes:>10} processes: clients {clients * 1000:.2f}, server {server_text}, rest {rest}; "
+              f"exit {exit_cpu:.2f} s")
     print(f"after: {_load()}")
 
 
