@@ -4,6 +4,11 @@ not carry over to the next command, and closing the session gives the connection
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+
+from webapp.api.auth import reads_only
 from webapp.engine import runtime
 from webapp.extensions import db
 from webapp.models import PendingMessage
@@ -16,16 +21,21 @@ def _kept_messages(name: str) -> int:
 
 def _read_as_a_list_does() -> None:
     # the API's list views (api/auth.reads_only): autocommit on PostgreSQL, a plain BEGIN on SQLite
-    session = db.session()
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    options = {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"} if postgresql else {READ_ONLY: True}
-    session.connection(execution_options=options)
-    assert _kept_messages("anything") == 0
-    session.rollback()
+    assert reads_only(lambda: _kept_messages("anything"))() == 0
+    db.session.rollback()
 
 
 def test_a_command_after_a_readers_transaction_is_one_transaction_again(app):
     _read_as_a_list_does()
+    db.session.connection()  # the command's transaction begins
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///"):  # with the write lock, before it writes anything, as commands do
+        other = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
     runtime.deliver_message("after-a-list", {}, {"n": 1}, actor="tester", commit=False)
     db.session.flush()
     assert _kept_messages("after-a-list") == 1

@@ -9,10 +9,9 @@ from flask import g, request
 from ..accounts import user_for_token
 from ..extensions import db
 from ..security import lockout
-from ..sqlite_setup import READ_ONLY
+from ..sqlite_setup import READ_ONLY, READER_BEGIN
 from .errors import error_response
 
-_READER = {READ_ONLY: True}
 _AUTOCOMMIT = {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"}
 
 
@@ -30,8 +29,17 @@ def reads_only(view):
     def wrapper(*args, **kwargs):
         session = db.session()
         if not session.in_transaction():  # (a test's requests may share one session)
-            options = _AUTOCOMMIT if session.get_bind().dialect.name == "postgresql" else _READER
-            session.connection(execution_options=options)
+            if session.get_bind().dialect.name == "postgresql":
+                session.connection(execution_options=_AUTOCOMMIT)
+            else:
+                # the reader's BEGIN through READER_BEGIN, not an execution option: a
+                # connection given options goes back to the pool at the session's next
+                # transaction and another is taken (extensions.py), ~60 µs a request
+                token = READER_BEGIN.set(True)
+                try:
+                    session.connection()
+                finally:
+                    READER_BEGIN.reset(token)
         return view(*args, **kwargs)
 
     return wrapper
