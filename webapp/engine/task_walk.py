@@ -175,9 +175,11 @@ def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
     # The walk reaches `first` and tasks of this workflow's table only (no subprocesses): when
     # none of them passes the filter (each engine pass's last look for ready tasks), the list
     # is empty, found by one flat pass instead of the walk. When one of them passes (most
-    # engine passes: the one ready task) and the walk reaches it, the list is that task.
+    # engine passes: the one ready task) and the walk reaches it, the list is that task; when
+    # a few pass (two parallel branches' ready tasks, a join's tasks) and the walk reaches
+    # each, the list is those in the walk's order (_path).
     get = workflow.tasks.get
-    match = None
+    matches = []
     for task in (first, *workflow.tasks.values()) if get(first.id) is not first else workflow.tasks.values():
         spec = task.task_spec
         if (
@@ -186,14 +188,20 @@ def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
             and (manual is None or spec.manual == manual)
             and (spec_name is None or spec.name == spec_name)
         ):
-            if match is not None:
+            if len(matches) == _FEW:
                 break
-            match = task
+            matches.append(task)
     else:
-        if match is None:
+        if not matches:
             return []
-        if max_depth >= _MAX_WALK and _reached(match, first, min_state, get):
-            return [match]
+        if max_depth >= _MAX_WALK:
+            if len(matches) == 1:
+                if _reached(matches[0], first, min_state, get):
+                    return matches
+            else:
+                paths = [_path(match, first, min_state, get) for match in matches]
+                if None not in paths:
+                    return [matches[n] for n in sorted(range(len(matches)), key=paths.__getitem__)]
     found = []
     stack = [first]
     pop, extend = stack.pop, stack.extend
@@ -233,6 +241,30 @@ def _reached(task, first, min_state: int, get) -> bool:
             return False
         task = parent
     return False
+
+
+_FEW = 4  # matches put in the walk's order without the walk (_list_without_depths)
+
+
+def _path(task, first, min_state: int, get) -> list[int] | None:
+    """Where the walk from `first` meets `task`: the index of each ancestor's child on the way
+    down from `first` (None where _reached says the walk does not reach it). The walk lists
+    a task before its descendants and a task's children in their order, so the tasks it
+    reaches come in the order of these lists (a prefix first)."""
+    path = []
+    for _ in range(_MAX_WALK):
+        if task is first:
+            path.reverse()
+            return path
+        parent = get(task._parent)
+        if parent is None or parent._state < min_state or parent.task_spec.name is None:
+            return None
+        try:
+            path.append(parent._children.index(task.id))
+        except ValueError:  # not among its parent's children
+            return None
+        task = parent
+    return None
 
 
 def _exact_list(first, state=_ANY_MASK, updated_ts=0, manual=None, spec_name=None, max_depth=1000) -> list:
