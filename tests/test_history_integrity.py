@@ -135,6 +135,26 @@ def test_changed_definition_xml_is_named(finished, verified_before):
     assert "content hash" in result["reason"]
 
 
+def test_an_instance_pointed_at_a_missing_version_is_named(finished):
+    """The instance's row names a process version that is not stored (its reference edited
+    while the database did not check it): verify names it before replaying anything."""
+    missing = 1 + db.session.scalar(text("SELECT max(id) FROM definitions"))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))  # foreign keys not checked
+        _sql("UPDATE instances SET definition_id = :d WHERE id = :id", d=missing, id=finished.instance_id)
+    else:
+        import sqlite3
+
+        db.session.rollback()
+        raw = sqlite3.connect(db.engine.url.database)  # a plain connection: foreign keys off, SQLite's default
+        with raw:
+            raw.execute("UPDATE instances SET definition_id = ? WHERE id = ?", (missing, finished.instance_id))
+        raw.close()
+    result = _verify(finished)
+    assert result["verified"] is False and result["first_bad_seq"] == 0
+    assert result["reason"] == f"definition id {missing} of the instance is missing"
+
+
 def test_replay_to_any_event(finished):
     admin = finished.users["admin"]
     events = admin.get(f"/api/process-instances/{finished.instance_id}/history").get_json()
