@@ -334,3 +334,30 @@ def test_on_postgresql_a_prepared_statements_error_comes_at_the_next_read(app):
         _insert(definition_id, "P-e8")
     db.session.rollback()
     assert sorted(db.session.scalars(select(Instance.business_key)).all()) == [f"P-e{n}" for n in range(7)]
+
+
+def test_each_transaction_after_a_commit_is_its_own(app):
+    """On PostgreSQL the driver's pipeline stays open from one transaction to the next: the
+    next one still begins, commits or rolls back on its own, as another connection sees."""
+    definition_id = _definition()
+    db.session.commit()
+
+    def seen_elsewhere() -> list[str]:
+        with db.engine.connect() as other:
+            return sorted(other.scalars(select(Instance.business_key).where(Instance.definition_id == definition_id)))
+
+    _insert(definition_id, "K-1")
+    db.session.commit()
+    assert seen_elsewhere() == ["K-1"]
+    _insert(definition_id, "K-2")
+    db.session.rollback()
+    assert seen_elsewhere() == ["K-1"]  # rolled back: nothing of it kept
+    _insert(definition_id, "K-3")
+    with pytest.raises(IntegrityError):
+        _insert(definition_id, "K-3")
+    db.session.rollback()
+    _insert(definition_id, "K-4")
+    db.session.commit()
+    assert seen_elsewhere() == ["K-1", "K-4"]
+    assert sorted(db.session.scalars(select(Instance.business_key).where(Instance.definition_id == definition_id))) \
+        == ["K-1", "K-4"]

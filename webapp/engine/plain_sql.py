@@ -161,8 +161,8 @@ def cursor(session: Session, kind: str = "own"):
     transaction, raw, dialect, driver, info = _transaction_state(session)
     if raw is not None:  # SQLite: one cursor per transaction
         return raw, dialect
-    if _PIPELINE not in info:
-        _enter_pipeline(info, driver)
+    if info.get(_BEGUN) is not driver:
+        _pipeline_begun(info, driver)
     if kind == "own":
         return driver.cursor(), dialect  # its own answer, read whenever
     return _statement_cursor(info, driver, "", _UNREAD), dialect
@@ -189,6 +189,17 @@ def _transaction_state(session: Session) -> tuple:
             connection.info,
         )
     return cached
+
+
+def _pipeline_begun(info: dict, driver) -> None:
+    """The connection in pipeline mode and, unless it is in autocommit or its transaction
+    has begun, the transaction's BEGIN sent in it. The pipeline stays open from one
+    transaction to the next (the commit only syncs it: `_before_commit`), so a transaction
+    after the first sends only its BEGIN."""
+    if _PIPELINE not in info:
+        _enter_pipeline(info, driver)
+    elif not driver._autocommit and driver.pgconn.transaction_status == _PG_IDLE:
+        _begin_in_pipeline(driver, info)
 
 
 def _enter_pipeline(info: dict, driver) -> None:
@@ -246,8 +257,8 @@ def _on_driver(session: Session, statement: Statement, values: dict[str, Any], k
     transaction, raw, dialect, driver, info = _transaction_state(session)
     sql, params = statement.params(dialect, values)
     if raw is None:
-        if _PIPELINE not in info:
-            _enter_pipeline(info, driver)
+        if info.get(_BEGUN) is not driver:
+            _pipeline_begun(info, driver)
         raw = _statement_cursor(info, driver, sql, kind)
     return raw, dialect, sql, params
 
@@ -450,6 +461,7 @@ def _sent_in_pipeline(raw, sql: str, params: Any, read: bool) -> bool:
 def _into_buffer(pipeline) -> None:
     """Run what psycopg queued in the pipeline (its sends, in order) into libpq's buffer,
     which in pipeline mode writes to the socket by itself only past 64 KB."""
+    pipeline.synced = False  # something goes out after it: leaving the pipeline syncs again
     queue = pipeline.command_queue
     while queue:
         queue.popleft()()
@@ -577,8 +589,8 @@ class Later:
         sql, params = statement.params(dialect, values)
         self._free = None
         if raw is None:  # PostgreSQL: its answer is read later, a cursor of its own
-            if _PIPELINE not in info:
-                _enter_pipeline(info, driver)
+            if info.get(_BEGUN) is not driver:
+                _pipeline_begun(info, driver)
             # one whose answer an earlier Later of this statement has read (a new cursor costs
             # about as much client CPU as the statement), else a new one
             free = self._free = _free_cursors(info, driver, sql)
@@ -747,13 +759,34 @@ def _before_commit(conn) -> None:
     # After an error the server skips everything up to the sync, the COMMIT too, and the
     # error is raised here; otherwise the transaction is over and psycopg's commit() that
     # follows has nothing to do (it sends nothing on an idle connection).
-    if _PIPELINE in conn.info:
+    info = conn.info
+    if _PIPELINE in info:
+        driver = conn.connection.driver_connection
+        if info.get(_BEGUN) is not driver and driver.pgconn.transaction_status == _PG_IDLE:
+            return  # nothing of this transaction went into the pipeline: nothing to commit there
         try:
-            _command(conn.connection.driver_connection, b"COMMIT")
+            _command(driver, b"COMMIT")
         except conn.dialect.loaded_dbapi.Error as err:  # an earlier statement's error, come back already
-            _leave_pipeline(conn.info, conn.dialect, raise_errors=False)
+            _leave_pipeline(info, conn.dialect, raise_errors=False)
             raise _wrapped(err, "COMMIT", None, conn.dialect) from err
-        _leave_pipeline(conn.info, conn.dialect, raise_errors=True)
+        if not _KEEP_PIPELINE:
+            _leave_pipeline(info, conn.dialect, raise_errors=True)
+            return
+        # the pipeline stays open for the next transaction: a Sync collects the answers (an
+        # error among them is raised here), and libpq then knows the transaction is over
+        try:
+            pipeline = driver._pipeline
+            pipeline.sync()
+            pipeline.synced = True
+        except conn.dialect.loaded_dbapi.Error as err:
+            _leave_pipeline(info, conn.dialect, raise_errors=False)
+            raise _wrapped(err, "(pipeline)", None, conn.dialect) from err
+        finally:
+            _psycopg_begins_again(info)
+
+
+# False: the pipeline is left at every commit, as before (a switch to measure both in one process)
+_KEEP_PIPELINE = True
 
 
 @sa_event.listens_for(Engine, "rollback")
@@ -776,7 +809,15 @@ if _PIPELINE_SUPPORTED:
 
         hold = False
 
+        synced = False  # nothing sent since the commit's Sync was answered (`_before_commit`)
+
+        def _exit_gen(self):
+            if self.synced and not self.result_queue and not self.command_queue:
+                return (yield from ())  # a Sync now would be a round trip for nothing
+            return (yield from super()._exit_gen())
+
         def _communicate_gen(self):
+            self.synced = False
             if self.hold:
                 return None
             _into_buffer(self)
@@ -805,7 +846,7 @@ if _PIPELINE_SUPPORTED:
                         self._pipeline = None
 
         def _commit_gen(self):
-            if self._pipeline is not None:
+            if self._pipeline is not None and self._autocommit:  # plain_sql's BEGIN still unsynced
                 yield from self._pipeline._sync_gen()  # the server's status is known after it
             return (yield from super()._commit_gen())
 
