@@ -188,6 +188,8 @@ def _run_processes(mode: str, url: str, processes: int, per_process: int, postma
         Path(gate, "go").touch()
         while len(reports := list(Path(gate).glob("cpu-*"))) < processes:
             if any(child.poll() not in (None, 0) for child in children):
+                for child in children:  # the others would wait for "exit" in a folder about to go
+                    child.kill()
                 raise SystemExit("a benchmark process failed")
             time.sleep(0.005)
         busy = _machine_busy() - busy
