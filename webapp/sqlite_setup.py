@@ -119,6 +119,17 @@ READ_ONLY = "aftersales_read_only"
 READER_BEGIN: ContextVar[bool] = ContextVar("sqlite_reader_begin", default=False)
 
 
+def begin_as_reader(session) -> None:
+    """Begin the session's transaction (SQLite) with the reader's BEGIN: WAL gives it one
+    snapshot and it never takes the write lock. It keeps the session's held connection, where
+    an execution option would hand it back to the pool at the next transaction."""
+    token = READER_BEGIN.set(True)
+    try:
+        session.connection()
+    finally:
+        READER_BEGIN.reset(token)
+
+
 def checkpointer_of(engine: Engine) -> Checkpointer | None:
     return _checkpointers.get(engine)
 

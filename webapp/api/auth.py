@@ -9,7 +9,7 @@ from flask import g, request
 from ..accounts import user_for_token
 from ..extensions import db
 from ..security import lockout
-from ..sqlite_setup import READ_ONLY, READER_BEGIN
+from ..sqlite_setup import READ_ONLY, begin_as_reader
 from .errors import error_response
 
 _AUTOCOMMIT = {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"}
@@ -32,14 +32,7 @@ def reads_only(view):
             if session.get_bind().dialect.name == "postgresql":
                 session.connection(execution_options=_AUTOCOMMIT)
             else:
-                # the reader's BEGIN through READER_BEGIN, not an execution option: a
-                # connection given options goes back to the pool at the session's next
-                # transaction and another is taken (extensions.py), ~60 µs a request
-                token = READER_BEGIN.set(True)
-                try:
-                    session.connection()
-                finally:
-                    READER_BEGIN.reset(token)
+                begin_as_reader(session)  # keeps the held connection (~60 µs a request)
         return view(*args, **kwargs)
 
     return wrapper
