@@ -195,13 +195,11 @@ def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
         if not matches:
             return []
         if max_depth >= _MAX_WALK:
-            if len(matches) == 1:
-                if _reached(matches[0], first, min_state, get):
+            paths = [_path(match, first, min_state, get) for match in matches]
+            if None not in paths:
+                if len(matches) == 1:  # most engine passes: the one ready task
                     return matches
-            else:
-                paths = [_path(match, first, min_state, get) for match in matches]
-                if None not in paths:
-                    return [matches[n] for n in sorted(range(len(matches)), key=paths.__getitem__)]
+                return [matches[n] for n in sorted(range(len(matches)), key=paths.__getitem__)]
     found = []
     stack = [first]
     pop, extend = stack.pop, stack.extend
@@ -225,32 +223,18 @@ def _list_without_depths(first, state, updated_ts, manual, spec_name, max_depth)
     return found
 
 
-def _reached(task, first, min_state: int, get) -> bool:
-    """Whether the walk from `first` reaches `task` (a task of the same table, no
-    subprocesses): every ancestor up to `first` is one the walk descends into (its state at
-    least min_state, a named spec) and lists it among its children; fewer than _MAX_WALK
-    levels, so neither the descent count nor the iterator's depth (below max_depth, which the
-    caller holds at _MAX_WALK or more) can stop the walk above it."""
-    for _ in range(_MAX_WALK):
-        if task is first:
-            return True
-        parent = get(task._parent)
-        if parent is None or parent._state < min_state or parent.task_spec.name is None:
-            return False
-        if task.id not in parent._children:
-            return False
-        task = parent
-    return False
-
-
 _FEW = 4  # matches put in the walk's order without the walk (_list_without_depths)
 
 
 def _path(task, first, min_state: int, get) -> list[int] | None:
-    """Where the walk from `first` meets `task`: the index of each ancestor's child on the way
-    down from `first` (None where _reached says the walk does not reach it). The walk lists
-    a task before its descendants and a task's children in their order, so the tasks it
-    reaches come in the order of these lists (a prefix first)."""
+    """Where the walk from `first` meets `task` (a task of the same table, no subprocesses):
+    the index of each ancestor's child on the way down from `first`. None where the walk does
+    not reach it: reaching it needs every ancestor up to `first` to be one the walk descends
+    into (its state at least min_state, a named spec) and to list it among its children, in
+    fewer than _MAX_WALK levels, so neither the descent count nor the iterator's depth (below
+    max_depth, which the caller holds at _MAX_WALK or more) can stop the walk above it. The
+    walk lists a task before its descendants and a task's children in their order, so the
+    tasks it reaches come in the order of these lists (a prefix first)."""
     path = []
     for _ in range(_MAX_WALK):
         if task is first:
