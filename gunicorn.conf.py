@@ -23,7 +23,14 @@ def post_worker_init(worker) -> None:
     again every few hundred requests: about 1 ms of CPU per task completion on average
     (docs/benchmarks.md, HTTP). Reference counting still frees what becomes garbage; only
     cycles among these start-up objects, which live as long as the process anyway, are never
-    collected."""
+    collected.
+
+    And a request's closed session leaves its database connection to the next request's
+    (webapp/extensions.py, keep_connections_between_sessions), instead of each request taking
+    one from the pool and giving it back."""
     import gc
 
+    from webapp.extensions import keep_connections_between_sessions
+
+    keep_connections_between_sessions()
     gc.freeze()
