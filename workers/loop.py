@@ -92,15 +92,23 @@ _LOCKED_BY_AND_INSTANCE = plain_sql.Statement(
     .where(Job.id == bindparam("w_id"))
     .with_for_update(of=Job.__table__)
 )
-# PostgreSQL: the same read also answers the webhook outbox's question (outbox.asked_with), so
-# the service completion's history INSERT goes out unread with its other writes
-_LOCKED_BY_AND_INSTANCE_ASKING = plain_sql.Statement(
-    select(Job.locked_by, *_INSTANCE_ROW.columns, *outbox.asked_with(Instance.__table__.c.id))
-    .select_from(Job.__table__.join(Instance.__table__, Instance.id == Job.instance_id))
-    .where(Job.id == bindparam("w_id"))
-    .with_for_update(of=Job.__table__)
-)
 _INSTANCE_END = 1 + len(_INSTANCE_ROW.columns)
+# PostgreSQL: the lease check and the job's "done" in one statement, which also reads the
+# instance and answers the outbox's question: the job row updated only while the lease is
+# still ours (the UPDATE waits for another worker's lock, then looks at the row as that one
+# left it, as FOR UPDATE does), and the instance of the row it updated. No row: the lease
+# was lost. One statement fewer per job than the lock read and a separate UPDATE at the end
+# (the same transaction: a handler or workflow error rolls the "done" back with the rest).
+_DONE_IF_OURS = (
+    update(Job).where(Job.id == bindparam("w_id"), Job.locked_by == bindparam("w_by"))
+    .values(status="done", finished_at=bindparam("v_at"), locked_by=None, lock_expires_at=None)
+    .returning(Job.instance_id).cte("done")
+)
+_DONE_AND_INSTANCE = plain_sql.Statement(
+    select(*_INSTANCE_ROW.columns, *outbox.asked_with(Instance.__table__.c.id))
+    .select_from(Instance.__table__.join(_DONE_IF_OURS, _DONE_IF_OURS.c.instance_id == Instance.id))
+)
+_DONE_INSTANCE_END = len(_INSTANCE_ROW.columns)
 
 
 def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
@@ -110,8 +118,9 @@ def fetch_job(worker_id: str, settings: WorkerSettings) -> Job | None:
     now = clock.now()
     until = now + timedelta(seconds=settings.lease_seconds)
     # sent unread and read after the commit: on PostgreSQL the UPDATE and its COMMIT travel
-    # in one sync (one wait for the server, not two); its error, if any, comes out of the commit
-    leased = plain_sql.Later(db.session, _LEASE_NEXT, {"now": now, "v_by": worker_id, "v_until": until})
+    # in one write and one sync (one wait for the server, not two); its error, if any, comes
+    # out of the commit
+    leased = plain_sql.Later(db.session, _LEASE_NEXT, {"now": now, "v_by": worker_id, "v_until": until}, early=False)
     # commit even when nothing was found: a rollback makes psycopg drop every prepared
     # statement of the connection (DEALLOCATE ALL), and the next commands would prepare
     # them all again; the UPDATE changed nothing, so both end the same
@@ -251,20 +260,24 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
             result = handler(db.session, dict(job.parameters))
         # Lock the job row: if our lease ran out and another worker took the job, its
         # result wins and everything this handler wrote is rolled back.
-        asking = plain_sql.dialect_of(db.session).name == "postgresql"
-        still_ours = plain_sql.fetch_one(
-            db.session, _LOCKED_BY_AND_INSTANCE_ASKING if asking else _LOCKED_BY_AND_INSTANCE, {"w_id": job_id})
-        if still_ours is None or still_ours[0] != worker_id:
-            db.session.rollback()
-            log.warning("lease lost", extra=context)
-            return "lost"
-        # held here: the session's identity map keeps only what something refers to
-        instance = _INSTANCE_ROW.take(db.session, still_ours[1:_INSTANCE_END])
-        if asking:
-            outbox.answered(db.session, instance.id, *still_ours[_INSTANCE_END:])
+        marked_done = plain_sql.dialect_of(db.session).name == "postgresql"
+        if marked_done:
+            now = clock.now()
+            ours = plain_sql.fetch_one(db.session, _DONE_AND_INSTANCE, {"w_id": job_id, "w_by": worker_id, "v_at": now})
+            if ours is None:
+                return _lost(context)
+            # held here: the session's identity map keeps only what something refers to
+            instance = _INSTANCE_ROW.take(db.session, ours[:_DONE_INSTANCE_END])
+            outbox.answered(db.session, instance.id, *ours[_DONE_INSTANCE_END:])
+            runtime.job_row_done(job, now)
+        else:
+            still_ours = plain_sql.fetch_one(db.session, _LOCKED_BY_AND_INSTANCE, {"w_id": job_id})
+            if still_ours is None or still_ours[0] != worker_id:
+                return _lost(context)
+            instance = _INSTANCE_ROW.take(db.session, still_ours[1:_INSTANCE_END])
         # committed by the command: on PostgreSQL the COMMIT then travels with its writes and
         # a case changed meanwhile is found there (a 409, as when found before the commit)
-        runtime.complete_service_task(job, result, actor=actor)
+        runtime.complete_service_task(job, result, actor=actor, marked_done=marked_done)
         log.info("job done", extra=context)
         return "done"
     except WorkflowError as err:
@@ -281,6 +294,12 @@ def run_job(job_id: int, worker_id: str, settings: WorkerSettings) -> str:
         db.session.rollback()
         detail = "".join(traceback.format_exception_only(type(err), err)).strip()
         return _fail(job_id, detail, actor, settings)
+
+
+def _lost(context: dict) -> str:
+    db.session.rollback()
+    log.warning("lease lost", extra=context)
+    return "lost"
 
 
 def _fail(job_id: int, error: str, actor: str, settings: WorkerSettings, *, final: bool = False) -> str:

@@ -583,7 +583,10 @@ class Later:
 
     __slots__ = ("_rows", "_pending", "_statement", "_free")
 
-    def __init__(self, session: Session, statement: Statement, values: dict[str, Any]) -> None:
+    def __init__(self, session: Session, statement: Statement, values: dict[str, Any], *, early: bool = True) -> None:
+        """`early=False`: the answer is read only after the commit (whose sync collects it), so
+        the statement waits in libpq's buffer and goes out with the COMMIT, in one write: no
+        flush request and no write of its own (each wakes the server's process once more)."""
         self._statement = statement
         transaction, raw, dialect, driver, info = _transaction_state(session)
         sql, params = statement.params(dialect, values)
@@ -599,7 +602,7 @@ class Later:
         pipelined = raw.__class__ is not _SQLITE_CURSOR and raw.connection.pgconn.pipeline_status
         result = _Pipelined(session, raw, dialect, sql) if pipelined else raw
         self._pending, self._rows = (result, None) if result.__class__ is _Pipelined else (None, result.fetchall())
-        if self._pending is not None:
+        if self._pending is not None and early:
             # The server holds a pipeline's answers until a Sync or a Flush: ask for this one
             # now (no wait), so it is usually in when read and the read waits for nothing; and
             # write it out now, not with the next statement (statements held by `send` wait
@@ -607,7 +610,7 @@ class Later:
             pgconn = result._raw.connection.pgconn
             pgconn.send_flush_request()
             pgconn.flush()
-        else:
+        elif self._pending is None:
             self._rows = _converted(self._rows, statement.result_processors(dialect))
 
     def rows(self) -> list[tuple]:

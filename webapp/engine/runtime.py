@@ -380,13 +380,18 @@ def _open_task(task_id: str) -> InboxTask:
     return row
 
 
-def complete_service_task(job: Job, result: object, *, actor: str, commit: bool = True) -> Instance:
+def complete_service_task(
+    job: Job, result: object, *, actor: str, commit: bool = True, marked_done: bool = False
+) -> Instance:
+    """`marked_done`: the caller's own statement has set the job's row done in this
+    transaction already (the worker's lease check, workers/loop.py: `job_row_done`)."""
     instance = load_instance(job.instance_id)
     workflow = load_workflow(instance)
     entry = Input("service_completed", {"result": result}, task_id=job.task_id, bpmn_id=job.bpmn_id)
     now = clock.now()
     _execute(instance, workflow, [entry], actor=actor, now=now)
-    _job_done(job, now)
+    if not marked_done:
+        _job_done(job, now)
     return _finish(instance, commit)
 
 
@@ -403,6 +408,12 @@ def _job_done(job: Job, now: datetime) -> None:
         job.status, job.finished_at, job.locked_by, job.lock_expires_at = "done", now, None, None
         return
     plain_sql.send(db.session, _JOB_DONE, {"w_id": job.id, "v_at": now})
+    job_row_done(job, now)
+
+
+def job_row_done(job: Job, now: datetime) -> None:
+    """The job object told that its row is done as of `now` (written by the caller's own
+    statement): nothing of it left to flush."""
     for key, value in (("status", "done"), ("finished_at", now), ("locked_by", None), ("lock_expires_at", None)):
         set_committed_value(job, key, value)
 
