@@ -12,6 +12,7 @@ per-execution work is skipped.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import namedtuple
 from collections.abc import Iterable
@@ -24,11 +25,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql import ClauseElement, Insert
+from sqlalchemy.sql.dml import UpdateBase
 
 _CURSOR = "plain_sql_cursor"
 _PIPELINE = "plain_sql_pipeline"  # on the pool connection's info: the open psycopg pipeline
 _SHARED = "plain_sql_statement_cursors"  # on the pool connection's info: a cursor per statement text
 _BEGUN = "plain_sql_begun"  # on the pool connection's info: the driver connection whose BEGIN we sent
+_PENDING = "plain_sql_pending"  # on the pool connection's info: unread writes not sent yet (`send`)
 try:
     import psycopg
     from psycopg._preparing import Prepare
@@ -55,10 +58,17 @@ _SQLITE_CURSOR = sqlite3.Cursor
 class Statement:
     """One statement, compiled for a dialect on first use; parameters by name."""
 
-    def __init__(self, statement: ClauseElement, column_keys: Iterable[str] | None = None) -> None:
+    def __init__(self, statement: ClauseElement, column_keys: Iterable[str] | None = None, *,
+                 writes: str | None = None) -> None:
+        """`writes`: the one table a statement that is not a plain INSERT / UPDATE / DELETE
+        writes (and nothing else), so that `send` may put it with other writes in one
+        statement; an INSERT / UPDATE / DELETE's own table is found by itself."""
         self.statement = statement
         self.column_keys = list(column_keys) if column_keys is not None else None
         self._compiled: dict[str, tuple] = {}
+        if writes is None and isinstance(statement, UpdateBase):
+            writes = statement.table.name
+        self.writes = writes
 
     def _for(self, dialect) -> tuple:
         found = self._compiled.get(dialect.name)
@@ -163,6 +173,8 @@ def cursor(session: Session, kind: str = "own"):
         return raw, dialect
     if info.get(_BEGUN) is not driver:
         _pipeline_begun(info, driver)
+    if _PENDING in info:
+        _send_pending(info)  # the caller's statements go after the writes sent before them
     if kind == "own":
         return driver.cursor(), dialect  # its own answer, read whenever
     return _statement_cursor(info, driver, "", _UNREAD), dialect
@@ -259,6 +271,8 @@ def _on_driver(session: Session, statement: Statement, values: dict[str, Any], k
     if raw is None:
         if info.get(_BEGUN) is not driver:
             _pipeline_begun(info, driver)
+        if _PENDING in info:
+            _send_pending(info)
         raw = _statement_cursor(info, driver, sql, kind)
     return raw, dialect, sql, params
 
@@ -297,8 +311,7 @@ def _psycopg_begins_again(info: dict) -> None:
 
 def pipelined(session: Session) -> bool:
     """Whether the session's statements go out in PostgreSQL's pipeline (see `cursor`)."""
-    raw, _ = cursor(session, "unread")
-    return raw.__class__ is not _SQLITE_CURSOR
+    return _transaction_state(session)[1] is None
 
 
 def sync(session: Session) -> None:
@@ -312,6 +325,11 @@ def sync(session: Session) -> None:
 
 
 def _leave_pipeline(info: dict, dialect, *, raise_errors: bool) -> None:
+    if _PENDING in info:
+        if raise_errors:
+            _send_pending(info)
+        else:
+            del info[_PENDING]  # rolled back: never sent, nothing to undo
     pipeline = info.pop(_PIPELINE, None)
     if pipeline is None:
         return
@@ -499,7 +517,31 @@ def _wrapped(err: Exception, sql: str, params: Any, dialect) -> DBAPIError:
 
 def send(session: Session, statement: Statement, values: dict[str, Any]) -> None:
     """Run one statement whose answer nobody reads (an INSERT, an UPDATE whose row count
-    does not matter): on PostgreSQL's pipeline it goes out without waiting."""
+    does not matter): on PostgreSQL's pipeline it goes out without waiting.
+
+    On PostgreSQL a write of one table (`Statement.writes`) waits instead, unsent, for the
+    transaction's next statements: consecutive writes of different tables go out as ONE
+    statement, each a data-modifying WITH part of it (`_merged`), sent at the next read,
+    sync or commit, the next write of a table already waiting, or a write that has a WITH of
+    its own (which can only come last: the instance's checked UPDATE, a command's last
+    write). A statement is a message to build, send, bind and execute on both sides: a
+    command's four or five writes were most of its statements. Still the same writes in the
+    same transaction, in the same order as every read sees them; the parts of one statement
+    share its snapshot and see none of each other's rows, which is why two writes of one
+    table never share a statement (a row one inserts, the other could not update). Foreign
+    keys are checked at the statement's end, over all its parts. An error of any part
+    fails the statement, and the transaction, as before; it comes out where the pipeline's
+    errors always did (the next read, sync or commit)."""
+    if statement.writes is not None and _MERGE:
+        transaction, raw, dialect, driver, info = _transaction_state(session)
+        if raw is None:
+            if info.get(_BEGUN) is not driver:
+                _pipeline_begun(info, driver)
+            # in a transaction (ours, begun in the pipeline, or psycopg's); a connection in
+            # autocommit (a read-only request's, which a test may go on using) sends each at once
+            if info.get(_BEGUN) is driver or not driver._autocommit:
+                _pending_write(info, driver, dialect, statement, values)
+                return
     raw, dialect, sql, params = _on_driver(session, statement, values, _UNREAD)
     pipeline = _held(raw)
     try:
@@ -507,6 +549,73 @@ def send(session: Session, statement: Statement, values: dict[str, Any]) -> None
     finally:
         if pipeline is not None:
             pipeline.hold = False
+
+
+# False: every write is its own statement, as before (a switch to measure both in one process)
+_MERGE = True
+
+
+def _pending_write(info: dict, driver, dialect, statement: Statement, values: dict[str, Any]) -> None:
+    sql, params = statement.params(dialect, values)
+    pending = info.get(_PENDING)
+    if pending is not None and (pending[0] is not driver or statement.writes in pending[2]):
+        _send_pending(info)
+        pending = None
+    if pending is None:
+        pending = info[_PENDING] = (driver, dialect, set(), [])
+    pending[2].add(statement.writes)
+    pending[3].append((sql, params))
+    if sql.startswith("WITH"):  # its own WITH: only the last part can have one
+        _send_pending(info)
+
+
+def _send_pending(info: dict) -> None:
+    """The waiting writes (`send`), as one statement."""
+    driver, dialect, _, parts = info.pop(_PENDING)
+    if len(parts) == 1:
+        sql, params = parts[0]
+    else:
+        sql, renamed = _merged(tuple(sql for sql, _ in parts))
+        params = {}
+        for names, (_, values) in zip(renamed, parts, strict=True):
+            for key, value in values.items():
+                params[names[key]] = value
+    raw = _statement_cursor(info, driver, sql, _UNREAD)
+    pipeline = _held(raw)
+    try:
+        _run(raw, dialect, sql, params, read=False)
+    finally:
+        if pipeline is not None:
+            pipeline.hold = False
+
+
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+_MERGED: dict[tuple, tuple] = {}
+
+
+def _merged(texts: tuple[str, ...]) -> tuple[str, list[dict[str, str]]]:
+    """One statement of several writes (psycopg's `%(name)s` texts): each but the last a
+    data-modifying WITH part, the last the main statement (its own WITH parts, if any, after
+    the others); each part's parameters renamed apart. Per sequence of texts, made once."""
+    found = _MERGED.get(texts)
+    if found is None:
+        renamed, bodies = [], []
+        for k, text in enumerate(texts):
+            names: dict[str, str] = {}
+
+            def rename(match: re.Match, k: int = k, names: dict = names) -> str:
+                new = names[match[1]] = f"m{k}_{match[1]}"
+                return f"%({new})s"
+
+            bodies.append(_PARAMETER.sub(rename, text))
+            renamed.append(names)
+        parts = ", ".join(f"w{k} AS ({body})" for k, body in enumerate(bodies[:-1]))
+        last = bodies[-1]
+        sql = f"WITH {parts}, {last[5:]}" if last.startswith("WITH ") else f"WITH {parts} {last}"
+        if len(_MERGED) >= _MAX_CURSORS:
+            _MERGED.clear()
+        found = _MERGED[texts] = (sql, renamed)
+    return found
 
 
 def _held(raw) -> Any:
@@ -523,14 +632,18 @@ def _held(raw) -> Any:
 def execute_many(session: Session, statement: Statement, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    raw, dialect, sql, first = _on_driver(session, statement, rows[0], _UNREAD)
-    if len(rows) > 1 and raw.__class__ is not _SQLITE_CURSOR and (several := statement.rows_at_once(len(rows))):
-        # PostgreSQL: one multi-row INSERT, not one statement per row (each is a message to
-        # build, send, bind and execute on both sides); SQLite keeps executemany (no network)
-        keys = statement.column_keys
-        if all(len(row) == len(keys) for row in rows):  # each row gives exactly the statement's columns
-            send(session, several, {f"{key}_{k}": row[key] for k, row in enumerate(rows) for key in keys})
+    if _transaction_state(session)[1] is None:  # PostgreSQL's pipeline
+        if len(rows) == 1:
+            send(session, statement, rows[0])
             return
+        if several := statement.rows_at_once(len(rows)):
+            # one multi-row INSERT, not one statement per row (each is a message to build,
+            # send, bind and execute on both sides); SQLite keeps executemany (no network)
+            keys = statement.column_keys
+            if all(len(row) == len(keys) for row in rows):  # each row gives exactly the statement's columns
+                send(session, several, {f"{key}_{k}": row[key] for k, row in enumerate(rows) for key in keys})
+                return
+    raw, dialect, sql, first = _on_driver(session, statement, rows[0], _UNREAD)
     prepared = [first]
     for values in rows[1:]:
         sql, params = statement.params(dialect, values)
@@ -594,6 +707,8 @@ class Later:
         if raw is None:  # PostgreSQL: its answer is read later, a cursor of its own
             if info.get(_BEGUN) is not driver:
                 _pipeline_begun(info, driver)
+            if _PENDING in info:
+                _send_pending(info)
             # one whose answer an earlier Later of this statement has read (a new cursor costs
             # about as much client CPU as the statement), else a new one
             free = self._free = _free_cursors(info, driver, sql)
@@ -765,6 +880,8 @@ def _before_commit(conn) -> None:
     info = conn.info
     if _PIPELINE in info:
         driver = conn.connection.driver_connection
+        if _PENDING in info:
+            _send_pending(info)
         if info.get(_BEGUN) is not driver and driver.pgconn.transaction_status == _PG_IDLE:
             return  # nothing of this transaction went into the pipeline: nothing to commit there
         try:
@@ -794,6 +911,7 @@ _KEEP_PIPELINE = True
 
 @sa_event.listens_for(Engine, "rollback")
 def _before_rollback(conn) -> None:
+    conn.info.pop(_PENDING, None)  # never sent: nothing to undo
     if _PIPELINE in conn.info:
         _leave_pipeline(conn.info, conn.dialect, raise_errors=False)  # rolled back anyway
 
@@ -862,6 +980,7 @@ if _PIPELINE_SUPPORTED:
 
 @sa_event.listens_for(Pool, "reset")
 def _on_reset(dbapi_connection, connection_record, reset_state) -> None:
+    connection_record.info.pop(_PENDING, None)
     pipeline = connection_record.info.pop(_PIPELINE, None)
     if pipeline is not None:
         try:

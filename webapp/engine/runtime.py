@@ -781,7 +781,7 @@ def _instance_update_checked(keys: frozenset[str]):
     hook), and the server, having met the error, runs nothing after it: the transaction
     keeps nothing and the caller's commit raises."""
     update = _instance_update(keys).statement.returning(_INSTANCES.c.id).cte("changed")
-    return plain_sql.Statement(select(literal_column("1") / func.count()).select_from(update))
+    return plain_sql.Statement(select(literal_column("1") / func.count()).select_from(update), writes="instances")
 
 
 def _stale(err: DataError) -> bool:

@@ -60,7 +60,7 @@ def _write(instance_id: int, numbered: list[tuple[int, str]], *, insert: bool) -
     """Pieces (n, text) of the instance: rewritten in place, or new (`insert`)."""
     if not numbered:
         return
-    if len(numbered) > 1 and plain_sql.cursor(db.session, "unread")[1].name == "postgresql":
+    if len(numbered) > 1 and plain_sql.dialect_of(db.session).name == "postgresql":
         params = {f"n{k}": n for k, (n, _) in enumerate(numbered)}
         params.update({f"t{k}": text for k, (_, text) in enumerate(numbered)})
         if insert:

@@ -92,7 +92,7 @@ def asks_first(session: Session, instance_id: int) -> bool:
     answers = session.info.get(_ANSWERED)
     if answers is not None and instance_id in answers:
         return False
-    return plain_sql.cursor(session, "unread")[1].name != "sqlite"
+    return plain_sql.dialect_of(session).name != "sqlite"
 
 
 def recorded(session: Session, instance: Instance, *, type: str, seq: int, at: str, actor: str,
@@ -146,7 +146,7 @@ class _Asked:
 def _open_before(session: Session, instance_id: int) -> plain_sql.Later | _Read:
     """What _OPEN_IF_WANTED answers: a row of NULL if an active subscriber exists, then the
     instance's open tasks (only then)."""
-    if plain_sql.cursor(session, "unread")[1].name != "sqlite":  # "unread": no new psycopg cursor just to ask
+    if plain_sql.dialect_of(session).name != "sqlite":
         return plain_sql.Later(session, _OPEN_IF_WANTED, {"instance_id": instance_id})
     rows = plain_sql.fetch_all(session, _ANY_ACTIVE_ROW, {})
     if rows:
