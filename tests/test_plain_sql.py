@@ -361,3 +361,55 @@ def test_each_transaction_after_a_commit_is_its_own(app):
     assert seen_elsewhere() == ["K-1", "K-4"]
     assert sorted(db.session.scalars(select(Instance.business_key).where(Instance.definition_id == definition_id))) \
         == ["K-1", "K-4"]
+
+
+def test_a_transactions_writes_land_in_order_and_together(app):
+    """Unread writes (`send`): on PostgreSQL consecutive writes of different tables go out as
+    one statement. Each write still sees the ones before it (a row inserted, then updated; the
+    later of two updates of a row wins), a failing one keeps nothing of its transaction, and a
+    rollback keeps nothing of what was not sent yet (both databases)."""
+    from webapp.engine import projection
+    from webapp.models import InboxTask
+
+    instances, tasks = Instance.__table__, InboxTask.__table__
+    status = plain_sql.Statement(
+        instances.update().where(instances.c.id == bindparam("w_id")).values(status=bindparam("v_status")))
+    task_state = plain_sql.Statement(
+        tasks.update().where(tasks.c.id == bindparam("w_id")).values(state=bindparam("v_state")))
+    instance_id = _insert(_definition(), "P-w1")
+    db.session.commit()
+    moment = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+
+    def task(task_id: str) -> dict:
+        return {"id": task_id, "instance_id": instance_id, "bpmn_id": "b", "name": "任务", "role": None,
+                "lane_name": None, "form_schema": None, "form_ui_schema": None, "state": "open", "created_at": moment,
+                "due_at": None, "task_metadata": {}, "prefill": {}}
+
+    def seen_elsewhere() -> tuple:
+        with db.engine.connect() as other:
+            return (other.scalar(select(instances.c.status).where(instances.c.id == instance_id)),
+                    sorted(other.execute(select(tasks.c.id, tasks.c.state)).all()))
+
+    plain_sql.send(db.session, status, {"w_id": instance_id, "v_status": "first"})
+    plain_sql.execute_many(db.session, projection._INBOX_INSERT, [task("t-1")])
+    plain_sql.send(db.session, task_state, {"w_id": "t-1", "v_state": "completed"})  # the row just inserted
+    plain_sql.execute_many(db.session, projection._INBOX_INSERT, [task("t-2"), task("t-3")])
+    plain_sql.send(db.session, status, {"w_id": instance_id, "v_status": "second"})
+    db.session.commit()
+    assert seen_elsewhere() == ("second", [("t-1", "completed"), ("t-2", "open"), ("t-3", "open")])
+
+    plain_sql.send(db.session, status, {"w_id": instance_id, "v_status": "lost"})
+    with pytest.raises(IntegrityError):  # SQLite at once, PostgreSQL at the commit
+        plain_sql.execute_many(db.session, projection._INBOX_INSERT, [task("t-1")])  # taken: the primary key
+        db.session.commit()
+    db.session.rollback()
+    assert seen_elsewhere() == ("second", [("t-1", "completed"), ("t-2", "open"), ("t-3", "open")])
+
+    plain_sql.send(db.session, status, {"w_id": instance_id, "v_status": "rolled back"})
+    plain_sql.send(db.session, task_state, {"w_id": "t-2", "v_state": "rolled back"})
+    db.session.rollback()
+    plain_sql.send(db.session, task_state, {"w_id": "t-3", "v_state": "cancelled"})
+    db.session.commit()
+    assert seen_elsewhere() == ("second", [("t-1", "completed"), ("t-2", "open"), ("t-3", "cancelled")])
+    db.session.execute(delete(InboxTask))
+    db.session.commit()
