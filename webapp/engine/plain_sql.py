@@ -24,7 +24,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.sql import ClauseElement, Insert
+from sqlalchemy.sql import ClauseElement, Insert, Update
 from sqlalchemy.sql.dml import UpdateBase
 
 _CURSOR = "plain_sql_cursor"
@@ -69,6 +69,12 @@ class Statement:
         if writes is None and isinstance(statement, UpdateBase):
             writes = statement.table.name
         self.writes = writes
+        # rows of its own only (INSERT ... VALUES, no ON CONFLICT): reads nothing of its table,
+        # so it may share a statement with earlier inserts and updates of the table (`_pending_write`)
+        self._appends = (isinstance(statement, Insert) and statement.select is None
+                         and getattr(statement, "_post_values_clause", None) is None)
+        # what a later insert of the table may follow in one statement
+        self._followed = self._appends or isinstance(statement, Update)
 
     def _for(self, dialect) -> tuple:
         found = self._compiled.get(dialect.name)
@@ -520,18 +526,20 @@ def send(session: Session, statement: Statement, values: dict[str, Any]) -> None
     does not matter): on PostgreSQL's pipeline it goes out without waiting.
 
     On PostgreSQL a write of one table (`Statement.writes`) waits instead, unsent, for the
-    transaction's next statements: consecutive writes of different tables go out as ONE
-    statement, each a data-modifying WITH part of it (`_merged`), sent at the next read,
-    sync or commit, the next write of a table already waiting, or a write that has a WITH of
-    its own (which can only come last: the instance's checked UPDATE, a command's last
-    write). A statement is a message to build, send, bind and execute on both sides: a
-    command's four or five writes were most of its statements. Still the same writes in the
-    same transaction, in the same order as every read sees them; the parts of one statement
-    share its snapshot and see none of each other's rows, which is why two writes of one
-    table never share a statement (a row one inserts, the other could not update). Foreign
-    keys are checked at the statement's end, over all its parts. An error of any part
-    fails the statement, and the transaction, as before; it comes out where the pipeline's
-    errors always did (the next read, sync or commit)."""
+    transaction's next statements: consecutive writes go out as ONE statement, each a
+    data-modifying WITH part of it (`_merged`), sent at the next read, sync or commit, or
+    with a write that has a WITH of its own (which can only come last: the instance's checked
+    UPDATE, a command's last write). A statement is a message to build, send, bind and
+    execute on both sides: a command's four to six writes were most of its statements. Still
+    the same writes in the same transaction, before every later read; but the parts of one
+    statement share its snapshot and see none of each other's rows, so a write joins only
+    where that changes nothing: a table the group has not written yet, or an INSERT ...
+    VALUES (rows of its own, reading none) after inserts and updates of its table. Any other
+    write of a table already in the group (an update or delete that might be meant for a row
+    the group inserted or updated, an upsert) sends the group first. Foreign keys are checked
+    at the statement's end, over all its parts. An error of any part fails the statement,
+    and the transaction, as before; it comes out where the pipeline's errors always did (the
+    next read, sync or commit)."""
     if statement.writes is not None and _MERGE:
         transaction, raw, dialect, driver, info = _transaction_state(session)
         if raw is None:
@@ -558,12 +566,16 @@ _MERGE = True
 def _pending_write(info: dict, driver, dialect, statement: Statement, values: dict[str, Any]) -> None:
     sql, params = statement.params(dialect, values)
     pending = info.get(_PENDING)
-    if pending is not None and (pending[0] is not driver or statement.writes in pending[2]):
-        _send_pending(info)
-        pending = None
+    if pending is not None:
+        table = pending[2].get(statement.writes)
+        # a table already written in the group: only rows of the write's own may join, after
+        # inserts and updates (an update, a delete or an upsert would not see the group's rows)
+        if pending[0] is not driver or (table is not None and not (table and statement._appends)):
+            _send_pending(info)
+            pending = None
     if pending is None:
-        pending = info[_PENDING] = (driver, dialect, set(), [])
-    pending[2].add(statement.writes)
+        pending = info[_PENDING] = (driver, dialect, {}, [])
+    pending[2][statement.writes] = pending[2].get(statement.writes, True) and statement._followed
     pending[3].append((sql, params))
     if sql.startswith("WITH"):  # its own WITH: only the last part can have one
         _send_pending(info)
