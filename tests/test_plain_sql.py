@@ -413,3 +413,22 @@ def test_a_transactions_writes_land_in_order_and_together(app):
     assert seen_elsewhere() == ("second", [("t-1", "completed"), ("t-2", "open"), ("t-3", "cancelled")])
     db.session.execute(delete(InboxTask))
     db.session.commit()
+
+
+def test_rows_written_one_after_another_are_numbered_in_that_order(app):
+    """Two unread INSERTs of one table in one transaction: the row written first gets the
+    smaller id, as it did when each was its own statement. On PostgreSQL the parts of one
+    statement run last part first (the main statement, then its WITH parts from the last),
+    so identity numbers would come out reversed if the second joined the first: jobs are
+    fetched, buffered messages delivered and webhooks sent in id order."""
+    rows = plain_sql.Statement(Instance.__table__.insert().inline(), _INSERT.column_keys)
+    definition_id = _definition()
+    db.session.commit()
+    moment = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+    for key in ("K-first", "K-second", "K-third"):
+        plain_sql.send(db.session, rows, {"definition_id": definition_id, "process_key": "p", "business_key": key,
+                                          "status": "running", "snapshot": "{}", "data": {}, "started_at": moment,
+                                          "updated_at": moment, "next_timer_due": None})
+    db.session.commit()
+    assert db.session.scalars(select(Instance.business_key).order_by(Instance.id)).all() \
+        == ["K-first", "K-second", "K-third"]

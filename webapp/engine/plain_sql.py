@@ -70,11 +70,14 @@ class Statement:
             writes = statement.table.name
         self.writes = writes
         # rows of its own only (INSERT ... VALUES, no ON CONFLICT): reads nothing of its table,
-        # so it may share a statement with earlier inserts and updates of the table (`_pending_write`)
+        # so it may share a statement with earlier updates of the table (`_pending_write`)
         self._appends = (isinstance(statement, Insert) and statement.select is None
                          and getattr(statement, "_post_values_clause", None) is None)
-        # what a later insert of the table may follow in one statement
-        self._followed = self._appends or isinstance(statement, Update)
+        # what a later insert of the table may follow in one statement: an update, not an
+        # insert (PostgreSQL runs a statement's parts last first: the later insert's rows
+        # would be numbered before the earlier one's, and jobs, buffered messages and
+        # webhook deliveries are taken in id order)
+        self._followed = isinstance(statement, Update)
 
     def _for(self, dialect) -> tuple:
         found = self._compiled.get(dialect.name)
@@ -534,9 +537,10 @@ def send(session: Session, statement: Statement, values: dict[str, Any]) -> None
     the same writes in the same transaction, before every later read; but the parts of one
     statement share its snapshot and see none of each other's rows, so a write joins only
     where that changes nothing: a table the group has not written yet, or an INSERT ...
-    VALUES (rows of its own, reading none) after inserts and updates of its table. Any other
-    write of a table already in the group (an update or delete that might be meant for a row
-    the group inserted or updated, an upsert) sends the group first. Foreign keys are checked
+    VALUES (rows of its own, reading none) after updates of its table. Any other write of a
+    table already in the group (an update or delete that might be meant for a row the group
+    inserted or updated, an upsert, an insert after an insert: the parts run last part first,
+    so its rows would get the smaller ids) sends the group first. Foreign keys are checked
     at the statement's end, over all its parts. An error of any part fails the statement,
     and the transaction, as before; it comes out where the pipeline's errors always did (the
     next read, sync or commit)."""
@@ -569,7 +573,8 @@ def _pending_write(info: dict, driver, dialect, statement: Statement, values: di
     if pending is not None:
         table = pending[2].get(statement.writes)
         # a table already written in the group: only rows of the write's own may join, after
-        # inserts and updates (an update, a delete or an upsert would not see the group's rows)
+        # updates (an update, a delete or an upsert would not see the group's rows; an insert
+        # after an insert would be numbered before it)
         if pending[0] is not driver or (table is not None and not (table and statement._appends)):
             _send_pending(info)
             pending = None
