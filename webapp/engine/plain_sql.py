@@ -555,6 +555,11 @@ def send(session: Session, statement: Statement, values: dict[str, Any]) -> None
                 _pending_write(info, driver, dialect, statement, values)
                 return
     raw, dialect, sql, params = _on_driver(session, statement, values, _UNREAD)
+    _run_unread(raw, dialect, sql, params)
+
+
+def _run_unread(raw, dialect, sql: str, params: Any) -> None:
+    """Run a statement nobody reads the answer of, held in the pipeline's buffer (`_held`)."""
     pipeline = _held(raw)
     try:
         _run(raw, dialect, sql, params, read=False)
@@ -597,13 +602,7 @@ def _send_pending(info: dict) -> None:
         for names, (_, values) in zip(renamed, parts, strict=True):
             for key, value in values.items():
                 params[names[key]] = value
-    raw = _statement_cursor(info, driver, sql, _UNREAD)
-    pipeline = _held(raw)
-    try:
-        _run(raw, dialect, sql, params, read=False)
-    finally:
-        if pipeline is not None:
-            pipeline.hold = False
+    _run_unread(_statement_cursor(info, driver, sql, _UNREAD), dialect, sql, params)
 
 
 _PARAMETER = re.compile(r"%\((\w+)\)s")
