@@ -24,7 +24,7 @@ def _kept_messages(name: str) -> int:
 def _read_as_a_list_does() -> None:
     # the API's list views (api/auth.reads_only): autocommit on PostgreSQL, a plain BEGIN on SQLite
     assert reads_only(lambda: _kept_messages("anything"))() == 0
-    db.session.rollback()
+    assert not db.session().in_transaction()  # the reader's transaction ended with the view
 
 
 def test_a_command_after_a_readers_transaction_is_one_transaction_again(app):
@@ -165,3 +165,23 @@ def test_a_parked_connection_the_pool_would_replace_is_not_taken(app, kept_betwe
     db.session.commit()
     db.session.remove()
     assert db.engine.pool.checkedout() == 0 and kept_between_sessions._parked == []
+
+
+def test_a_command_after_a_list_in_the_same_session_writes_when_another_process_wrote_between(
+        app, users, deployed_complaints, run_worker):
+    """A test's requests share one session (one app context). The list's reader transaction
+    used to stay open into the next request: a completion then went on in it without the write
+    lock and failed with "database is locked" once another process had written meanwhile
+    (tests/test_webhooks.py's worker process did, now and then)."""
+    from tests.complaint_driver import REGISTER, VERIFY
+
+    started = users["agent"].post("/api/process-instances", {"process_key": "complaint_handling", "data": REGISTER})
+    assert started.status_code == 201
+    run_worker()  # the start's service task: the first user task opens
+    tasks = users["admin"].get(f"/api/tasks?instance_id={started.get_json()['id']}").get_json()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with create_engine(url).begin() as other:  # another process writes after the list was read
+        other.execute(text("INSERT INTO pending_messages (name, correlation, payload, received_at, received_by, "
+                           "consumed) VALUES ('elsewhere', '{}', '{}', '2026-03-02 08:00:00', 'x', false)"))
+    done = users["handler"].post(f"/api/tasks/{tasks[0]['id']}/complete", {"data": VERIFY})
+    assert done.status_code == 200, done.get_json()

@@ -28,12 +28,20 @@ def reads_only(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         session = db.session()
-        if not session.in_transaction():  # (a test's requests may share one session)
-            if session.get_bind().dialect.name == "postgresql":
-                session.connection(execution_options=_AUTOCOMMIT)
-            else:
-                begin_as_reader(session)  # keeps the held connection (~60 µs a request)
-        return view(*args, **kwargs)
+        if session.in_transaction():  # (a test's requests may share one session)
+            return view(*args, **kwargs)
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options=_AUTOCOMMIT)
+        else:
+            begin_as_reader(session)  # keeps the held connection (~60 µs a request)
+        try:
+            return view(*args, **kwargs)
+        finally:
+            # The reader's transaction ends with its view, not at the session's removal: a
+            # command later in the same session (a test's requests share one app context)
+            # would otherwise go on in it without the write lock, and fail with "database is
+            # locked" at its first write if another process wrote since the list was read.
+            session.rollback()
 
     return wrapper
 
